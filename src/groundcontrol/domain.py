@@ -1,0 +1,173 @@
+"""The nouns of Ground Control: events, customers, cases, notifications and their states.
+
+Plain frozen values, no I/O. Times are always timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import IntEnum, StrEnum
+from typing import Any, Literal, get_args
+
+ChannelName = Literal["email", "sms", "chat"]
+CHANNELS: tuple[ChannelName, ...] = get_args(ChannelName)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes: they were stored as UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Priority(IntEnum):
+    """Lower sorts first: the dispatcher serves urgent before low."""
+
+    URGENT = 0
+    HIGH = 1
+    NORMAL = 2
+    LOW = 3
+
+    @classmethod
+    def parse(cls, name: str) -> Priority:
+        try:
+            return cls[name.upper()]
+        except KeyError:
+            raise ValueError(f"unknown priority {name!r}: use low, normal, high or urgent") from None
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class NotificationState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    DEAD = "dead"
+    SUPERSEDED = "superseded"
+    CANCELLED = "cancelled"
+
+
+# States a notification never leaves (callbacks aside, which only refine sent).
+FINAL_STATES = frozenset(
+    {
+        NotificationState.DELIVERED,
+        NotificationState.UNDELIVERED,
+        NotificationState.FAILED,
+        NotificationState.DEAD,
+        NotificationState.SUPERSEDED,
+        NotificationState.CANCELLED,
+    }
+)
+
+
+class NotificationKind(StrEnum):
+    STATUS = "status"
+    FOLLOW_UP = "follow_up"
+    TEST = "test"
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: str
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None  # E.164
+    chat_webhook: str | None = None
+    locale: str | None = None
+    timezone: str | None = None
+    channels: tuple[ChannelName, ...] = ()
+    opted_out: frozenset[ChannelName] = frozenset()
+
+    def address(self, channel: ChannelName) -> str | None:
+        return {"email": self.email, "sms": self.phone, "chat": self.chat_webhook}[channel]
+
+    def can_receive(self, channel: ChannelName) -> bool:
+        return channel not in self.opted_out and bool(self.address(channel))
+
+    def public_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "email": self.email,
+            "phone": self.phone,
+            "chat_webhook": self.chat_webhook,
+            "locale": self.locale,
+            "timezone": self.timezone,
+            "channels": list(self.channels),
+            "opted_out": sorted(self.opted_out),
+        }
+
+
+@dataclass(frozen=True)
+class CustomerPatch:
+    """An inline customer in an event: only the fields given are upserted."""
+
+    id: str
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+    def apply(self, current: Customer | None) -> Customer:
+        base = current or Customer(id=self.id)
+        values = {**base.public_dict(), **self.fields}
+        return Customer(
+            id=self.id,
+            name=values["name"],
+            email=values["email"],
+            phone=values["phone"],
+            chat_webhook=values["chat_webhook"],
+            locale=values["locale"],
+            timezone=values["timezone"],
+            channels=tuple(values["channels"]),
+            opted_out=frozenset(values.get("opted_out") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class Event:
+    """A case status change posted by a workflow system, already validated."""
+
+    source: str
+    id: str
+    case_id: str
+    status: str
+    occurred_at: datetime
+    customer: CustomerPatch
+    priority: Priority | None = None
+    sequence: int | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+    body_hash: str = ""  # sha256 of the canonical body: same id + other body is a conflict
+
+
+@dataclass(frozen=True)
+class CaseState:
+    """What the store knows of a case before an event is applied."""
+
+    id: str
+    customer_id: str
+    status: str
+    previous_status: str | None
+    status_at: datetime
+    sequence: int | None
+    priority: Priority
+    data: Mapping[str, Any]
+    last_message_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who a claimed notification goes to, as the store knows them at claim time."""
+
+    customer: Customer
+    channel: ChannelName
+
+    @property
+    def address(self) -> str:
+        return self.customer.address(self.channel) or ""

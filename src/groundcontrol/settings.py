@@ -1,0 +1,198 @@
+"""Settings: a TOML file plus `GC_SECTION__KEY` environment overrides, read once, frozen.
+
+Secrets are `SecretStr`, so they never show up in logs or reprs.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from groundcontrol.durations import parse_duration
+from groundcontrol.errors import ConfigError
+
+DEFAULT_CONFIG = Path("config/groundcontrol.toml")
+DEMO_TOKEN = "demo-token-change-me"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _check_duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str = "http://127.0.0.1:8080"
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    shutdown_grace: str = "10s"
+
+    @field_validator("shutdown_grace")
+    @classmethod
+    def _grace(cls, value: str) -> str:
+        return _check_duration(value)
+
+
+class StoreSettings(_Section):
+    url: str = "sqlite:///var/groundcontrol.db"
+    pool_size: int = Field(default=10, ge=1)
+
+
+class TemplateSettings(_Section):
+    dir: Path = Path("templates")
+    max_output_chars: int = Field(default=100_000, ge=100)
+    default_locale: str = "en"
+
+
+class JourneySettings(_Section):
+    file: Path = Path("config/journeys.toml")
+
+
+class AdminSettings(_Section):
+    token: SecretStr | None = None
+
+
+class SourceSettings(_Section):
+    token: SecretStr | None = None
+    secret: SecretStr | None = None  # Standard Webhooks "whsec_..." secret
+
+
+class EmailSettings(_Section):
+    host: str | None = None  # no host: write .eml files to the outbox instead
+    port: int = 587
+    username: str | None = None
+    password: SecretStr | None = None
+    starttls: bool = True
+    tls: bool = False
+    from_: str = Field(default="Ground Control <updates@groundcontrol.local>", alias="from")
+    timeout: str = "10s"
+    pool_size: int = Field(default=4, ge=1)
+
+
+class SmsSettings(_Section):
+    account_sid: str | None = None  # no account: write .json files to the outbox instead
+    auth_token: SecretStr | None = None
+    from_: str | None = Field(default=None, alias="from")
+    api_base_url: str | None = None
+    timeout: str = "10s"
+    help_reply: str = "Ground Control case updates. Reply STOP to opt out, START to opt back in."
+
+
+class ChatSettings(_Section):
+    signing_secret: SecretStr | None = None  # no secret: write .json files to the outbox
+    timeout: str = "10s"
+    allow_private_networks: bool = False
+
+
+class ChannelSettings(_Section):
+    email: EmailSettings = EmailSettings()
+    sms: SmsSettings = SmsSettings()
+    chat: ChatSettings = ChatSettings()
+
+
+class DeliverySettings(_Section):
+    concurrency: int = Field(default=100, ge=1)
+    max_attempts: int = Field(default=8, ge=1)
+    backoff_initial: str = "30s"
+    backoff_max: str = "1h"
+    lease: str = "60s"
+    poll_interval: str = "1s"
+    outbox_dir: Path = Path("var/outbox")
+
+    @field_validator("backoff_initial", "backoff_max", "lease", "poll_interval")
+    @classmethod
+    def _durations(cls, value: str) -> str:
+        return _check_duration(value)
+
+    def duration(self, name: str) -> timedelta:
+        return parse_duration(str(getattr(self, name)))
+
+
+class QuietHoursSettings(_Section):
+    enabled: bool = True
+    start: str = "21:00"
+    end: str = "08:00"
+    default_timezone: str = "UTC"
+
+
+class LimitSettings(_Section):
+    per_hour: int | None = Field(default=None, ge=1)
+    per_day: int | None = Field(default=None, ge=1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GC_", env_nested_delimiter="__", frozen=True, extra="forbid"
+    )
+    toml_path: ClassVar[Path | None] = None
+
+    server: ServerSettings = ServerSettings()
+    store: StoreSettings = StoreSettings()
+    templates: TemplateSettings = TemplateSettings()
+    journeys: JourneySettings = JourneySettings()
+    admin: AdminSettings = AdminSettings()
+    sources: dict[str, SourceSettings] = {}
+    channels: ChannelSettings = ChannelSettings()
+    delivery: DeliverySettings = DeliverySettings()
+    quiet_hours: QuietHoursSettings = QuietHoursSettings()
+    limits: LimitSettings = LimitSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if cls.toml_path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls.toml_path))
+        return tuple(sources)
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Read settings once. An explicit path that does not exist is an error;
+    without one, `config/groundcontrol.toml` is used when present."""
+    if path is not None and not path.is_file():
+        # pydantic-settings would silently skip a missing TOML file.
+        raise ConfigError(f"config file {path} does not exist")
+    if path is None and DEFAULT_CONFIG.is_file():
+        path = DEFAULT_CONFIG
+    settings_class = type("_LoadedSettings", (Settings,), {"toml_path": path})
+    try:
+        return settings_class(**overrides)  # type: ignore[no-any-return]
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path)) from exc
+
+
+def _describe(exc: ValidationError, path: Path | None) -> str:
+    where = str(path) if path else "environment"
+    lines = [f"invalid configuration ({where}, GC_* environment):"]
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"])
+        lines.append(f"  {key}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def is_loopback_host(host: str) -> bool:
+    return host in {"127.0.0.1", "::1", "localhost"} or host.startswith("127.")
+
+
+def env_snapshot() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.startswith("GC_")}
