@@ -1,0 +1,159 @@
+"""RFC 9457 problem details: every error the API answers is `application/problem+json`.
+
+Handlers raise `ProblemError`; `problem_middleware` turns it, aiohttp's own HTTP
+errors (404, 405, 413 ...), pydantic validation errors and any uncaught exception
+into a problem response.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from http import HTTPStatus
+from typing import Any, TypedDict
+
+from aiohttp import hdrs, web
+from pydantic import ValidationError
+
+PROBLEM_JSON = "application/problem+json"
+ABOUT_BLANK = "about:blank"
+VALIDATION = "urn:groundcontrol:problem:validation"
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class FieldError(TypedDict):
+    """One invalid input: `field` is a dotted path ("customer.phone") or a parameter name."""
+
+    field: str
+    message: str
+
+
+def problem(
+    status: int,
+    title: str | None = None,
+    detail: str | None = None,
+    *,
+    type_: str = ABOUT_BLANK,
+    errors: Sequence[FieldError] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> web.Response:
+    """A problem+json response. Without a title, the HTTP reason phrase is used,
+    as RFC 9457 asks for the `about:blank` type."""
+    body: dict[str, Any] = {
+        "type": type_,
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    if errors is not None:
+        body["errors"] = list(errors)
+    return web.Response(
+        status=status,
+        body=json.dumps(body).encode(),
+        content_type=PROBLEM_JSON,
+        headers=dict(headers or {}),
+    )
+
+
+class ProblemError(Exception):
+    """Raised by handlers; answered as a problem+json response by the middleware."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str | None = None,
+        detail: str | None = None,
+        *,
+        type_: str = ABOUT_BLANK,
+        errors: Sequence[FieldError] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or title or HTTPStatus(status).phrase)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.type_ = type_
+        self.errors = errors
+        self.headers = headers
+
+    def response(self) -> web.Response:
+        return problem(
+            self.status,
+            self.title,
+            self.detail,
+            type_=self.type_,
+            errors=self.errors,
+            headers=self.headers,
+        )
+
+
+def validation_error(errors: Sequence[FieldError], detail: str | None = None) -> ProblemError:
+    """422 naming every invalid field."""
+    fields = ", ".join(e["field"] for e in errors)
+    return ProblemError(
+        422,
+        "Validation failed",
+        detail or f"invalid input: {fields}",
+        type_=VALIDATION,
+        errors=errors,
+    )
+
+
+def field_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
+    """pydantic errors as `{"field": "customer.phone", "message": ...}`."""
+    errors: list[FieldError] = []
+    for err in exc.errors(include_url=False):
+        path = ".".join(str(part) for part in (*_split(prefix), *err["loc"]))
+        errors.append({"field": path or "body", "message": _message(err["msg"])})
+    return errors
+
+
+def _split(prefix: str) -> tuple[str, ...]:
+    return tuple(prefix.split(".")) if prefix else ()
+
+
+def _message(msg: str) -> str:
+    # Our own validators raise ValueError; pydantic prefixes those with "Value error, ".
+    return msg.removeprefix("Value error, ")
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer every error as problem+json; an unexpected one is logged and is a 500."""
+    try:
+        return await handler(request)
+    except ProblemError as exc:
+        return exc.response()
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return _from_http_exception(exc)
+    except ValidationError as exc:
+        return validation_error(field_errors(exc)).response()
+    except Exception:
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        return problem(500, detail="internal error; the server log has the details")
+
+
+# Headers of aiohttp's own error response that describe its text body, not ours.
+_BODY_HEADERS = frozenset(
+    h.lower() for h in (hdrs.CONTENT_TYPE, hdrs.CONTENT_LENGTH, hdrs.CONTENT_ENCODING)
+)
+
+
+def _from_http_exception(exc: web.HTTPException) -> web.Response:
+    headers = {k: v for k, v in exc.headers.items() if k.lower() not in _BODY_HEADERS}
+    return problem(exc.status, detail=_detail(exc), headers=headers)
+
+
+def _detail(exc: web.HTTPException) -> str | None:
+    text = (exc.text or "").strip()
+    # aiohttp's default body is "404: Not Found": it says nothing the title does not.
+    if not text or text == f"{exc.status}: {exc.reason}":
+        return None
+    return text

@@ -1,0 +1,106 @@
+"""Prometheus metrics, on a registry of the app's own (never the process-global one).
+
+Callers use the small method surface below; `/metrics` refreshes the state gauge
+from the store and renders the text exposition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from groundcontrol.domain import NotificationState
+
+_PREFIX = "groundcontrol_"
+_DELIVERY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+_INGEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class Metrics:
+    """Every metric Ground Control exports, registered on one `CollectorRegistry`."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self._received = Counter(
+            _PREFIX + "events_received",
+            "Events accepted, by source and outcome",
+            ("source", "outcome"),
+            registry=r,
+        )
+        self._rejected = Counter(
+            _PREFIX + "events_rejected", "Events refused, by reason", ("reason",), registry=r
+        )
+        self._sent = Counter(
+            _PREFIX + "notifications_sent",
+            "Notifications a provider accepted",
+            ("channel",),
+            registry=r,
+        )
+        self._failures = Counter(
+            _PREFIX + "notification_failures",
+            "Failed attempts, by channel and kind",
+            ("channel", "kind"),
+            registry=r,
+        )
+        self._delivery = Histogram(
+            _PREFIX + "delivery_seconds",
+            "Time of one provider call",
+            ("channel",),
+            buckets=_DELIVERY_BUCKETS,
+            registry=r,
+        )
+        self._claimed = Counter(
+            _PREFIX + "dispatch_claimed", "Notifications claimed for sending", registry=r
+        )
+        self._unreachable = Counter(
+            _PREFIX + "unreachable", "Events for customers with no usable channel", registry=r
+        )
+        self._states = Gauge(
+            _PREFIX + "notifications_state", "Notifications in each state", ("state",), registry=r
+        )
+        self._ingest = Histogram(
+            _PREFIX + "ingest_seconds",
+            "Time to validate and commit one ingest request",
+            buckets=_INGEST_BUCKETS,
+            registry=r,
+        )
+
+    def event_received(self, source: str, outcome: str) -> None:
+        self._received.labels(source=source, outcome=outcome).inc()
+
+    def event_rejected(self, reason: str) -> None:
+        self._rejected.labels(reason=reason).inc()
+
+    def ingest_time(self, seconds: float) -> None:
+        self._ingest.observe(seconds)
+
+    def notification_sent(self, channel: str, seconds: float) -> None:
+        """A provider accepted a message after a call of `seconds`."""
+        self._sent.labels(channel=channel).inc()
+        self._delivery.labels(channel=channel).observe(seconds)
+
+    def notification_failed(self, channel: str, kind: str, seconds: float | None = None) -> None:
+        """An attempt failed; `kind` is transient or permanent."""
+        self._failures.labels(channel=channel, kind=kind).inc()
+        if seconds is not None:
+            self._delivery.labels(channel=channel).observe(seconds)
+
+    def claimed(self, count: int) -> None:
+        self._claimed.inc(count)
+
+    def unreachable(self) -> None:
+        self._unreachable.inc()
+
+    def set_states(self, counts: Mapping[str, int]) -> None:
+        """Set the state gauge from `Store.state_counts()`; absent states are 0."""
+        for state in NotificationState:
+            self._states.labels(state=state.value).set(counts.get(state.value, 0))
+
+    def exposition(self) -> bytes:
+        """The Prometheus text format of everything registered."""
+        return bytes(generate_latest(self.registry))
