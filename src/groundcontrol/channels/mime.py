@@ -1,0 +1,137 @@
+"""The e-mail a notification becomes, built once and shared by the SMTP and outbox channels.
+
+The outbox writes exactly the bytes the SMTP channel transmits: both call
+`build_email` and serialise with `as_bytes()` under the message's own policy.
+
+That policy is `SMTP` with two changes. `cte_type="7bit"` makes non-ASCII bodies
+quoted-printable (or base64), so the bytes are valid on any relay, with or without
+8BITMIME. `refold_source="none"` keeps headers set with `set_raw` verbatim: the stdlib
+folder would otherwise turn a long `List-Unsubscribe` URL, which has no place to fold,
+into RFC 2047 encoded words that mail clients do not decode in that header.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from email import policy
+from email.errors import HeaderParseError
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+
+from groundcontrol.channels.base import OutgoingMessage
+from groundcontrol.domain import utcnow
+
+POLICY = policy.SMTP.clone(cte_type="7bit", refold_source="none")
+
+ONE_CLICK = "List-Unsubscribe=One-Click"
+NOTIFICATION_HEADER = "X-GroundControl-Notification"
+TEST_HEADER = "X-GroundControl-Test"
+
+# Characters kept as they are in the local part of a Message-ID; the rest are =XX
+# escaped, so any key yields a valid msg-id and distinct keys stay distinct.
+_ID_SAFE = re.compile(r"[A-Za-z0-9_-]")
+_RAW_HEADER_VALUE = re.compile(r"[\x21-\x7e]+")
+
+
+def build_email(
+    message: OutgoingMessage,
+    *,
+    sender: str,
+    domain: str | None = None,
+    now: datetime | None = None,
+) -> EmailMessage:
+    """The MIME message for one e-mail notification.
+
+    `domain` (default: the domain of `sender`) names the Message-ID and thread ids;
+    `now` (default: the current time) is the Date header. Raises ValueError when an
+    address or the unsubscribe URL cannot be put in a header.
+    """
+    domain = domain or sender_domain(sender)
+    email = EmailMessage(policy=POLICY)
+    email["Subject"] = _one_line(message.rendered.subject or "")
+    email["From"] = sender
+    email["To"] = _recipient(message)
+    email["Date"] = format_datetime(now or utcnow())
+    _set_identity(email, message, domain)
+    _set_unsubscribe(email, message.unsubscribe_url)
+    email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to this
+    email[NOTIFICATION_HEADER] = message.notification_id
+    if message.test:
+        email[TEST_HEADER] = "yes"
+    email.set_content(message.rendered.text)
+    if message.rendered.html is not None:
+        email.add_alternative(message.rendered.html, subtype="html")
+    return email
+
+
+def sender_domain(sender: str) -> str:
+    """The domain of a From address such as `Ground Control <updates@example.com>`."""
+    _, addr_spec = parseaddr(sender)
+    _, at, domain = addr_spec.rpartition("@")
+    if not at or not domain:
+        raise ValueError(f"sender {sender!r} has no domain")
+    return domain
+
+
+def sender_address(sender: str) -> str:
+    """The bare address of a From header value, for the SMTP envelope."""
+    _, addr_spec = parseaddr(sender)
+    if "@" not in addr_spec:
+        raise ValueError(f"sender {sender!r} is not an e-mail address")
+    return addr_spec
+
+
+def message_id(message_key: str, domain: str) -> str:
+    """The Message-ID of a notification: the same on every retry of it."""
+    return f"<{_id_part(message_key)}@{domain}>"
+
+
+def thread_id(thread_key: str, domain: str) -> str:
+    """The id every message of one case refers to, so mail clients thread them."""
+    return f"<case-{_id_part(thread_key)}@{domain}>"
+
+
+def _set_identity(email: EmailMessage, message: OutgoingMessage, domain: str) -> None:
+    thread = thread_id(message.thread_key, domain)
+    _set_raw(email, "Message-ID", message_id(message.message_key, domain))
+    _set_raw(email, "In-Reply-To", thread)
+    _set_raw(email, "References", thread)
+
+
+def _set_unsubscribe(email: EmailMessage, url: str | None) -> None:
+    if url is None:
+        return
+    _set_raw(email, "List-Unsubscribe", f"<{url}>")
+    email["List-Unsubscribe-Post"] = ONE_CLICK
+
+
+def _set_raw(email: EmailMessage, name: str, value: str) -> None:
+    # Raw headers skip the stdlib's checks, so refuse anything but one printable token:
+    # no header injection through a key or URL.
+    if not _RAW_HEADER_VALUE.fullmatch(value):
+        raise ValueError(f"{name} value {value!r} is not printable ASCII without spaces")
+    email.set_raw(name, value)
+
+
+def _recipient(message: OutgoingMessage) -> Address:
+    address = message.address
+    local, at, domain = address.rpartition("@")
+    # Non-ASCII addresses would need SMTPUTF8 end to end; refuse them rather than mangle.
+    if not (local and at and domain and address.isascii()):
+        raise ValueError(f"recipient {address!r} is not an ASCII e-mail address")
+    try:
+        return Address(display_name=_one_line(message.customer.name or ""), addr_spec=address)
+    except (ValueError, HeaderParseError) as exc:
+        raise ValueError(f"recipient {address!r} is not an e-mail address: {exc}") from exc
+
+
+def _one_line(value: str) -> str:
+    return " ".join(value.split())
+
+
+def _id_part(key: str) -> str:
+    return "".join(
+        ch if _ID_SAFE.fullmatch(ch) else "".join(f"={b:02X}" for b in ch.encode()) for ch in key
+    )
