@@ -1,0 +1,413 @@
+"""`GET /openapi.json`: the OpenAPI 3.1 document of every route the service answers.
+
+Request schemas come from the pydantic models that validate the requests, so the
+document cannot disagree with the validation; a test compares its paths with the
+routes the real app registers.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aiohttp import web
+from pydantic.json_schema import models_json_schema
+
+import groundcontrol
+from groundcontrol.api.problems import PROBLEM_JSON
+from groundcontrol.api.read import RedriveBody
+from groundcontrol.api.schemas import CloudEventBody, CustomerBody, EventBody
+from groundcontrol.domain import CHANNELS, NotificationState
+
+routes = web.RouteTableDef()
+
+_REF = "#/components/schemas/{model}"
+Schema = dict[str, Any]
+
+
+@routes.get("/openapi.json")
+async def openapi_json(request: web.Request) -> web.Response:
+    """This document."""
+    return web.json_response(document())
+
+
+@cache
+def document() -> dict[str, Any]:
+    """The whole OpenAPI 3.1 document (built once)."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Ground Control",
+            "version": getattr(groundcontrol, "__version__", "0.1.0"),
+            "description": "Proactive notification gateway: no customer left in the dark. "
+            "Every error is application/problem+json (RFC 9457).",
+        },
+        "paths": {**_ingest_paths(), **_read_paths(), **_callback_paths(), **_ops_paths()},
+        "components": {
+            "schemas": {**_model_schemas(), **_response_schemas()},
+            "securitySchemes": _security_schemes(),
+            "responses": {"Problem": _problem_response("An error (RFC 9457 problem details)")},
+        },
+    }
+
+
+def _model_schemas() -> dict[str, Schema]:
+    models = [(m, "validation") for m in (EventBody, CloudEventBody, CustomerBody, RedriveBody)]
+    _, top = models_json_schema(models, ref_template=_REF)  # type: ignore[arg-type]
+    return dict(top.get("$defs", {}))
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": _REF.format(model=name)}
+
+
+# --- responses ----------------------------------------------------------------------
+def _json(schema: Schema, description: str) -> Schema:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _problem_response(description: str) -> Schema:
+    return {"description": description, "content": {PROBLEM_JSON: {"schema": _ref("Problem")}}}
+
+
+def _problems(*statuses: int) -> dict[str, Schema]:
+    return {str(status): {"$ref": "#/components/responses/Problem"} for status in statuses}
+
+
+def _nullable(type_: str, **extra: Any) -> Schema:
+    return {"type": [type_, "null"], **extra}
+
+
+def _object(required: list[str] | None = None, **properties: Schema) -> Schema:
+    return {"type": "object", "required": required or list(properties), "properties": properties}
+
+
+_STR: Schema = {"type": "string"}
+_TIME: Schema = {"type": "string", "format": "date-time"}
+_INT: Schema = {"type": "integer"}
+_CHANNEL: Schema = {"type": "string", "enum": list(CHANNELS)}
+_STATE: Schema = {"type": "string", "enum": [s.value for s in NotificationState]}
+
+
+def _response_schemas() -> dict[str, Schema]:
+    return {
+        "Problem": _problem_schema(),
+        "Accepted": _object(
+            event_id=_STR,
+            duplicate={"type": "boolean"},
+            outcome={
+                "type": "string",
+                "enum": ["planned", "no_rule", "stale", "unchanged", "unreachable"],
+            },
+            notification_ids={"type": "array", "items": _STR},
+        ),
+        "Customer": _customer_schema(),
+        "Notification": _notification_schema(),
+        "NotificationList": _object(notifications={"type": "array", "items": _ref("Notification")}),
+        "Timeline": _object(
+            case_id=_STR, entries={"type": "array", "items": _ref("TimelineEntry")}
+        ),
+        "TimelineEntry": _object(
+            at=_TIME,
+            kind=_STR,
+            notification_id=_nullable("string"),
+            detail={"type": "object"},
+        ),
+        "RedriveResult": _object(
+            requested=_INT,
+            redriven=_INT,
+            ids={"type": "array", "items": _STR},
+            skipped={"type": "array", "items": _STR},
+        ),
+        "Status": _object(status=_STR),
+    }
+
+
+def _problem_schema() -> Schema:
+    field_error = _object(field=_STR, message=_STR)
+    return _object(
+        ["type", "title", "status"],
+        type={"type": "string", "format": "uri-reference"},
+        title=_STR,
+        status=_INT,
+        detail=_STR,
+        errors={"type": "array", "items": field_error},
+    )
+
+
+def _customer_schema() -> Schema:
+    return _object(
+        id=_STR,
+        name=_nullable("string"),
+        email=_nullable("string"),
+        phone=_nullable("string", description="E.164"),
+        chat_webhook=_nullable("string"),
+        locale=_nullable("string"),
+        timezone=_nullable("string"),
+        channels={"type": "array", "items": _CHANNEL},
+        opted_out={"type": "array", "items": _CHANNEL},
+    )
+
+
+def _notification_schema() -> Schema:
+    attempt = _object(
+        number=_INT,
+        started_at=_TIME,
+        finished_at=_nullable("string", format="date-time"),
+        outcome={
+            "type": "string",
+            "enum": ["in_flight", "sent", "transient", "permanent", "deferred", "fenced"],
+        },
+        detail=_STR,
+        provider_id=_nullable("string"),
+    )
+    return _object(
+        id=_STR,
+        case_id=_STR,
+        customer_id=_STR,
+        kind={"type": "string", "enum": ["status", "follow_up", "test"]},
+        template=_STR,
+        status=_STR,
+        channel=_CHANNEL,
+        state=_STATE,
+        priority={"type": "string", "enum": ["low", "normal", "high", "urgent"]},
+        attempts=_INT,
+        due_at=_TIME,
+        created_at=_TIME,
+        updated_at=_TIME,
+        message_key=_STR,
+        previous_id=_nullable("string"),
+        provider_id=_nullable("string"),
+        segments=_nullable("integer"),
+        last_error=_nullable("string"),
+        attempt_log={"type": "array", "items": attempt},
+    )
+
+
+# --- security ---------------------------------------------------------------------
+def _header_key(name: str, description: str) -> Schema:
+    return {"type": "apiKey", "in": "header", "name": name, "description": description}
+
+
+def _security_schemes() -> dict[str, Schema]:
+    return {
+        "sourceToken": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A source's token ([sources.NAME] token).",
+        },
+        "webhookId": _header_key("webhook-id", "Standard Webhooks message id."),
+        "webhookTimestamp": _header_key("webhook-timestamp", "Unix seconds, within 5 minutes."),
+        "webhookSignature": _header_key(
+            "webhook-signature",
+            "Standard Webhooks v1 HMAC-SHA256 signature(s) with a source's whsec_ secret.",
+        ),
+        "adminToken": {"type": "http", "scheme": "bearer", "description": "admin.token"},
+        "twilioSignature": _header_key("X-Twilio-Signature", "Twilio request signature."),
+    }
+
+
+_SOURCE_AUTH: list[dict[str, list[str]]] = [
+    {"sourceToken": []},
+    {"webhookId": [], "webhookTimestamp": [], "webhookSignature": []},
+]
+_ADMIN: list[dict[str, list[str]]] = [{"adminToken": []}]
+
+
+# --- paths --------------------------------------------------------------------------
+def _operation(summary: str, responses: dict[str, Schema], **extra: Any) -> Schema:
+    return {"summary": summary, "responses": responses, **extra}
+
+
+def _path_param(name: str) -> Schema:
+    return {"name": name, "in": "path", "required": True, "schema": _STR}
+
+
+def _query_param(name: str, schema: Schema) -> Schema:
+    return {"name": name, "in": "query", "required": False, "schema": schema}
+
+
+def _json_body(schema: Schema, **others: Schema) -> Schema:
+    content = {"application/json": {"schema": schema}}
+    content.update({media: {"schema": s} for media, s in others.items()})
+    return {"required": True, "content": content}
+
+
+def _ingest_paths() -> dict[str, Schema]:
+    body = _json_body(_ref("EventBody"))
+    body["content"]["application/cloudevents+json"] = {"schema": _ref("CloudEventBody")}
+    post = _operation(
+        "Record a case status change",
+        {
+            "202": _json(_ref("Accepted"), "Committed (or the first result again, if duplicate)"),
+            **_problems(400, 401, 409, 413, 415, 422),
+        },
+        description="Idempotent per (source, id): the same id again answers the first result "
+        "with duplicate true; the same id with another body is a 409.",
+        security=_SOURCE_AUTH,
+        requestBody=body,
+    )
+    return {"/v1/events": {"post": post}}
+
+
+def _read_paths() -> dict[str, Schema]:
+    return {
+        "/v1/cases/{case_id}/timeline": {"get": _timeline()},
+        "/v1/notifications": {"get": _list_notifications()},
+        "/v1/notifications/{notification_id}": {"get": _get_notification()},
+        "/v1/notifications/{notification_id}/retry": {"post": _redrive_one()},
+        "/v1/notifications/retry": {"post": _redrive_many()},
+        "/v1/customers/{customer_id}": {"get": _get_customer(), "put": _put_customer()},
+    }
+
+
+def _admin(summary: str, responses: dict[str, Schema], *problems: int, **extra: Any) -> Schema:
+    return _operation(
+        summary, {**responses, **_problems(401, 403, *problems)}, security=_ADMIN, **extra
+    )
+
+
+def _timeline() -> Schema:
+    return _admin(
+        "A case's events, notifications, attempts and follow-ups, in order",
+        {"200": _json(_ref("Timeline"), "The timeline")},
+        404,
+        parameters=[_path_param("case_id")],
+    )
+
+
+def _list_notifications() -> Schema:
+    params = [
+        _query_param("state", _STATE),
+        _query_param("channel", _CHANNEL),
+        _query_param("case_id", _STR),
+        _query_param("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}),
+    ]
+    return _admin(
+        "List notifications, e.g. the dead letters (state=dead)",
+        {"200": _json(_ref("NotificationList"), "Matching notifications")},
+        422,
+        parameters=params,
+    )
+
+
+def _get_notification() -> Schema:
+    return _admin(
+        "One notification with every attempt",
+        {"200": _json(_ref("Notification"), "The notification")},
+        404,
+        parameters=[_path_param("notification_id")],
+    )
+
+
+def _redrive_one() -> Schema:
+    return _admin(
+        "Re-drive a dead or failed notification",
+        {"202": _json(_ref("Notification"), "Pending again, with fresh attempts")},
+        404,
+        409,
+        parameters=[_path_param("notification_id")],
+    )
+
+
+def _redrive_many() -> Schema:
+    return _admin(
+        "Re-drive notifications in bulk: by ids, or by state and filters",
+        {"202": _json(_ref("RedriveResult"), "What was re-driven")},
+        413,
+        415,
+        422,
+        requestBody=_json_body(_ref("RedriveBody")),
+    )
+
+
+def _get_customer() -> Schema:
+    return _admin(
+        "A stored customer",
+        {"200": _json(_ref("Customer"), "The customer")},
+        404,
+        parameters=[_path_param("customer_id")],
+    )
+
+
+def _put_customer() -> Schema:
+    return _admin(
+        "Store a customer whole (phone normalised to E.164; opt-outs are kept)",
+        {
+            "200": _json(_ref("Customer"), "Replaced"),
+            "201": _json(_ref("Customer"), "Created"),
+        },
+        400,
+        413,
+        415,
+        422,
+        parameters=[_path_param("customer_id")],
+        requestBody=_json_body(_ref("CustomerBody")),
+    )
+
+
+def _html(description: str) -> Schema:
+    return {"description": description, "content": {"text/html": {"schema": _STR}}}
+
+
+def _callback_paths() -> dict[str, Schema]:
+    token = [_path_param("token")]
+    form = {
+        "required": True,
+        "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}},
+    }
+    twilio: list[dict[str, list[str]]] = [{"twilioSignature": []}]
+    twiml = {"description": "TwiML reply", "content": {"application/xml": {"schema": _STR}}}
+    return {
+        "/v1/unsubscribe/{token}": {
+            "get": _operation(
+                "Unsubscribe confirmation page (changes nothing)",
+                {"200": _html("Confirmation page"), **_problems(404)},
+                parameters=token,
+            ),
+            "post": _operation(
+                "One-click unsubscribe (RFC 8058)",
+                {"200": _html("Unsubscribed"), **_problems(404)},
+                parameters=token,
+            ),
+        },
+        "/v1/callbacks/twilio/status": {
+            "post": _operation(
+                "Twilio message status callback",
+                {"204": {"description": "Recorded"}, **_problems(400, 403, 404, 415)},
+                security=twilio,
+                requestBody=form,
+            )
+        },
+        "/v1/callbacks/twilio/inbound": {
+            "post": _operation(
+                "Inbound SMS: STOP, START, HELP",
+                {"200": twiml, **_problems(400, 403, 404, 415)},
+                security=twilio,
+                requestBody=form,
+            )
+        },
+    }
+
+
+def _ops_paths() -> dict[str, Schema]:
+    metrics = {
+        "description": "Prometheus text exposition",
+        "content": {"text/plain": {"schema": _STR}},
+    }
+    return {
+        "/healthz": {"get": _operation("Liveness", {"200": _json(_ref("Status"), "Alive")})},
+        "/readyz": {
+            "get": _operation(
+                "Readiness: the store answers",
+                {"200": _json(_ref("Status"), "Ready"), **_problems(503)},
+            )
+        },
+        "/metrics": {"get": _operation("Prometheus metrics", {"200": metrics})},
+        "/openapi.json": {
+            "get": _operation(
+                "This document",
+                {"200": _json({"type": "object"}, "OpenAPI 3.1")},
+            )
+        },
+    }
