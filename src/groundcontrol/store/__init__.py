@@ -1,0 +1,33 @@
+"""Stores, chosen by URL: `sqlite:///path` (default) or `postgresql://user@host/db`."""
+
+from __future__ import annotations
+
+import importlib.util
+
+from groundcontrol.errors import ConfigError
+from groundcontrol.store.base import Store
+
+
+def create_store(url: str) -> Store:
+    """Build (not open) the store for a URL; engines are imported lazily."""
+    scheme = url.split(":", 1)[0].split("+", 1)[0]
+    if scheme == "sqlite":
+        from groundcontrol.store.sqlite import SqliteStore
+
+        return SqliteStore(url)
+    if scheme in ("postgresql", "postgres"):
+        if importlib.util.find_spec("asyncpg") is None:
+            raise ConfigError(
+                "store.url is PostgreSQL but asyncpg is not installed: pip install '.[postgres]'"
+            )
+        from groundcontrol.store.postgres import PostgresStore
+
+        return PostgresStore(url)
+    raise ConfigError(f"store.url {url!r}: use sqlite:///path or postgresql://user@host/db")
+
+
+async def open_store(url: str) -> Store:
+    """Build the store, run migrations, and return it ready to use."""
+    store = create_store(url)
+    await store.open()
+    return store

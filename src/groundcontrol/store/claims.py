@@ -1,0 +1,328 @@
+"""Claiming due notifications with a fenced lease, and applying what became of them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from groundcontrol.domain import (
+    Customer,
+    NotificationKind,
+    NotificationState,
+    Priority,
+    as_utc,
+)
+from groundcontrol.routing import PlannedNotification
+from groundcontrol.store.base import Claim, Decision, DecisionKind
+from groundcontrol.store.dialect import Dialect
+from groundcontrol.store.recording import insert_notification_rows, notification_row
+from groundcontrol.store.rows import to_case, to_customer
+from groundcontrol.store.schema import attempts, cases, customers, events, notifications
+from groundcontrol.store.timeline import Entry, add_timeline
+
+PENDING = NotificationState.PENDING.value
+SENDING = NotificationState.SENDING.value
+
+
+def due_condition(now: datetime) -> Any:
+    """Pending and due, or in flight under a lease that has expired (a crashed worker)."""
+    return or_(
+        and_(notifications.c.state == PENDING, notifications.c.due_at <= now),
+        and_(notifications.c.state == SENDING, notifications.c.lease_expires_at < now),
+    )
+
+
+async def claim_due(
+    conn: AsyncConnection,
+    dialect: Dialect,
+    now: datetime,
+    limit: int,
+    owner: str,
+    lease: timedelta,
+) -> list[Claim]:
+    candidates = dialect.claim_rows(
+        select(notifications.c.id, notifications.c.state)
+        .where(due_condition(now))
+        .order_by(notifications.c.priority, notifications.c.due_at)
+        .limit(limit)
+    )
+    picked = (await conn.execute(candidates)).all()
+    if not picked:
+        return []
+    expired = [row.id for row in picked if row.state == SENDING]
+    if expired:
+        await _expire_attempts(conn, expired, now)
+    claimed = await conn.execute(
+        update(notifications)
+        .where(notifications.c.id.in_([row.id for row in picked]))
+        .values(
+            state=SENDING,
+            lease_owner=owner,
+            lease_expires_at=now + lease,
+            lease_version=notifications.c.lease_version + 1,
+            attempts=notifications.c.attempts + 1,
+            updated_at=now,
+        )
+        .returning(
+            notifications.c.id, notifications.c.lease_version, notifications.c.attempts
+        )
+    )
+    versions = {row.id: (row.lease_version, row.attempts) for row in claimed}
+    await conn.execute(
+        attempts.insert(),
+        [
+            {
+                "notification_id": nid,
+                "number": number,
+                "lease_version": version,
+                "owner": owner,
+                "started_at": now,
+                "outcome": "in_flight",
+                "detail": "",
+            }
+            for nid, (version, number) in versions.items()
+        ],
+    )
+    return await _load_claims(conn, versions)
+
+
+async def _expire_attempts(conn: AsyncConnection, ids: list[str], now: datetime) -> None:
+    await conn.execute(
+        update(attempts)
+        .where(attempts.c.notification_id.in_(ids), attempts.c.outcome == "in_flight")
+        .values(outcome="lease_expired", finished_at=now, detail="lease expired: worker lost")
+    )
+
+
+async def _load_claims(
+    conn: AsyncConnection, versions: dict[str, tuple[int, int]]
+) -> list[Claim]:
+    n, c, cu = notifications, cases.alias("c"), customers.alias("cu")
+    columns = [n]
+    columns += [col.label(f"c__{col.name}") for col in c.c]
+    columns += [col.label(f"u__{col.name}") for col in cu.c]
+    query = (
+        select(*columns, events.c.payload.label("event_payload"))
+        .select_from(
+            n.join(c, c.c.id == n.c.case_id)
+            .join(cu, cu.c.id == n.c.customer_id)
+            .outerjoin(events, events.c.pk == c.c.last_event_pk)
+        )
+        .where(n.c.id.in_(list(versions)))
+        .order_by(n.c.priority, n.c.due_at)
+    )
+    rows = (await conn.execute(query)).mappings().all()
+    return [
+        Claim(
+            notification_id=row["id"],
+            lease_version=versions[row["id"]][0],
+            attempt=versions[row["id"]][1],
+            kind=NotificationKind(row["kind"]),
+            template=row["template"],
+            status=row["status"],
+            channel=row["channel"],
+            priority=Priority(row["priority"]),
+            message_key=row["message_key"],
+            case=to_case(row, prefix="c__"),
+            customer=to_customer(row, prefix="u__"),
+            event=row["event_payload"] or {},
+            tried_channels=tuple(row["tried_channels"] or ()),
+            due_at=as_utc(row["due_at"]),
+            created_at=as_utc(row["created_at"]),
+        )
+        for row in rows
+    ]
+
+
+# --- finishing ------------------------------------------------------------------------
+
+_ATTEMPT_OUTCOME = {
+    DecisionKind.SENT: "sent",
+    DecisionKind.RETRY: "transient",
+    DecisionKind.DEFER: "deferred",
+    DecisionKind.FAIL: "permanent",
+    DecisionKind.SUPERSEDE: "superseded",
+    DecisionKind.CANCEL: "cancelled",
+}
+
+# Decisions under which no provider call was made: the attempt does not count.
+_NOT_ATTEMPTED = {DecisionKind.DEFER, DecisionKind.SUPERSEDE, DecisionKind.CANCEL}
+
+
+async def finish_one(
+    conn: AsyncConnection, claim: Claim, decision: Decision, now: datetime
+) -> bool:
+    """Apply one decision, fenced by the claim's lease version. False: refused."""
+    values = _notification_changes(claim, decision, now)
+    fenced = await conn.execute(
+        update(notifications)
+        .where(
+            notifications.c.id == claim.notification_id,
+            notifications.c.lease_version == claim.lease_version,
+            notifications.c.state == SENDING,
+        )
+        .values(**values)
+        .returning(notifications.c.id)
+    )
+    if fenced.scalar() is None:
+        await _mark_attempt(conn, claim, "fenced", "late result refused: lease lost", None, now)
+        return False
+    outcome = _ATTEMPT_OUTCOME[decision.kind]
+    await _mark_attempt(conn, claim, outcome, decision.detail, decision.provider_id, now)
+    entries = await _consequences(conn, claim, decision, now)
+    await add_timeline(conn, claim.case.id, now, entries)
+    return True
+
+
+def _notification_changes(claim: Claim, decision: Decision, now: datetime) -> dict[str, Any]:
+    base: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None, "updated_at": now}
+    if decision.kind in _NOT_ATTEMPTED:
+        base["attempts"] = notifications.c.attempts - 1
+    kind = decision.kind
+    if kind is DecisionKind.SENT:
+        return base | {
+            "state": NotificationState.SENT.value,
+            "provider_id": decision.provider_id,
+            "segments": decision.segments,
+            "sent_at": now,
+            "last_error": None,
+        }
+    if kind in (DecisionKind.RETRY, DecisionKind.DEFER):
+        assert decision.at is not None
+        error = decision.detail if kind is DecisionKind.RETRY else None
+        return base | {"state": PENDING, "due_at": decision.at, "last_error": error}
+    if kind is DecisionKind.FAIL:
+        state = NotificationState.FAILED if decision.fallback_channel else NotificationState.DEAD
+        return base | {"state": state.value, "last_error": decision.detail}
+    state = (
+        NotificationState.SUPERSEDED if kind is DecisionKind.SUPERSEDE else NotificationState.CANCELLED
+    )
+    return base | {"state": state.value}
+
+
+async def _mark_attempt(
+    conn: AsyncConnection,
+    claim: Claim,
+    outcome: str,
+    detail: str,
+    provider_id: str | None,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        update(attempts)
+        .where(
+            attempts.c.notification_id == claim.notification_id,
+            attempts.c.lease_version == claim.lease_version,
+        )
+        .values(outcome=outcome, detail=detail, provider_id=provider_id, finished_at=now)
+    )
+
+
+async def _consequences(
+    conn: AsyncConnection, claim: Claim, decision: Decision, now: datetime
+) -> list[Entry]:
+    nid, kind = claim.notification_id, decision.kind
+    detail: dict[str, Any] = {"channel": claim.channel, "attempt": claim.attempt}
+    if decision.detail:
+        detail["detail"] = decision.detail
+    if kind is DecisionKind.SENT:
+        await conn.execute(
+            update(cases).where(cases.c.id == claim.case.id).values(last_message_at=now)
+        )
+        return [("sent", nid, detail | {"provider_id": decision.provider_id})]
+    if kind is DecisionKind.RETRY:
+        assert decision.at is not None
+        extra = {"next_attempt_at": decision.at.isoformat()}
+        if decision.outcome_unknown:
+            extra["possible_duplicate"] = True
+        return [("retry_scheduled", nid, detail | extra)]
+    if kind is DecisionKind.DEFER:
+        assert decision.at is not None
+        return [("deferred", nid, detail | {"until": decision.at.isoformat()})]
+    if kind is DecisionKind.FAIL:
+        return await _fail(conn, claim, decision, detail, now)
+    return [(kind.value if kind is DecisionKind.SUPERSEDE else "cancelled", nid, detail)]
+
+
+async def _fail(
+    conn: AsyncConnection,
+    claim: Claim,
+    decision: Decision,
+    detail: dict[str, Any],
+    now: datetime,
+) -> list[Entry]:
+    nid = claim.notification_id
+    entries: list[Entry] = []
+    if decision.opt_out or decision.disable_address:
+        entries += await _forget_channel(conn, claim, decision, now)
+    if decision.fallback_channel is None:
+        return [*entries, ("dead", nid, detail | {"reason": decision.detail or "failed"})]
+    planned = PlannedNotification(
+        kind=claim.kind,
+        template=claim.template,
+        status=claim.status,
+        channel=decision.fallback_channel,
+        priority=claim.priority,
+        due_at=now,
+    )
+    row = notification_row(
+        case_id=claim.case.id,
+        customer_id=claim.customer.id,
+        planned=planned,
+        now=now,
+        previous_id=nid,
+        tried=[*claim.tried_channels, claim.channel],
+    )
+    note = f"fallback from {claim.channel}"
+    entries += [
+        ("failed", nid, detail),
+        ("fallback", nid, {"from": claim.channel, "to": decision.fallback_channel, "next": row["id"]}),
+    ]
+    await add_timeline(conn, claim.case.id, now, entries)
+    await insert_notification_rows(conn, claim.case.id, [row], [note], now)
+    return []
+
+
+async def _forget_channel(
+    conn: AsyncConnection, claim: Claim, decision: Decision, now: datetime
+) -> list[Entry]:
+    """The provider says this address is unusable: remember it on the customer."""
+    customer = claim.customer
+    row = (
+        (await conn.execute(select(customers).where(customers.c.id == customer.id)))
+        .mappings()
+        .first()
+    )
+    current: Customer = to_customer(row) if row else customer
+    changes: dict[str, Any] = {"updated_at": now}
+    if decision.opt_out:
+        changes["opted_out"] = sorted(current.opted_out | {claim.channel})
+    if decision.disable_address and claim.channel == "chat":
+        changes["chat_webhook"] = None
+    await conn.execute(update(customers).where(customers.c.id == customer.id).values(**changes))
+    what = "opted_out" if decision.opt_out else "address_disabled"
+    return [(what, claim.notification_id, {"channel": claim.channel, "reason": decision.detail})]
+
+
+async def release_one(conn: AsyncConnection, claim: Claim, now: datetime) -> None:
+    released = await conn.execute(
+        update(notifications)
+        .where(
+            notifications.c.id == claim.notification_id,
+            notifications.c.lease_version == claim.lease_version,
+            notifications.c.state == SENDING,
+        )
+        .values(
+            state=PENDING,
+            lease_owner=None,
+            lease_expires_at=None,
+            attempts=notifications.c.attempts - 1,
+            updated_at=now,
+        )
+        .returning(notifications.c.id)
+    )
+    if released.scalar() is not None:
+        await _mark_attempt(conn, claim, "released", "shutdown before sending", None, now)

@@ -1,0 +1,77 @@
+"""Firing due follow-ups: each becomes a pending notification, then waits `every` again."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from groundcontrol.domain import NotificationKind, Priority, as_utc
+from groundcontrol.routing import PlannedNotification, next_channel
+from groundcontrol.store.dialect import Dialect
+from groundcontrol.store.recording import insert_notification_rows, notification_row
+from groundcontrol.store.rows import to_customer
+from groundcontrol.store.schema import customers, follow_ups
+from groundcontrol.store.timeline import add_timeline
+
+
+async def fire_due(conn: AsyncConnection, dialect: Dialect, now: datetime, limit: int) -> int:
+    query = dialect.claim_rows(
+        select(follow_ups)
+        .where(follow_ups.c.state == "pending", follow_ups.c.due_at <= now)
+        .order_by(follow_ups.c.due_at)
+        .limit(limit)
+    )
+    due = (await conn.execute(query)).mappings().all()
+    for row in due:
+        await _fire(conn, dict(row), now)
+    return len(due)
+
+
+async def _fire(conn: AsyncConnection, row: dict[str, Any], now: datetime) -> None:
+    customer_row = (
+        (await conn.execute(select(customers).where(customers.c.id == row["customer_id"])))
+        .mappings()
+        .one()
+    )
+    customer = to_customer(customer_row)
+    channel = next_channel(customer, tried=())
+    fired = row["fired"] + 1
+    due_at = as_utc(row["due_at"])
+    detail = {"follow_up_id": row["id"], "template": row["template"], "repeat": fired}
+    if channel is None:
+        await add_timeline(
+            conn, row["case_id"], now, [("unreachable", None, detail | {"reason": "no usable channel"})]
+        )
+    else:
+        planned = PlannedNotification(
+            kind=NotificationKind.FOLLOW_UP,
+            template=row["template"],
+            status=row["status"],
+            channel=channel,
+            priority=Priority(row["priority"]),
+            due_at=now,
+        )
+        notification = notification_row(
+            case_id=row["case_id"], customer_id=customer.id, planned=planned, now=now
+        )
+        await add_timeline(conn, row["case_id"], now, [("follow_up_fired", notification["id"], detail)])
+        await insert_notification_rows(conn, row["case_id"], [notification], ["follow-up"], now)
+    await _reschedule(conn, row, fired, due_at, now)
+
+
+async def _reschedule(
+    conn: AsyncConnection, row: dict[str, Any], fired: int, due_at: datetime, now: datetime
+) -> None:
+    every = row["every_seconds"]
+    if every is None or fired >= row["max_count"]:
+        values: dict[str, Any] = {"fired": fired, "state": "done", "updated_at": now}
+    else:
+        # Keep the cadence; after a long outage, one catch-up rather than a burst.
+        next_due = due_at + timedelta(seconds=every)
+        if next_due <= now:
+            next_due = now + timedelta(seconds=every)
+        values = {"fired": fired, "due_at": next_due, "updated_at": now}
+    await conn.execute(update(follow_ups).where(follow_ups.c.id == row["id"]).values(**values))
