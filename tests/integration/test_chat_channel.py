@@ -17,7 +17,7 @@ from groundcontrol import __version__
 from groundcontrol.channels.base import OutgoingMessage, RenderedMessage
 from groundcontrol.channels.chat import ChatChannel, build_payload
 from groundcontrol.domain import Customer
-from groundcontrol.errors import PermanentDeliveryError, TransientDeliveryError
+from groundcontrol.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
 from groundcontrol.settings import ChatSettings
 from groundcontrol.signatures import decode_secret, verify
 
@@ -247,3 +247,8 @@ async def test_guard_names_the_host_and_the_address(guarded: ChatChannel, sink: 
 async def test_send_before_open_is_an_error(clock: Clock) -> None:
     with pytest.raises(RuntimeError, match="open"):
         await make_channel(clock, allow_private=True).send(message("http://127.0.0.1:9/hook"))
+
+
+def test_a_channel_needs_a_signing_secret(clock: Clock) -> None:
+    with pytest.raises(ConfigError, match="signing_secret"):
+        ChatChannel(ChatSettings(), now=clock)

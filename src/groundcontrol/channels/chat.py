@@ -16,6 +16,12 @@ It is signed as Standard Webhooks: `webhook-id` is the notification's message ke
 (the same on every retry, so receivers can de-duplicate), `webhook-timestamp` is
 fresh per attempt, and `webhook-signature` is `v1,<base64 HMAC-SHA256>` over
 `"<id>.<timestamp>.<body>"` with `channels.chat.signing_secret`.
+
+How the receiver's answer is read: 2xx delivered; 3xx refused (redirects are not
+followed); 410 Gone forgets the customer's webhook; 429 and 503 are retried after
+their `Retry-After`; 408 and other 5xx are retried; any other 4xx fails for good and
+the next channel takes over. Targets on internal networks are refused before any
+byte is sent (see channels/netguard.py) unless `allow_private_networks = true`.
 """
 
 from __future__ import annotations
