@@ -9,13 +9,13 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from tests.peers.twilio_peer import TwilioPeer
 
 from groundcontrol.channels.base import OutgoingMessage, RenderedMessage
 from groundcontrol.channels.sms import SmsChannel
 from groundcontrol.domain import Customer
 from groundcontrol.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
 from groundcontrol.settings import SmsSettings
-from tests.peers.twilio_peer import TwilioPeer
 
 CALLBACK_URL = "https://gc.example.com/v1/callbacks/twilio/status"
 SENDER = "+15005550006"
