@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import time
@@ -169,6 +170,18 @@ async def test_retry_after_of_one_send_does_not_leak_into_the_next(
     assert caught.value.retry_after is None
 
 
+async def test_concurrent_sends_each_see_their_own_retry_after(
+    peer: TwilioPeer, channel: SmsChannel
+) -> None:
+    peer.fail_next(status=429, retry_after="30")
+    peer.fail_next(status=429)
+    results = await asyncio.gather(
+        channel.send(outgoing()), channel.send(outgoing()), return_exceptions=True
+    )
+    waits = [getattr(r, "retry_after", "not raised") for r in results]
+    assert set(waits) == {None, timedelta(seconds=30)}
+
+
 @pytest.mark.parametrize("problem", [False, True])
 async def test_server_error_is_outcome_unknown_and_posted_once(
     peer: TwilioPeer, channel: SmsChannel, caplog: pytest.LogCaptureFixture, problem: bool
@@ -189,6 +202,15 @@ async def test_non_json_gateway_error_is_outcome_unknown(
         await channel.send(outgoing())
     assert caught.value.outcome_unknown
     assert peer.requests == 1
+
+
+async def test_unreadable_success_reply_is_outcome_unknown(
+    peer: TwilioPeer, channel: SmsChannel
+) -> None:
+    peer.fail_next(status=201, raw_body="accepted, probably")
+    with pytest.raises(TransientDeliveryError) as caught:
+        await channel.send(outgoing())
+    assert caught.value.outcome_unknown
 
 
 async def test_hang_is_bounded_by_our_timeout(peer: TwilioPeer) -> None:
@@ -240,6 +262,11 @@ async def test_twilio_region_in_the_environment_does_not_redirect(
     finally:
         await sms.close()
     assert len(peer.messages) == 1
+
+
+def test_unreadable_timeout_is_a_config_error(peer: TwilioPeer) -> None:
+    with pytest.raises(ConfigError, match=r"channels\.sms\.timeout"):
+        SmsChannel(sms_settings(peer, timeout="soon"), CALLBACK_URL)
 
 
 def test_incomplete_settings_are_a_config_error() -> None:

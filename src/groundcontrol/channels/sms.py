@@ -17,6 +17,7 @@ Measured in twilio 9.13 (the pitfalls this adapter works around):
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -98,7 +99,7 @@ class SmsChannel:
         self._from = settings.from_
         self._api_base_url = settings.api_base_url
         self._status_callback_url = status_callback_url
-        self._timeout = parse_duration(settings.timeout).total_seconds()
+        self._timeout = _timeout_seconds(settings.timeout)
         self._clock = clock
         self._http: AsyncTwilioHttpClient | None = None
         self._client: Client | None = None
@@ -149,7 +150,7 @@ class SmsChannel:
             raise _possible_duplicate(f"no reply within {self._timeout:g}s", message) from exc
         except aiohttp.ClientConnectorError as exc:
             raise TransientDeliveryError(f"cannot connect to Twilio: {exc.os_error}") from exc
-        except (aiohttp.ClientError, ValueError) as exc:
+        except (aiohttp.ClientError, json.JSONDecodeError) as exc:
             raise _possible_duplicate(f"broken reply: {type(exc).__name__}", message) from exc
         finally:
             _reply.reset(token)
@@ -183,6 +184,13 @@ class SmsChannel:
         except (TypeError, ValueError):
             return None
         return max(at - self._clock(), timedelta(0))
+
+
+def _timeout_seconds(text: str) -> float:
+    try:
+        return parse_duration(text).total_seconds()
+    except ValueError as exc:
+        raise ConfigError(f"channels.sms.timeout: {exc}") from exc
 
 
 def _describe(exc: TwilioException) -> str:
