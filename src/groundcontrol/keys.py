@@ -10,6 +10,7 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from groundcontrol.channels.base import Channel
+    from groundcontrol.dispatch import Dispatcher
     from groundcontrol.domain import ChannelName, Event
     from groundcontrol.journeys import Journeys
     from groundcontrol.metrics import Metrics
@@ -32,3 +33,4 @@ INGEST = web.AppKey[Ingest]("ingest")
 WAKE = web.AppKey[Callable[[], None]]("wake")
 METRICS = web.AppKey["Metrics"]("metrics")
 UNSUBSCRIBE = web.AppKey["UnsubscribeTokens"]("unsubscribe")
+DISPATCHER = web.AppKey["Dispatcher"]("dispatcher")

@@ -39,6 +39,8 @@ class ServerSettings(_Section):
     port: int = Field(default=8080, ge=0, le=65535)
     public_url: str = "http://127.0.0.1:8080"
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Signs unsubscribe links; falls back to admin.token. Rotating it breaks old links.
+    secret_key: SecretStr | None = None
     shutdown_grace: str = "10s"
 
     @field_validator("shutdown_grace")
@@ -111,9 +113,11 @@ class DeliverySettings(_Section):
     backoff_max: str = "1h"
     lease: str = "60s"
     poll_interval: str = "1s"
+    send_timeout: str = "30s"
+    retry_rate: float = Field(default=50.0, gt=0)  # retry attempts/s per provider
     outbox_dir: Path = Path("var/outbox")
 
-    @field_validator("backoff_initial", "backoff_max", "lease", "poll_interval")
+    @field_validator("backoff_initial", "backoff_max", "lease", "poll_interval", "send_timeout")
     @classmethod
     def _durations(cls, value: str) -> str:
         return _check_duration(value)

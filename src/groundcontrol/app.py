@@ -1,0 +1,214 @@
+"""The aiohttp application factory and `serve`: everything is built once here and
+handed down through typed AppKeys; `cleanup_ctx` opens and closes it in order."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import signal
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime
+from functools import partial
+
+from aiohttp import web
+
+from groundcontrol import keys
+from groundcontrol.api import ingest, openapi, ops, read, twilio_callbacks, unsubscribe
+from groundcontrol.api.problems import problem_middleware
+from groundcontrol.batching import GroupCommitter
+from groundcontrol.channels.factory import build_channels, describe
+from groundcontrol.clock import Clock
+from groundcontrol.delivery import DeliveryPolicies
+from groundcontrol.dispatch import DispatchConfig, Dispatcher
+from groundcontrol.domain import Event, utcnow
+from groundcontrol.durations import parse_duration
+from groundcontrol.frequency import FrequencyCap
+from groundcontrol.journeys import Journeys, load_journeys
+from groundcontrol.metrics import Metrics
+from groundcontrol.quiet_hours import QuietHours
+from groundcontrol.retry import RetryPolicy
+from groundcontrol.routing import plan_event
+from groundcontrol.security import UnsubscribeTokens, derive_key
+from groundcontrol.settings import DEMO_TOKEN, Settings, is_loopback_host
+from groundcontrol.store import create_store
+from groundcontrol.store.base import IngestResult, Store
+from groundcontrol.templates import Renderer
+from groundcontrol.throttle import RateLimiter
+
+log = logging.getLogger("groundcontrol")
+
+ROUTES = (ingest.routes, read.routes, ops.routes, openapi.routes, unsubscribe.routes, twilio_callbacks.routes)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    run_dispatcher: bool = True,
+) -> web.Application:
+    """Build the application. With run_dispatcher=False nothing sends on its own:
+    tests drive `app[keys.DISPATCHER].drain()` with an injected clock."""
+    app = web.Application(
+        middlewares=[problem_middleware], client_max_size=settings.server.max_body_bytes + 1
+    )
+    app[keys.SETTINGS] = settings
+    app[keys.CLOCK] = clock
+    app[keys.JOURNEYS] = load_journeys(settings.journeys.file)
+    app[keys.RENDERER] = Renderer.from_directory(
+        settings.templates.dir,
+        max_output_chars=settings.templates.max_output_chars,
+        default_locale=settings.templates.default_locale,
+    )
+    app[keys.METRICS] = Metrics()
+    app[keys.UNSUBSCRIBE] = UnsubscribeTokens(_unsubscribe_key(settings))
+    app[keys.STORE] = create_store(settings.store.url)
+    app[keys.CHANNELS] = build_channels(settings, clock)
+    for table in ROUTES:
+        app.router.add_routes(table)
+    app.cleanup_ctx.extend([_store_ctx, _channels_ctx, partial(_dispatch_ctx, run=run_dispatcher)])
+    return app
+
+
+def _unsubscribe_key(settings: Settings) -> bytes:
+    secret = settings.server.secret_key or settings.admin.token
+    if secret is None:
+        log.warning("neither server.secret_key nor admin.token is set: unsubscribe links stop working at restart")
+        return secrets.token_bytes(32)
+    return derive_key(secret.get_secret_value(), "unsubscribe")
+
+
+async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
+    await app[keys.STORE].open()
+    yield
+    await app[keys.STORE].close()
+
+
+async def _channels_ctx(app: web.Application) -> AsyncIterator[None]:
+    channels = app[keys.CHANNELS]
+    for channel in channels.values():
+        await channel.open()
+    log.info("channels: %s", describe(channels))
+    yield
+    for channel in channels.values():
+        await channel.close()
+
+
+def _policies(settings: Settings) -> DeliveryPolicies:
+    return DeliveryPolicies(
+        retry=RetryPolicy.from_settings(settings.delivery),
+        quiet_hours=QuietHours.from_settings(settings.quiet_hours),
+        cap=FrequencyCap.from_settings(settings.limits),
+    )
+
+
+def _dispatcher(app: web.Application) -> Dispatcher:
+    settings = app[keys.SETTINGS]
+    delivery = settings.delivery
+    return Dispatcher(
+        store=app[keys.STORE],
+        channels=app[keys.CHANNELS],
+        renderer=app[keys.RENDERER],
+        policies=_policies(settings),
+        tokens=app[keys.UNSUBSCRIBE],
+        metrics=app[keys.METRICS],
+        clock=app[keys.CLOCK],
+        config=DispatchConfig(
+            concurrency=delivery.concurrency,
+            lease=delivery.duration("lease"),
+            send_timeout=delivery.duration("send_timeout"),
+            public_url=settings.server.public_url,
+            default_locale=settings.templates.default_locale,
+        ),
+        limiter=RateLimiter(delivery.retry_rate, burst=max(1, int(delivery.retry_rate))),
+    )
+
+
+def _ingest(store: Store, journeys: Journeys, clock: Callable[[], datetime]) -> GroupCommitter[Event, IngestResult]:
+    async def commit(events: Sequence[Event]) -> list[IngestResult]:
+        now = clock()
+        planner = partial(_plan, journeys=journeys, now=now)
+        return await store.record_events(events, planner, now)
+
+    return GroupCommitter(commit)
+
+
+def _plan(event, case, customer, *, journeys, now):  # type: ignore[no-untyped-def]
+    return plan_event(event, case, customer, journeys, now)
+
+
+async def _dispatch_ctx(app: web.Application, *, run: bool) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    dispatcher = _dispatcher(app)
+    committer = _ingest(app[keys.STORE], app[keys.JOURNEYS], app[keys.CLOCK])
+    app[keys.DISPATCHER] = dispatcher
+    app[keys.WAKE] = dispatcher.wake
+
+    async def ingest_events(events: Sequence[Event]) -> list[IngestResult]:
+        results = await committer.submit(events)
+        dispatcher.wake()
+        return results
+
+    app[keys.INGEST] = ingest_events
+    committer.start()
+    clock, runner = await _start_dispatch(app, dispatcher, run)
+    yield
+    clock.stop()
+    await dispatcher.stop(parse_duration(settings.server.shutdown_grace))
+    if runner is not None:
+        await asyncio.gather(runner, return_exceptions=True)
+    await committer.stop()
+
+
+async def _start_dispatch(
+    app: web.Application, dispatcher: Dispatcher, run: bool
+) -> tuple[Clock, asyncio.Task[None] | None]:
+    clock = Clock()
+    if not run:
+        return clock, None
+    store = app[keys.STORE]
+    listen = getattr(store, "listen", None)
+    if listen is not None:
+        await listen(dispatcher.wake)
+    clock.every(app[keys.SETTINGS].delivery.duration("poll_interval"), dispatcher.wake, "wake-dispatcher")
+    clock.every(parse_duration("15s"), partial(_refresh_gauges, app), "state-gauges")
+    clock.start()
+    return clock, asyncio.create_task(dispatcher.run(idle_wait=30.0), name="dispatcher")
+
+
+async def _refresh_gauges(app: web.Application) -> None:
+    try:
+        app[keys.METRICS].set_states(await app[keys.STORE].state_counts())
+    except Exception:
+        log.exception("could not refresh notification state gauges")
+
+
+def warn_about_demo_token(settings: Settings) -> None:
+    demo = [name for name, s in settings.sources.items() if s.token and s.token.get_secret_value() == DEMO_TOKEN]
+    if demo and not is_loopback_host(settings.server.host):
+        bar = "!" * 78
+        log.warning(
+            "\n%s\n  source(s) %s use the PUBLIC DEMO TOKEN while listening on %s.\n"
+            "  Anyone can post events. Set sources.<name>.token to a secret value.\n%s",
+            bar, ", ".join(demo), settings.server.host, bar,
+        )
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGTERM or SIGINT, then shut down gracefully and return."""
+    warn_about_demo_token(settings)
+    app = create_app(settings)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.server.host, settings.server.port)
+    await site.start()
+    for address in runner.addresses:
+        log.info("listening on http://%s:%s", *address[:2])
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down: finishing in-flight sends")
+    await runner.cleanup()
+    log.info("stopped")

@@ -1,0 +1,91 @@
+"""Group commit: concurrent callers share one transaction (one fsync) per burst.
+
+While a batch commits, new items queue; the next batch takes all of them. Under no
+load a lone item commits at once, so latency is one commit, never a timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+log = logging.getLogger(__name__)
+
+
+class GroupCommitter(Generic[Item, Result]):
+    """`await submit(items)` returns one result per item, in order."""
+
+    def __init__(
+        self,
+        commit: Callable[[Sequence[Item]], Awaitable[list[Result]]],
+        *,
+        max_batch: int = 500,
+    ) -> None:
+        self._commit = commit
+        self._max_batch = max_batch
+        self._queue: asyncio.Queue[tuple[Sequence[Item], asyncio.Future[list[Result]]]] = (
+            asyncio.Queue()
+        )
+        self._worker: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._worker is None:
+            self._worker = asyncio.create_task(self._run(), name="group-commit")
+
+    async def stop(self) -> None:
+        """Commit what is queued, then stop."""
+        if self._worker is None:
+            return
+        await self._queue.join()
+        self._worker.cancel()
+        await asyncio.gather(self._worker, return_exceptions=True)
+        self._worker = None
+
+    async def submit(self, items: Sequence[Item]) -> list[Result]:
+        self.start()
+        future: asyncio.Future[list[Result]] = asyncio.get_running_loop().create_future()
+        await self._queue.put((items, future))
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            size = len(batch[0][0])
+            while size < self._max_batch and not self._queue.empty():
+                entry = self._queue.get_nowait()
+                batch.append(entry)
+                size += len(entry[0])
+            try:
+                await self._commit_batch(batch)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _commit_batch(
+        self, batch: list[tuple[Sequence[Item], asyncio.Future[list[Result]]]]
+    ) -> None:
+        items = [item for chunk, _ in batch for item in chunk]
+        try:
+            results = await self._commit(items)
+        except Exception as error:
+            if len(batch) == 1:
+                log.exception("commit failed")
+                if not batch[0][1].done():
+                    batch[0][1].set_exception(error)
+                return
+            # Something in the batch broke it: commit each caller alone, so only the
+            # culprit sees the error and nobody else's item is lost.
+            for chunk, future in batch:
+                await self._commit_batch([(chunk, future)])
+            return
+        offset = 0
+        for chunk, future in batch:
+            if not future.done():
+                future.set_result(results[offset : offset + len(chunk)])
+            offset += len(chunk)
+

@@ -1,0 +1,61 @@
+"""Build each channel from settings: the real provider when configured, else the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from groundcontrol.channels.base import Channel
+from groundcontrol.channels.outbox import OutboxChannel
+from groundcontrol.domain import ChannelName
+from groundcontrol.settings import Settings
+from groundcontrol.signatures import decode_secret
+
+STATUS_CALLBACK_PATH = "/v1/callbacks/twilio/status"
+
+
+def build_channels(settings: Settings, clock: Callable[[], datetime]) -> dict[ChannelName, Channel]:
+    return {
+        "email": _email(settings),
+        "sms": _sms(settings, clock),
+        "chat": _chat(settings, clock),
+    }
+
+
+def describe(channels: dict[ChannelName, Channel]) -> str:
+    return ", ".join(
+        f"{name}: {'outbox' if isinstance(ch, OutboxChannel) else 'live'}" for name, ch in channels.items()
+    )
+
+
+def _email(settings: Settings) -> Channel:
+    email = settings.channels.email
+    if email.host:
+        from groundcontrol.channels.email import EmailChannel
+
+        return EmailChannel(email)
+    return OutboxChannel("email", settings.delivery.outbox_dir, sender=email.from_)
+
+
+def _sms(settings: Settings, clock: Callable[[], datetime]) -> Channel:
+    sms = settings.channels.sms
+    if sms.account_sid and sms.auth_token and sms.from_:
+        from groundcontrol.channels.sms import SmsChannel
+
+        callback = settings.server.public_url.rstrip("/") + STATUS_CALLBACK_PATH
+        return SmsChannel(sms, callback, clock=clock)
+    return OutboxChannel("sms", settings.delivery.outbox_dir, sms_from=sms.from_)
+
+
+def _chat(settings: Settings, clock: Callable[[], datetime]) -> Channel:
+    chat = settings.channels.chat
+    if chat.signing_secret is not None:
+        from groundcontrol.channels.chat import ChatChannel
+
+        return ChatChannel(chat, now=clock)
+    return OutboxChannel("chat", settings.delivery.outbox_dir)
+
+
+def signing_key(settings: Settings) -> bytes | None:
+    secret = settings.channels.chat.signing_secret
+    return decode_secret(secret.get_secret_value()) if secret else None
