@@ -2,8 +2,9 @@
 
 A new user sees exactly what a customer would get: `.eml` files holding the bytes
 the SMTP channel would transmit, and `.json` files describing the SMS or the chat
-webhook POST. Files appear atomically (written aside, then renamed), so a reader
-never sees half of one.
+webhook POST (its signature, when a signing key is given, covers the compact JSON
+bytes the chat channel would post). Files appear atomically (written aside, then
+renamed), so a reader never sees half of one.
 """
 
 from __future__ import annotations
@@ -100,14 +101,14 @@ class OutboxChannel:
         }
 
     def _chat(self, message: OutgoingMessage, now: datetime) -> dict[str, Any]:
-        from groundcontrol.channels.chat import build_payload
+        from groundcontrol.channels.chat import build_payload, encode_payload
 
-        payload = build_payload(message)
-        headers: dict[str, str] = {"content-type": "application/json"}
+        headers = {"Content-Type": "application/json"}
         if self._signing_key is not None:
-            body = json.dumps(payload).encode()
+            # Signed over the compact bytes the chat channel posts, not this pretty copy.
+            body = encode_payload(message)
             headers |= signed_headers(self._signing_key, message.message_key, now, body)
-        return {"url": message.address, "headers": headers, "payload": payload}
+        return {"url": message.address, "headers": headers, "payload": build_payload(message)}
 
 
 def _filename(message: OutgoingMessage, now: datetime, suffix: str) -> str:
