@@ -58,7 +58,9 @@ class Metrics:
             _PREFIX + "dispatch_claimed", "Notifications claimed for sending", registry=r
         )
         self._unreachable = Counter(
-            _PREFIX + "unreachable", "Events for customers with no usable channel", registry=r
+            _PREFIX + "unreachable",
+            "Customers left unreached: no usable channel, or none left to fall back to",
+            registry=r,
         )
         self._states = Gauge(
             _PREFIX + "notifications_state", "Notifications in each state", ("state",), registry=r
