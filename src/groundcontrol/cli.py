@@ -7,6 +7,9 @@ A user never sees a traceback for a problem the command can describe.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
+import os
 import importlib
 import sys
 from collections.abc import Sequence
@@ -65,9 +68,21 @@ def _parser() -> argparse.ArgumentParser:
 
 def run_serve(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
+    _configure_logging()
     app = importlib.import_module("groundcontrol.app")  # heavy: only when serving
-    app.serve(settings)
+    asyncio.run(app.serve(settings))
     return EXIT_OK
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(
+        level=os.environ.get("GC_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # Every clock tick would otherwise log twice a second.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def run_check(args: argparse.Namespace) -> int:
