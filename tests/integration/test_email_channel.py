@@ -8,8 +8,12 @@ handler's records are read after each send without any synchronisation.
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
+import ssl
+import subprocess
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -64,15 +68,21 @@ class ScriptedHandler:
 
 
 class SmtpServer:
-    def __init__(self) -> None:
+    """aiosmtpd on loopback: plaintext, STARTTLS required, or implicit TLS."""
+
+    def __init__(
+        self, *, starttls: ssl.SSLContext | None = None, implicit: ssl.SSLContext | None = None
+    ) -> None:
         self.handler = ScriptedHandler()
         self.connections: list[SMTP] = []
         self.port = 0
+        self._starttls = starttls
+        self._implicit = implicit
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(self._accept, "127.0.0.1", 0)
+        self._server = await loop.create_server(self._accept, "127.0.0.1", 0, ssl=self._implicit)
         self.port = self._server.sockets[0].getsockname()[1]
 
     def drop_connections(self) -> None:
@@ -87,7 +97,12 @@ class SmtpServer:
         await self._server.wait_closed()
 
     def _accept(self) -> SMTP:
-        connection = SMTP(self.handler, hostname="mx.test")
+        connection = SMTP(
+            self.handler,
+            hostname="mx.test",
+            tls_context=self._starttls,
+            require_starttls=self._starttls is not None,
+        )
         self.connections.append(connection)
         return connection
 
@@ -288,3 +303,77 @@ async def test_an_invalid_address_is_permanent_and_never_connects(server: SmtpSe
     with pytest.raises(PermanentDeliveryError, match="not an ASCII e-mail address"):
         await email.send(make_message(1, "not-an-address"))
     assert server.connections == []
+
+
+@dataclass(frozen=True)
+class Certificate:
+    server: ssl.SSLContext
+    client: ssl.SSLContext  # trusts only this self-signed certificate
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
+    if shutil.which("openssl") is None:
+        pytest.skip("the TLS tests make their certificate with the openssl command")
+    directory = tmp_path_factory.mktemp("tls")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    command = [
+        *("openssl", "req", "-x509", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"),
+        *("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"),
+        *("-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)),
+    ]
+    subprocess.run(command, check=True, capture_output=True)
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert, key)
+    return Certificate(server, ssl.create_default_context(cafile=str(cert)))
+
+
+async def start(server: SmtpServer) -> SmtpServer:
+    await server.start()
+    return server
+
+
+async def test_required_starttls_upgrades_and_keeps_the_connection(
+    certificate: Certificate,
+) -> None:
+    server = await start(SmtpServer(starttls=certificate.server))
+    email = EmailChannel(settings_for(server.port, starttls=True), tls_context=certificate.client)
+    try:
+        await email.send(make_message(1))
+        await email.send(make_message(2))
+    finally:
+        await email.close()
+        await server.stop()
+    assert len(server.handler.received) == 2
+    assert len(server.connections) == 1
+    assert all(session.ssl for session in _sessions(server))
+
+
+async def test_implicit_tls(certificate: Certificate) -> None:
+    server = await start(SmtpServer(implicit=certificate.server))
+    # starttls keeps its default (true): implicit TLS takes precedence over it.
+    email = EmailChannel(
+        settings_for(server.port, tls=True, starttls=True), tls_context=certificate.client
+    )
+    try:
+        await email.send(make_message())
+    finally:
+        await email.close()
+        await server.stop()
+    assert len(server.handler.received) == 1
+
+
+async def test_an_untrusted_certificate_is_permanent(certificate: Certificate) -> None:
+    server = await start(SmtpServer(starttls=certificate.server))
+    email = EmailChannel(settings_for(server.port, starttls=True))  # system trust store only
+    try:
+        with pytest.raises(PermanentDeliveryError, match="certificate"):
+            await email.send(make_message())
+    finally:
+        await email.close()
+        await server.stop()
+    assert server.handler.mail_commands == 0
+
+
+def _sessions(server: SmtpServer) -> list[Session]:
+    return [connection.session for connection in server.connections if connection.session]
