@@ -40,6 +40,13 @@ class ScriptedHandler:
         self.data_reply = "250 2.0.0 Ok: queued as 4QXYZ123"
         self.hang_on_data = False
         self.mail_commands = 0
+        self.noops = 0
+
+    async def handle_NOOP(
+        self, server: SMTP, session: Session, envelope: Envelope, arg: str
+    ) -> str:
+        self.noops += 1
+        return "250 OK"
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
@@ -265,6 +272,22 @@ async def test_a_pooled_connection_the_server_closes_on_mail_is_retried_at_once(
         "<key-1@gc.example.com>",
         "<key-2@gc.example.com>",
     ]
+    assert len(server.connections) == 2
+
+
+async def test_an_idle_connection_is_checked_with_noop_before_reuse(
+    server: SmtpServer,
+) -> None:
+    email = EmailChannel(settings_for(server.port), noop_after_idle=0)
+    try:
+        await email.send(make_message(1))
+        await email.send(make_message(2))
+        server.drop_connections()
+        await email.send(make_message(3))
+    finally:
+        await email.close()
+    assert server.handler.noops == 1  # the dropped connection never answered its NOOP
+    assert len(server.handler.received) == 3
     assert len(server.connections) == 2
 
 

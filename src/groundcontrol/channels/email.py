@@ -49,7 +49,16 @@ class EmailChannel:
 
     name: ChannelName = "email"
 
-    def __init__(self, settings: EmailSettings, *, tls_context: ssl.SSLContext | None = None):
+    def __init__(
+        self,
+        settings: EmailSettings,
+        *,
+        tls_context: ssl.SSLContext | None = None,
+        noop_after_idle: float = NOOP_AFTER_IDLE,
+    ) -> None:
+        """`tls_context` replaces the system trust store (a private relay's CA);
+        `noop_after_idle` is how many seconds a pooled connection may idle before
+        it is checked with NOOP."""
         if not settings.host:
             raise ValueError("the e-mail channel needs channels.email.host")
         self._settings = settings
@@ -57,6 +66,7 @@ class EmailChannel:
         self._timeout = parse_duration(settings.timeout).total_seconds()
         self._envelope_from = sender_address(settings.from_)
         self._domain = sender_domain(settings.from_)
+        self._noop_after_idle = noop_after_idle
         self._pool = _Pool(self._connect, settings.pool_size)
 
     async def open(self) -> None:
@@ -110,11 +120,13 @@ class EmailChannel:
                     raise _StaleConnection(exc) from exc
                 raise _classify(exc, data_started=lease.client.data_started) from exc
         if refused:
-            raise _refused_error(refused)
+            # Only reachable with several recipients (one refused, others accepted);
+            # each notification has one, so this guards the contract, not a case.
+            raise refusal_error(refused)
         return reply
 
     async def _ensure_alive(self, lease: _Lease) -> None:
-        if lease.reused and lease.idle_for() > NOOP_AFTER_IDLE:
+        if lease.reused and lease.idle_for() >= self._noop_after_idle:
             await lease.client.noop()
 
     async def _connect(self) -> _Client:
@@ -244,9 +256,7 @@ def _is_stale(exc: BaseException, data_started: bool) -> bool:
 
 def _classify(exc: BaseException, *, data_started: bool) -> DeliveryError:
     if isinstance(exc, SMTPRecipientsRefused):
-        return _refused_error(
-            {e.recipient: SMTPResponse(e.code, e.message) for e in exc.recipients}
-        )
+        return refusal_error({e.recipient: SMTPResponse(e.code, e.message) for e in exc.recipients})
     if isinstance(exc, SMTPResponseException):
         return _by_code(exc.code, exc.message)
     if _certificate_rejected(exc):
@@ -273,8 +283,9 @@ def _certificate_rejected(exc: BaseException) -> bool:
     )
 
 
-def _refused_error(refused: Mapping[str, SMTPResponse]) -> DeliveryError:
-    """One error for refused recipients: permanent only if every refusal is."""
+def refusal_error(refused: Mapping[str, SMTPResponse]) -> DeliveryError:
+    """One error for refused recipients (aiosmtplib's dict of address -> reply):
+    permanent only if every refusal is, since a 4xx one may still be accepted later."""
     detail = "; ".join(f"{rcpt}: {reply.code} {reply.message}" for rcpt, reply in refused.items())
     if all(_is_permanent(reply.code) for reply in refused.values()):
         return PermanentDeliveryError(f"recipient refused: {detail}")
