@@ -63,9 +63,12 @@ class MessageSandbox(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
     def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
-        owner = getattr(obj, "__self__", None)
+        method = getattr(obj, "__wrapped__", obj)  # the sandbox wraps str.format
+        owner = getattr(method, "__self__", None)
         if isinstance(owner, str):
-            self._check_str_method(owner, obj.__name__, args, kwargs)
+            if method.__name__ == "join" and args:
+                args = (list(args[0]), *args[1:])  # a generator has no length to check
+            self._check_str_method(owner, method.__name__, args, kwargs)
         return super().call(context, obj, *args, **kwargs)
 
     def check_size(self, size: int) -> None:
