@@ -24,7 +24,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from groundcontrol.channels.base import OutgoingMessage, RenderedMessage
 from groundcontrol.channels.email import EmailChannel
 from groundcontrol.domain import Customer
-from groundcontrol.errors import PermanentDeliveryError, TransientDeliveryError
+from groundcontrol.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
 from groundcontrol.settings import EmailSettings
 
 SENDER = "Ground Control <updates@gc.example.com>"
@@ -400,3 +400,12 @@ async def test_an_untrusted_certificate_is_permanent(certificate: Certificate) -
 
 def _sessions(server: SmtpServer) -> list[Session]:
     return [connection.session for connection in server.connections if connection.session]
+
+
+@pytest.mark.parametrize(
+    ("values", "problem"),
+    [({"host": None}, "host"), ({"from": "Ground Control"}, "channels.email.from")],
+)
+def test_settings_that_cannot_send_are_a_config_error(values: dict[str, Any], problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        EmailChannel(settings_for(25, **values))

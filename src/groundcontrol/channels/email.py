@@ -34,7 +34,12 @@ from groundcontrol.channels.base import OutgoingMessage, Receipt
 from groundcontrol.channels.mime import build_email, message_id, sender_address, sender_domain
 from groundcontrol.domain import ChannelName
 from groundcontrol.durations import parse_duration
-from groundcontrol.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from groundcontrol.errors import (
+    ConfigError,
+    DeliveryError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
 from groundcontrol.settings import EmailSettings
 
 # An idle connection older than this is checked with NOOP before use: servers close
@@ -60,12 +65,15 @@ class EmailChannel:
         `noop_after_idle` is how many seconds a pooled connection may idle before
         it is checked with NOOP."""
         if not settings.host:
-            raise ValueError("the e-mail channel needs channels.email.host")
+            raise ConfigError("channels.email.host is required to send e-mail over SMTP")
         self._settings = settings
         self._tls_context = tls_context
         self._timeout = parse_duration(settings.timeout).total_seconds()
-        self._envelope_from = sender_address(settings.from_)
-        self._domain = sender_domain(settings.from_)
+        try:
+            self._envelope_from = sender_address(settings.from_)
+            self._domain = sender_domain(settings.from_)
+        except ValueError as exc:
+            raise ConfigError(f"channels.email.from: {exc}") from exc
         self._noop_after_idle = noop_after_idle
         self._pool = _Pool(self._connect, settings.pool_size)
 
