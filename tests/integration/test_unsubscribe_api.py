@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from groundcontrol import keys
-from groundcontrol.api.unsubscribe import routes
+from groundcontrol.api.unsubscribe import routes, unsubscribe_url
 from groundcontrol.domain import ChannelName
 from groundcontrol.security import UnsubscribeTokens, derive_key
 from groundcontrol.store.base import Store
@@ -127,3 +127,10 @@ async def test_an_invalid_token_is_a_404_problem(
         "detail": "The link is invalid or has been tampered with.",
     }
     assert store.calls == []
+
+
+def test_links_live_under_the_public_url() -> None:
+    token = TOKENS.make("cust-42", "email")
+    expected = f"https://gc.example.com/base/v1/unsubscribe/{token}"
+    assert unsubscribe_url("https://gc.example.com/base/", token) == expected
+    assert unsubscribe_url("https://gc.example.com/base", token) == expected

@@ -35,6 +35,11 @@ _PRIVATE_HEADERS = {
 }
 
 
+def unsubscribe_url(public_url: str, token: str) -> str:
+    """The link put in `List-Unsubscribe` and in templates, under `server.public_url`."""
+    return public_url.rstrip("/") + PATH.format(token=token)
+
+
 @routes.get(PATH)
 async def confirm_page(request: web.Request) -> web.Response:
     """A page asking to confirm; it changes nothing."""
