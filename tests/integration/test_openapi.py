@@ -1,0 +1,85 @@
+"""`/openapi.json` is valid OpenAPI 3.1, lists exactly the routes the app serves, and
+its request schemas agree with what the server accepts and refuses."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openapi_schema_validator import OAS31Validator
+from openapi_spec_validator import validate
+
+pytest.importorskip("groundcontrol.app", reason="the app factory (groundcontrol/app.py) is missing")
+
+from tests.integration.api_harness import Api, event, serve, settings_for
+
+METHODS = {"get", "put", "post", "delete", "patch"}
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[Api]:
+    async with serve(settings_for(tmp_path)) as running:
+        yield running
+
+
+@pytest.fixture
+async def document(api: Api) -> dict[str, Any]:
+    response = await api.client.get("/openapi.json")
+    assert response.status == 200
+    return await response.json()  # type: ignore[no-any-return]
+
+
+def test_the_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
+    assert document["openapi"].startswith("3.1")
+    validate(document)
+
+
+def test_it_lists_exactly_the_routes_the_app_serves(api: Api, document: dict[str, Any]) -> None:
+    served = {
+        (route.method.lower(), route.resource.canonical)
+        for route in api.app.router.routes()
+        if route.resource is not None and route.method != "HEAD"
+    }
+    documented = {
+        (method, path)
+        for path, operations in document["paths"].items()
+        for method in operations
+        if method in METHODS
+    }
+    assert documented == served
+
+
+def test_every_operation_documents_its_errors_as_problems(document: dict[str, Any]) -> None:
+    problem = {"$ref": "#/components/responses/Problem"}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            errors = {s: r for s, r in operation["responses"].items() if s >= "400"}
+            assert all(r == problem for r in errors.values()), (method, path)
+            if operation.get("security"):
+                assert {"401", "403"} & set(errors), (method, path)
+
+
+def validator(document: dict[str, Any], name: str) -> OAS31Validator:
+    schema = {"$ref": f"#/components/schemas/{name}", "components": document["components"]}
+    return OAS31Validator(schema)
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (event(), 202),
+        (event(case_id=None), 422),
+        (event(priority="asap"), 422),
+        (event(surprise=1), 422),
+        ({k: v for k, v in event().items() if k != "customer"}, 422),
+    ],
+)
+async def test_the_event_schema_agrees_with_the_server(
+    api: Api, document: dict[str, Any], body: dict[str, Any], status: int
+) -> None:
+    valid = validator(document, "EventBody").is_valid(body)
+    response = await api.post_event(body)
+    assert response.status == status
+    assert valid is (status == 202)
