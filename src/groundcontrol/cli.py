@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import os
-import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
