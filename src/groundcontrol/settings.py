@@ -138,6 +138,12 @@ class LimitSettings(_Section):
     per_day: int | None = Field(default=None, ge=1)
 
 
+class RetentionSettings(_Section):
+    # Rows in a final state older than this many days are deleted daily; 0 keeps everything.
+    days: int = Field(default=90, ge=0)
+    hour: int = Field(default=3, ge=0, le=23)  # UTC hour of the daily sweep
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GC_", env_nested_delimiter="__", frozen=True, extra="forbid"
@@ -154,6 +160,7 @@ class Settings(BaseSettings):
     delivery: DeliverySettings = DeliverySettings()
     quiet_hours: QuietHoursSettings = QuietHoursSettings()
     limits: LimitSettings = LimitSettings()
+    retention: RetentionSettings = RetentionSettings()
 
     @classmethod
     def settings_customise_sources(
