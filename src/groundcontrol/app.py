@@ -38,7 +38,14 @@ from groundcontrol.throttle import RateLimiter
 
 log = logging.getLogger("groundcontrol")
 
-ROUTES = (ingest.routes, read.routes, ops.routes, openapi.routes, unsubscribe.routes, twilio_callbacks.routes)
+ROUTES = (
+    ingest.routes,
+    read.routes,
+    ops.routes,
+    openapi.routes,
+    unsubscribe.routes,
+    twilio_callbacks.routes,
+)
 
 
 def create_app(
@@ -73,7 +80,10 @@ def create_app(
 def _unsubscribe_key(settings: Settings) -> bytes:
     secret = settings.server.secret_key or settings.admin.token
     if secret is None:
-        log.warning("neither server.secret_key nor admin.token is set: unsubscribe links stop working at restart")
+        log.warning(
+            "neither server.secret_key nor admin.token is set: "
+            "unsubscribe links stop working at restart"
+        )
         return secrets.token_bytes(32)
     return derive_key(secret.get_secret_value(), "unsubscribe")
 
@@ -124,7 +134,9 @@ def _dispatcher(app: web.Application) -> Dispatcher:
     )
 
 
-def _ingest(store: Store, journeys: Journeys, clock: Callable[[], datetime]) -> GroupCommitter[Event, IngestResult]:
+def _ingest(
+    store: Store, journeys: Journeys, clock: Callable[[], datetime]
+) -> GroupCommitter[Event, IngestResult]:
     async def commit(events: Sequence[Event]) -> list[IngestResult]:
         now = clock()
         planner = partial(_plan, journeys=journeys, now=now)
@@ -170,7 +182,9 @@ async def _start_dispatch(
     listen = getattr(store, "listen", None)
     if listen is not None:
         await listen(dispatcher.wake)
-    clock.every(app[keys.SETTINGS].delivery.duration("poll_interval"), dispatcher.wake, "wake-dispatcher")
+    clock.every(
+        app[keys.SETTINGS].delivery.duration("poll_interval"), dispatcher.wake, "wake-dispatcher"
+    )
     clock.every(parse_duration("15s"), partial(_refresh_gauges, app), "state-gauges")
     clock.start()
     return clock, asyncio.create_task(dispatcher.run(idle_wait=30.0), name="dispatcher")
@@ -184,13 +198,20 @@ async def _refresh_gauges(app: web.Application) -> None:
 
 
 def warn_about_demo_token(settings: Settings) -> None:
-    demo = [name for name, s in settings.sources.items() if s.token and s.token.get_secret_value() == DEMO_TOKEN]
+    demo = [
+        name
+        for name, s in settings.sources.items()
+        if s.token and s.token.get_secret_value() == DEMO_TOKEN
+    ]
     if demo and not is_loopback_host(settings.server.host):
         bar = "!" * 78
         log.warning(
             "\n%s\n  source(s) %s use the PUBLIC DEMO TOKEN while listening on %s.\n"
             "  Anyone can post events. Set sources.<name>.token to a secret value.\n%s",
-            bar, ", ".join(demo), settings.server.host, bar,
+            bar,
+            ", ".join(demo),
+            settings.server.host,
+            bar,
         )
 
 

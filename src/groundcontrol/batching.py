@@ -88,4 +88,3 @@ class GroupCommitter(Generic[Item, Result]):
             if not future.done():
                 future.set_result(results[offset : offset + len(chunk)])
             offset += len(chunk)
-

@@ -33,7 +33,9 @@ class Clock:
         )
 
     def daily(self, hour: int, job: Callable[[], Awaitable[object]], name: str) -> None:
-        self._scheduler.add_job(job, "cron", hour=hour, id=name, name=name, max_instances=1, coalesce=True)
+        self._scheduler.add_job(
+            job, "cron", hour=hour, id=name, name=name, max_instances=1, coalesce=True
+        )
 
     def start(self) -> None:
         self._scheduler.start()

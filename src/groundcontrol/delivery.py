@@ -63,7 +63,9 @@ def cap_deferral(
     verdict = cap.decide(sent_at, now, claim.priority)
     if verdict.allowed or verdict.retry_at is None:
         return None
-    return Decision(DecisionKind.DEFER, detail=f"frequency cap: {verdict.reason}", at=verdict.retry_at)
+    return Decision(
+        DecisionKind.DEFER, detail=f"frequency cap: {verdict.reason}", at=verdict.retry_at
+    )
 
 
 def after_receipt(receipt: Receipt) -> Decision:

@@ -8,6 +8,7 @@ dispatches until nothing is due (tests and the benchmarks use it).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import uuid
@@ -88,10 +89,8 @@ class Dispatcher:
                 await self.tick()
             except Exception:
                 log.exception("dispatch tick failed; retrying on the next wake-up")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=idle_wait)
-            except TimeoutError:
-                pass
 
     async def tick(self) -> int:
         """Fire due follow-ups, then claim as much due work as there are free slots."""
@@ -104,7 +103,9 @@ class Dispatcher:
         claims = await self.store.claim_due(now, free, self.owner, self.config.lease)
         self.metrics.claimed(len(claims))
         for claim in claims:
-            task = asyncio.create_task(self._deliver(claim), name=f"deliver-{claim.notification_id}")
+            task = asyncio.create_task(
+                self._deliver(claim), name=f"deliver-{claim.notification_id}"
+            )
             self._inflight[task] = claim
             task.add_done_callback(self._done)
         return len(claims)
@@ -145,7 +146,10 @@ class Dispatcher:
         except Exception as exc:  # a bug must not lose the notification
             log.exception("delivery of %s failed unexpectedly", claim.notification_id)
             decision = delivery.after_error(
-                claim, TransientDeliveryError(f"internal error: {exc!r}"), self.policies.retry, self.clock()
+                claim,
+                TransientDeliveryError(f"internal error: {exc!r}"),
+                self.policies.retry,
+                self.clock(),
             )
         if decision is None:
             await self.store.release([claim], self.clock())
@@ -189,7 +193,9 @@ class Dispatcher:
             message = self._message(claim, now)
         except TemplateError as exc:
             detail = f"template {claim.template!r} failed: {exc}"
-            return Decision(DecisionKind.FAIL, detail=detail, fallback_channel=delivery.fallback_channel(claim))
+            return Decision(
+                DecisionKind.FAIL, detail=detail, fallback_channel=delivery.fallback_channel(claim)
+            )
         if self._stopping:
             return None
         return await self._send(claim, message)
@@ -221,7 +227,9 @@ class Dispatcher:
             now=now,
             locale=locale,
         )
-        rendered: RenderedMessage = self.renderer.render(claim.template, claim.channel, locale, context)
+        rendered: RenderedMessage = self.renderer.render(
+            claim.template, claim.channel, locale, context
+        )
         return OutgoingMessage(
             notification_id=claim.notification_id,
             message_key=claim.message_key,

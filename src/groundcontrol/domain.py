@@ -37,7 +37,9 @@ class Priority(IntEnum):
         try:
             return cls[name.upper()]
         except KeyError:
-            raise ValueError(f"unknown priority {name!r}: use low, normal, high or urgent") from None
+            raise ValueError(
+                f"unknown priority {name!r}: use low, normal, high or urgent"
+            ) from None
 
     @property
     def label(self) -> str:

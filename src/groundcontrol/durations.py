@@ -13,7 +13,9 @@ def parse_duration(text: str) -> timedelta:
     """Parse "30s" into a timedelta; raise ValueError naming the accepted form."""
     match = _PATTERN.match(text)
     if not match:
-        raise ValueError(f"invalid duration {text!r}: use a number and a unit, e.g. 30s, 15m, 48h, 3d")
+        raise ValueError(
+            f"invalid duration {text!r}: use a number and a unit, e.g. 30s, 15m, 48h, 3d"
+        )
     amount, unit = match.groups()
     return timedelta(seconds=float(amount) * _UNITS[unit])
 

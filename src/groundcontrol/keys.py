@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-if TYPE_CHECKING:
-    from groundcontrol.channels.base import Channel
-    from groundcontrol.dispatch import Dispatcher
-    from groundcontrol.domain import ChannelName, Event
-    from groundcontrol.journeys import Journeys
-    from groundcontrol.metrics import Metrics
-    from groundcontrol.security import UnsubscribeTokens
-    from groundcontrol.settings import Settings
-    from groundcontrol.store.base import IngestResult, Store
-    from groundcontrol.templates import Renderer
+if TYPE_CHECKING:  # names used in the AppKey type arguments below
+    from groundcontrol.channels.base import Channel  # noqa: F401
+    from groundcontrol.dispatch import Dispatcher  # noqa: F401
+    from groundcontrol.domain import ChannelName, Event  # noqa: F401
+    from groundcontrol.journeys import Journeys  # noqa: F401
+    from groundcontrol.metrics import Metrics  # noqa: F401
+    from groundcontrol.security import UnsubscribeTokens  # noqa: F401
+    from groundcontrol.settings import Settings  # noqa: F401
+    from groundcontrol.store.base import IngestResult, Store  # noqa: F401
+    from groundcontrol.templates import Renderer  # noqa: F401
 
 Clock = Callable[[], datetime]
 Ingest = Callable[["Sequence[Event]"], Awaitable["list[IngestResult]"]]
@@ -26,7 +26,7 @@ SETTINGS = web.AppKey["Settings"]("settings")
 STORE = web.AppKey["Store"]("store")
 JOURNEYS = web.AppKey["Journeys"]("journeys")
 RENDERER = web.AppKey["Renderer"]("renderer")
-CHANNELS = web.AppKey["dict[ChannelName, Channel]"]("channels")
+CHANNELS = web.AppKey["Mapping[ChannelName, Channel]"]("channels")
 CLOCK = web.AppKey[Clock]("clock")
 # Records events through the group committer and wakes the dispatcher.
 INGEST = web.AppKey[Ingest]("ingest")

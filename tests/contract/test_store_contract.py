@@ -97,7 +97,11 @@ async def test_an_accepted_event_plans_a_message_and_a_follow_up(store: Store) -
     [nid] = result.notification_ids
     view = await store.get_notification(nid)
     assert view is not None
-    assert (view.state, view.channel, view.template) == (NotificationState.PENDING, "email", "case_received")
+    assert (view.state, view.channel, view.template) == (
+        NotificationState.PENDING,
+        "email",
+        "case_received",
+    )
     assert await kinds(store) == ["event", "planned", "follow_up_scheduled"]
 
 
@@ -130,7 +134,11 @@ async def test_an_unknown_customer_reference_stores_nothing(store: Store) -> Non
 
 async def test_an_inline_customer_is_upserted_field_by_field(store: Store) -> None:
     await record(store, event())
-    await record(store, event("evt-2", "resolved", customer={"name": "Ada King"}), now=T0 + timedelta(minutes=1))
+    await record(
+        store,
+        event("evt-2", "resolved", customer={"name": "Ada King"}),
+        now=T0 + timedelta(minutes=1),
+    )
     customer = await store.get_customer("cust-1")
     assert customer is not None
     assert (customer.name, customer.email) == ("Ada King", "ada@example.com")
@@ -146,7 +154,11 @@ async def test_an_older_event_is_recorded_and_sends_nothing(store: Store) -> Non
 
 async def test_a_newer_status_supersedes_pending_messages_and_follow_ups(store: Store) -> None:
     [received] = await record(store, event())
-    await record(store, event("evt-2", "resolved", at=T0 + timedelta(minutes=5)), now=T0 + timedelta(minutes=5))
+    await record(
+        store,
+        event("evt-2", "resolved", at=T0 + timedelta(minutes=5)),
+        now=T0 + timedelta(minutes=5),
+    )
     old = await store.get_notification(received.notification_ids[0])
     assert old is not None and old.state is NotificationState.SUPERSEDED
     later = T0 + timedelta(days=1)
@@ -156,7 +168,11 @@ async def test_a_newer_status_supersedes_pending_messages_and_follow_ups(store: 
 
 async def test_a_status_without_a_rule_is_recorded_and_sends_nothing(store: Store) -> None:
     [result] = await record(store, event(status="archived"))
-    assert (result.status, result.outcome, result.notification_ids) == (IngestStatus.ACCEPTED, "no_rule", ())
+    assert (result.status, result.outcome, result.notification_ids) == (
+        IngestStatus.ACCEPTED,
+        "no_rule",
+        (),
+    )
 
 
 # --- claims and leases ------------------------------------------------------------------
@@ -164,7 +180,9 @@ async def test_a_status_without_a_rule_is_recorded_and_sends_nothing(store: Stor
 
 async def test_claims_take_due_work_most_urgent_first(store: Store) -> None:
     await record(store, event(case_id="C-normal"))
-    await record(store, event("evt-u", "escalated", case_id="C-urgent"), now=T0 + timedelta(seconds=1))
+    await record(
+        store, event("evt-u", "escalated", case_id="C-urgent"), now=T0 + timedelta(seconds=1)
+    )
     claims = await store.claim_due(T0 + timedelta(seconds=2), 10, "w1", LEASE)
     assert [c.case.id for c in claims] == ["C-urgent", "C-normal"]
     assert all(c.attempt == 1 and c.lease_version == 1 for c in claims)
@@ -198,7 +216,9 @@ async def test_an_expired_lease_is_reclaimed_and_the_late_result_refused(store: 
     assert (second.lease_version, second.attempt) == (2, 2)
     late = Decision(DecisionKind.SENT, provider_id="late")
     assert await store.finish([(first, late)], T0 + timedelta(minutes=1)) == [False]
-    assert await store.finish([(second, Decision(DecisionKind.SENT, provider_id="p2"))], T0) == [True]
+    assert await store.finish([(second, Decision(DecisionKind.SENT, provider_id="p2"))], T0) == [
+        True
+    ]
     view = await store.get_notification(first.notification_id)
     assert view is not None
     assert (view.state, view.provider_id) == (NotificationState.SENT, "p2")
@@ -298,7 +318,10 @@ async def test_provider_reports_only_move_forward(store: Store) -> None:
     assert await store.record_provider_status("SM1", NotificationState.DELIVERED, "", T0) is True
     assert await store.record_provider_status("SM1", NotificationState.UNDELIVERED, "", T0) is False
     assert await store.record_provider_status("SM1", NotificationState.SENT, "", T0) is False
-    assert await store.record_provider_status("SM-unknown", NotificationState.DELIVERED, "", T0) is False
+    assert (
+        await store.record_provider_status("SM-unknown", NotificationState.DELIVERED, "", T0)
+        is False
+    )
     view = await store.get_notification(claim.notification_id)
     assert view is not None and view.state is NotificationState.DELIVERED
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from groundcontrol.channels.base import Channel
@@ -22,9 +22,10 @@ def build_channels(settings: Settings, clock: Callable[[], datetime]) -> dict[Ch
     }
 
 
-def describe(channels: dict[ChannelName, Channel]) -> str:
+def describe(channels: Mapping[ChannelName, Channel]) -> str:
     return ", ".join(
-        f"{name}: {'outbox' if isinstance(ch, OutboxChannel) else 'live'}" for name, ch in channels.items()
+        f"{name}: {'outbox' if isinstance(ch, OutboxChannel) else 'live'}"
+        for name, ch in channels.items()
     )
 
 

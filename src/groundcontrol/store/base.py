@@ -229,11 +229,12 @@ class Store(Protocol):
         expired lease), most urgent first then oldest; mark them sending, bump their
         lease version and record the attempt as in flight, in one transaction."""
 
-    async def finish(
-        self, results: Sequence[tuple[Claim, Decision]], now: datetime
-    ) -> list[bool]:
+    async def finish(self, results: Sequence[tuple[Claim, Decision]], now: datetime) -> list[bool]:
         """Apply decisions (one commit for the batch). False where the claim's lease
         version is no longer current: a newer attempt owns the row, nothing is written."""
+
+    async def recent_sends(self, customer_id: str, since: datetime) -> list[datetime]:
+        """When this customer's messages were sent since `since` (frequency caps)."""
 
     async def release(self, claims: Sequence[Claim], now: datetime) -> None:
         """Give claims back unattempted (shutdown): pending again, attempt not counted."""

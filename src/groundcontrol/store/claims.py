@@ -66,9 +66,7 @@ async def claim_due(
             attempts=notifications.c.attempts + 1,
             updated_at=now,
         )
-        .returning(
-            notifications.c.id, notifications.c.lease_version, notifications.c.attempts
-        )
+        .returning(notifications.c.id, notifications.c.lease_version, notifications.c.attempts)
     )
     versions = {row.id: (row.lease_version, row.attempts) for row in claimed}
     await conn.execute(
@@ -97,11 +95,9 @@ async def _expire_attempts(conn: AsyncConnection, ids: list[str], now: datetime)
     )
 
 
-async def _load_claims(
-    conn: AsyncConnection, versions: dict[str, tuple[int, int]]
-) -> list[Claim]:
+async def _load_claims(conn: AsyncConnection, versions: dict[str, tuple[int, int]]) -> list[Claim]:
     n, c, cu = notifications, cases.alias("c"), customers.alias("cu")
-    columns = [n]
+    columns: list[Any] = [n]
     columns += [col.label(f"c__{col.name}") for col in c.c]
     columns += [col.label(f"u__{col.name}") for col in cu.c]
     query = (
@@ -198,7 +194,9 @@ def _notification_changes(claim: Claim, decision: Decision, now: datetime) -> di
         state = NotificationState.FAILED if decision.fallback_channel else NotificationState.DEAD
         return base | {"state": state.value, "last_error": decision.detail}
     state = (
-        NotificationState.SUPERSEDED if kind is DecisionKind.SUPERSEDE else NotificationState.CANCELLED
+        NotificationState.SUPERSEDED
+        if kind is DecisionKind.SUPERSEDE
+        else NotificationState.CANCELLED
     )
     return base | {"state": state.value}
 
@@ -235,7 +233,7 @@ async def _consequences(
         return [("sent", nid, detail | {"provider_id": decision.provider_id})]
     if kind is DecisionKind.RETRY:
         assert decision.at is not None
-        extra = {"next_attempt_at": decision.at.isoformat()}
+        extra: dict[str, Any] = {"next_attempt_at": decision.at.isoformat()}
         if decision.outcome_unknown:
             extra["possible_duplicate"] = True
         return [("retry_scheduled", nid, detail | extra)]
@@ -279,7 +277,11 @@ async def _fail(
     note = f"fallback from {claim.channel}"
     entries += [
         ("failed", nid, detail),
-        ("fallback", nid, {"from": claim.channel, "to": decision.fallback_channel, "next": row["id"]}),
+        (
+            "fallback",
+            nid,
+            {"from": claim.channel, "to": decision.fallback_channel, "next": row["id"]},
+        ),
     ]
     await add_timeline(conn, claim.case.id, now, entries)
     await insert_notification_rows(conn, claim.case.id, [row], [note], now)

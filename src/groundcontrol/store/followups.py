@@ -43,7 +43,10 @@ async def _fire(conn: AsyncConnection, row: dict[str, Any], now: datetime) -> No
     detail = {"follow_up_id": row["id"], "template": row["template"], "repeat": fired}
     if channel is None:
         await add_timeline(
-            conn, row["case_id"], now, [("unreachable", None, detail | {"reason": "no usable channel"})]
+            conn,
+            row["case_id"],
+            now,
+            [("unreachable", None, detail | {"reason": "no usable channel"})],
         )
     else:
         planned = PlannedNotification(
@@ -57,7 +60,9 @@ async def _fire(conn: AsyncConnection, row: dict[str, Any], now: datetime) -> No
         notification = notification_row(
             case_id=row["case_id"], customer_id=customer.id, planned=planned, now=now
         )
-        await add_timeline(conn, row["case_id"], now, [("follow_up_fired", notification["id"], detail)])
+        await add_timeline(
+            conn, row["case_id"], now, [("follow_up_fired", notification["id"], detail)]
+        )
         await insert_notification_rows(conn, row["case_id"], [notification], ["follow-up"], now)
     await _reschedule(conn, row, fired, due_at, now)
 

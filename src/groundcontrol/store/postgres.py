@@ -56,7 +56,9 @@ class PostgresStore(SqlStore):
 
     async def after_commit(self, kind: str) -> None:
         async with self.engine.connect() as conn:
-            await conn.execute(text("SELECT pg_notify(:channel, :kind)"), {"channel": CHANNEL, "kind": kind})
+            await conn.execute(
+                text("SELECT pg_notify(:channel, :kind)"), {"channel": CHANNEL, "kind": kind}
+            )
             await conn.commit()
 
     async def listen(self, on_wake: Callable[[], None]) -> None:

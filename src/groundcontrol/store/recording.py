@@ -252,7 +252,11 @@ async def supersede_pending(conn: AsyncConnection, case_id: str, why: str, now: 
         ("superseded", nid, {"reason": why}) for nid in dropped.scalars()
     ]
     entries += [
-        ("follow_up_cancelled", None, {"follow_up_id": row.id, "template": row.template, "reason": why})
+        (
+            "follow_up_cancelled",
+            None,
+            {"follow_up_id": row.id, "template": row.template, "reason": why},
+        )
         for row in cancelled
     ]
     await add_timeline(conn, case_id, now, entries)
@@ -311,7 +315,11 @@ def notification_row(
 
 
 async def insert_notification_rows(
-    conn: AsyncConnection, case_id: str, rows: list[dict[str, Any]], notes: Sequence[str], now: datetime
+    conn: AsyncConnection,
+    case_id: str,
+    rows: list[dict[str, Any]],
+    notes: Sequence[str],
+    now: datetime,
 ) -> None:
     if not rows:
         return

@@ -34,7 +34,7 @@ def customer_values(customer: Customer) -> dict[str, Any]:
     }
 
 
-def to_customer(row: Mapping[str, Any], prefix: str = "") -> Customer:
+def to_customer(row: Mapping[Any, Any], prefix: str = "") -> Customer:
     def get(name: str) -> Any:
         return row[prefix + name]
 
@@ -51,7 +51,7 @@ def to_customer(row: Mapping[str, Any], prefix: str = "") -> Customer:
     )
 
 
-def to_case(row: Mapping[str, Any], prefix: str = "") -> CaseState:
+def to_case(row: Mapping[Any, Any], prefix: str = "") -> CaseState:
     def get(name: str) -> Any:
         return row[prefix + name]
 

@@ -163,3 +163,34 @@ timeline = Table(
     Column("detail", Json, nullable=False),
     Index("ix_timeline_case", "case_id", "id"),
 )
+
+# --- template studio (migration 0002) ---------------------------------------------------------
+# Every publish of a template file appends a version; the newest version of a file is the
+# override the renderer reads in front of the files under templates/.
+template_versions = Table(
+    "template_versions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("locale", String(35), nullable=False),  # "" for the default file
+    Column("version", Integer, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("note", Text, nullable=False),
+    _ts("created_at"),
+    UniqueConstraint("name", "channel", "locale", "version", name="uq_template_versions"),
+)
+
+# One shared draft per template file; `revision` is the optimistic lock two editors race on.
+template_drafts = Table(
+    "template_drafts",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("channel", String(20), primary_key=True),
+    Column("locale", String(35), primary_key=True),
+    Column("source", Text, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("author", String(200), nullable=False),
+    _ts("updated_at"),
+)

@@ -85,7 +85,9 @@ class SqlStore:
         self, events: Sequence[Event], planner: Planner, now: datetime
     ) -> list[IngestResult]:
         async with self.write() as conn:
-            results = [await recording.record_event(conn, self.dialect, e, planner, now) for e in events]
+            results = [
+                await recording.record_event(conn, self.dialect, e, planner, now) for e in events
+            ]
         await self.after_commit("events")
         return results
 
@@ -100,7 +102,9 @@ class SqlStore:
 
     async def find_customer_by_phone(self, phone: str) -> list[Customer]:
         async with self.read() as conn:
-            rows = (await conn.execute(select(customers).where(customers.c.phone == phone))).mappings()
+            rows = (
+                await conn.execute(select(customers).where(customers.c.phone == phone))
+            ).mappings()
             return [to_customer(row) for row in rows]
 
     async def set_opt_out(
@@ -116,7 +120,9 @@ class SqlStore:
                 .where(customers.c.id == customer_id)
                 .values(opted_out=sorted(chosen), updated_at=now)
             )
-            cancelled = await self._cancel_channel(conn, customer_id, channel, now) if opted_out else []
+            cancelled = (
+                await self._cancel_channel(conn, customer_id, channel, now) if opted_out else []
+            )
             await self._note_opt_change(conn, customer_id, channel, opted_out, reason, now)
             for case_id, entries in cancelled:
                 await add_timeline(conn, case_id, now, entries)
@@ -149,10 +155,14 @@ class SqlStore:
         reason: str,
         now: datetime,
     ) -> None:
-        case_ids = (await conn.execute(select(cases.c.id).where(cases.c.customer_id == customer_id))).scalars()
+        case_ids = (
+            await conn.execute(select(cases.c.id).where(cases.c.customer_id == customer_id))
+        ).scalars()
         kind = "opted_out" if opted_out else "opted_in"
         for case_id in case_ids:
-            await add_timeline(conn, case_id, now, [(kind, None, {"channel": channel, "reason": reason})])
+            await add_timeline(
+                conn, case_id, now, [(kind, None, {"channel": channel, "reason": reason})]
+            )
 
     # --- time -----------------------------------------------------------------------------
     async def fire_due_follow_ups(self, now: datetime, limit: int) -> int:
@@ -165,23 +175,33 @@ class SqlStore:
         sending = NotificationState.SENDING.value
         async with self.read() as conn:
             times = [
-                await conn.scalar(select(func.min(notifications.c.due_at)).where(notifications.c.state == pending)),
-                await conn.scalar(select(func.min(follow_ups.c.due_at)).where(follow_ups.c.state == "pending")),
                 await conn.scalar(
-                    select(func.min(notifications.c.lease_expires_at)).where(notifications.c.state == sending)
+                    select(func.min(notifications.c.due_at)).where(notifications.c.state == pending)
+                ),
+                await conn.scalar(
+                    select(func.min(follow_ups.c.due_at)).where(follow_ups.c.state == "pending")
+                ),
+                await conn.scalar(
+                    select(func.min(notifications.c.lease_expires_at)).where(
+                        notifications.c.state == sending
+                    )
                 ),
             ]
         known = [as_utc(t) for t in times if t is not None]
         return min(known) if known else None
 
     # --- dispatch ---------------------------------------------------------------------------
-    async def claim_due(self, now: datetime, limit: int, owner: str, lease: timedelta) -> list[Claim]:
+    async def claim_due(
+        self, now: datetime, limit: int, owner: str, lease: timedelta
+    ) -> list[Claim]:
         async with self.write() as conn:
             return await claims.claim_due(conn, self.dialect, now, limit, owner, lease)
 
     async def finish(self, results: Sequence[tuple[Claim, Decision]], now: datetime) -> list[bool]:
         async with self.write() as conn:
-            done = [await claims.finish_one(conn, claim, decision, now) for claim, decision in results]
+            done = [
+                await claims.finish_one(conn, claim, decision, now) for claim, decision in results
+            ]
         if any(d.fallback_channel or d.kind.value in ("retry", "defer") for _, d in results):
             await self.after_commit("notifications")
         return done
@@ -221,7 +241,11 @@ class SqlStore:
     async def get_notification(self, notification_id: str) -> NotificationView | None:
         async with self.read() as conn:
             row = (
-                (await conn.execute(select(notifications).where(notifications.c.id == notification_id)))
+                (
+                    await conn.execute(
+                        select(notifications).where(notifications.c.id == notification_id)
+                    )
+                )
                 .mappings()
                 .first()
             )
@@ -251,8 +275,16 @@ class SqlStore:
             row = (
                 await conn.execute(
                     update(notifications)
-                    .where(notifications.c.id == notification_id, notifications.c.state.in_(_REDRIVABLE))
-                    .values(state=NotificationState.PENDING.value, due_at=now, attempts=0, updated_at=now)
+                    .where(
+                        notifications.c.id == notification_id,
+                        notifications.c.state.in_(_REDRIVABLE),
+                    )
+                    .values(
+                        state=NotificationState.PENDING.value,
+                        due_at=now,
+                        attempts=0,
+                        updated_at=now,
+                    )
                     .returning(notifications.c.case_id, notifications.c.last_error)
                 )
             ).first()
