@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 if TYPE_CHECKING:  # names used in the AppKey type arguments below
+    from collections.abc import Mapping  # noqa: F401
+
     from groundcontrol.channels.base import Channel  # noqa: F401
     from groundcontrol.dispatch import Dispatcher  # noqa: F401
     from groundcontrol.domain import ChannelName, Event  # noqa: F401
