@@ -4,7 +4,7 @@
         service = GroundControl(tmp_path, delivery={"concurrency": 20})
         await service.start()
         accepted = await service.post_events([chat_event(i, sink.url) for i in range(10)])
-        service.kill()                      # SIGKILL: no chance to clean up
+        await service.kill()                # SIGKILL: no chance to clean up
         await service.start()               # same SQLite file, same config
 
 The service writes its log to `tmp_path/service-N.log` (one file per start), which
@@ -21,7 +21,6 @@ import os
 import re
 import signal
 import sqlite3
-import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -29,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from tests.peers.chat_sink import ChatSink
 
 from groundcontrol.signatures import decode_secret
-from tests.peers.chat_sink import ChatSink
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCE_TOKEN = "acceptance-source-token"
@@ -89,7 +88,7 @@ class GroundControl:
         self.database = tmp_path / "groundcontrol.db"
         self.config = tmp_path / "groundcontrol.toml"
         self.config.write_text(self._config_text(delivery or {}, shutdown_grace))
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: asyncio.subprocess.Process | None = None
         self.base_url = ""
         self.starts = 0
         self._log_path = tmp_path / "service-0.log"
@@ -112,15 +111,15 @@ class GroundControl:
     # --- process ----------------------------------------------------------------------
     async def start(self) -> None:
         """Start `python -m groundcontrol serve` and return once /readyz answers."""
-        assert self.process is None or self.process.poll() is not None, "already running"
+        assert self.process is None or self.process.returncode is not None, "already running"
         self._log_path = self.tmp_path / f"service-{self.starts}.log"
         self.starts += 1
         with self._log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "groundcontrol", "serve", "--config", str(self.config)],
+            self.process = await asyncio.create_subprocess_exec(
+                *(sys.executable, "-m", "groundcontrol", "serve", "--config", str(self.config)),
                 cwd=self.tmp_path,
                 stdout=log,
-                stderr=subprocess.STDOUT,
+                stderr=asyncio.subprocess.STDOUT,
                 env=_service_env(),
             )
         self.base_url = await self._address()
@@ -132,40 +131,41 @@ class GroundControl:
             found = _LISTENING.search(self.log())
             if found:
                 return f"http://{found[1]}:{found[2]}"
-            if self.process is not None and self.process.poll() is not None:
+            if self.process is not None and self.process.returncode is not None:
                 raise AssertionError(f"service exited at start:\n{self.log()}")
             await asyncio.sleep(0.05)
         raise AssertionError(f"service did not listen within {START_TIMEOUT}s:\n{self.log()}")
 
     async def _ready(self) -> None:
         async def ready() -> bool:
-            async with aiohttp.ClientSession() as session:
-                async with session.get(f"{self.base_url}/readyz") as response:
-                    return response.status == 200
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(f"{self.base_url}/readyz") as response,
+            ):
+                return response.status == 200
 
-        await eventually(ready, timeout=START_TIMEOUT, what="/readyz")
+        await eventually(ready, within=START_TIMEOUT, what="/readyz")
 
-    def kill(self) -> None:
+    async def kill(self) -> None:
         """SIGKILL: the process dies between any two instructions, as in a crash."""
         process = self._running()
         process.send_signal(signal.SIGKILL)
-        process.wait(timeout=10)
+        await process.wait()
 
     def terminate(self) -> None:
         """SIGTERM: ask for a graceful shutdown; see `wait_exit`."""
         self._running().send_signal(signal.SIGTERM)
 
-    async def wait_exit(self, timeout: float) -> int:
-        """The exit code, once the process has exited within `timeout` seconds."""
-        process = self._running()
-        return await asyncio.to_thread(process.wait, timeout)
+    async def exit_code(self) -> int:
+        """The exit code, once the process has exited (wrap in asyncio.timeout)."""
+        return await self._running().wait()
 
     async def close(self) -> None:
         """Kill the service if a failed test left it running."""
-        if self.process is not None and self.process.poll() is None:
-            self.kill()
+        if self.process is not None and self.process.returncode is None:
+            await self.kill()
 
-    def _running(self) -> subprocess.Popen[bytes]:
+    def _running(self) -> asyncio.subprocess.Process:
         assert self.process is not None, "the service was never started"
         return self.process
 
@@ -193,11 +193,13 @@ class GroundControl:
     ) -> Any:
         """An admin API call; asserts the status and returns the decoded JSON."""
         headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-        async with aiohttp.ClientSession(headers=headers) as session:
-            async with session.request(method, self.base_url + path, json=json_body) as answer:
-                body = await answer.text()
-                assert answer.status == expect, f"{method} {path}: {answer.status} {body}"
-                return json.loads(body)
+        async with (
+            aiohttp.ClientSession(headers=headers) as session,
+            session.request(method, self.base_url + path, json=json_body) as answer,
+        ):
+            body = await answer.text()
+            assert answer.status == expect, f"{method} {path}: {answer.status} {body}"
+            return json.loads(body)
 
     async def notifications(self, **query: str) -> list[dict[str, Any]]:
         """`GET /v1/notifications` with this filter (up to 1000)."""
@@ -210,13 +212,13 @@ class GroundControl:
     async def timeline(self, case_id: str) -> list[dict[str, Any]]:
         return list((await self.admin("GET", f"/v1/cases/{case_id}/timeline"))["entries"])
 
-    async def wait_for_state(self, state: str, count: int, timeout: float) -> None:
+    async def wait_for_state(self, state: str, count: int, *, within: float) -> None:
         """Return once `count` notifications are in `state`."""
 
         async def reached() -> bool:
             return len(await self.notifications(state=state)) >= count
 
-        await eventually(reached, timeout=timeout, what=f"{count} notifications {state}")
+        await eventually(reached, within=within, what=f"{count} notifications {state}")
 
     # --- store ------------------------------------------------------------------------
     def store_rows(self, query: str, *params: object) -> list[tuple[Any, ...]]:
@@ -242,11 +244,11 @@ def received_by_case(sink: ChatSink) -> dict[str, list[str]]:
 
 
 async def eventually(
-    check: Callable[[], Awaitable[bool]], *, timeout: float, what: str, every: float = 0.1
+    check: Callable[[], Awaitable[bool]], *, within: float, what: str, every: float = 0.1
 ) -> None:
     """Poll `check` until it is true. For things only another process decides."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while not await check():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            raise AssertionError(f"timed out after {within}s waiting for {what}")
         await asyncio.sleep(every)

@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from tests.acceptance.service import (
     CHAT_KEY,
     GroundControl,
@@ -32,7 +31,7 @@ async def test_kill_9_mid_flight_loses_nothing_and_repeats_only_what_was_in_flig
             accepted = await service.post_events(chat_event(n, sink.url) for n in range(EVENTS))
             assert len(accepted) == EVENTS, service.log()
             await sink.wait_for(EVENTS // 3)
-            service.kill()
+            await service.kill()
             killed_at = time.monotonic()
             in_flight = in_flight_cases(service)
             answered_before_kill = sum(
@@ -42,7 +41,7 @@ async def test_kill_9_mid_flight_loses_nothing_and_repeats_only_what_was_in_flig
             assert answered_before_kill < EVENTS, "the kill came too late to prove anything"
 
             await service.start()
-            await service.wait_for_state("sent", EVENTS, timeout=40)
+            await service.wait_for_state("sent", EVENTS, within=40)
         finally:
             await service.close()
 

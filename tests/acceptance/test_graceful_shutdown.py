@@ -1,0 +1,53 @@
+"""SIGTERM mid-flight: in-flight sends finish, the rest is released, exit 0; nothing
+is lost and nothing is sent twice."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from tests.acceptance.service import CHAT_KEY, GroundControl, chat_event, received_by_case
+from tests.peers.chat_sink import ChatSink, Reply
+
+pytestmark = pytest.mark.slow
+
+EVENTS = 100
+CONCURRENCY = 20
+SINK_DELAY = 0.5
+GRACE = 10.0
+
+
+async def test_sigterm_mid_flight_finishes_sends_releases_the_rest_and_exits_0(
+    tmp_path: Path,
+) -> None:
+    service = GroundControl(
+        tmp_path, delivery={"concurrency": CONCURRENCY}, shutdown_grace=f"{GRACE:g}s"
+    )
+    async with ChatSink(Reply(delay=SINK_DELAY), signing_key=CHAT_KEY) as sink:
+        try:
+            await service.start()
+            accepted = await service.post_events(chat_event(n, sink.url) for n in range(EVENTS))
+            assert len(accepted) == EVENTS, service.log()
+            await sink.wait_for(EVENTS // 4)
+            asked_at = time.monotonic()
+            service.terminate()
+            async with asyncio.timeout(GRACE):
+                assert await service.exit_code() == 0, service.log()
+            took = time.monotonic() - asked_at
+            received_at_stop = sink.count
+            assert (
+                service.store_rows("SELECT id FROM notifications WHERE state = 'sending'") == []
+            ), "a claim was left behind"
+            assert received_at_stop < EVENTS, "the stop came too late to prove anything"
+
+            await service.start()
+            await service.wait_for_state("sent", EVENTS, within=30)
+        finally:
+            await service.close()
+
+    received = received_by_case(sink)
+    assert set(received) == set(accepted), "an accepted event was never delivered"
+    assert all(len(ids) == 1 for ids in received.values()), "a message was sent twice"
+    print(f"stopped in {took:.2f}s with {received_at_stop} of {EVENTS} received")
