@@ -8,13 +8,16 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from groundcontrol.domain import NotificationKind, Priority, as_utc
+from groundcontrol.domain import NotificationKind, NotificationState, Priority, as_utc
 from groundcontrol.routing import PlannedNotification, next_channel
 from groundcontrol.store.dialect import Dialect
 from groundcontrol.store.recording import insert_notification_rows, notification_row
 from groundcontrol.store.rows import to_customer
-from groundcontrol.store.schema import customers, follow_ups
+from groundcontrol.store.schema import customers, follow_ups, notifications
 from groundcontrol.store.timeline import add_timeline
+
+_UNSENT = (NotificationState.PENDING.value, NotificationState.SENDING.value)
+_CUSTOMER_FACING = (NotificationKind.STATUS.value, NotificationKind.FOLLOW_UP.value)
 
 
 async def fire_due(conn: AsyncConnection, dialect: Dialect, now: datetime, limit: int) -> int:
@@ -31,6 +34,35 @@ async def fire_due(conn: AsyncConnection, dialect: Dialect, now: datetime, limit
 
 
 async def _fire(conn: AsyncConnection, row: dict[str, Any], now: datetime) -> None:
+    fired = row["fired"] + 1
+    detail = {"follow_up_id": row["id"], "template": row["template"], "repeat": fired}
+    waiting = await _unsent_message(conn, row["case_id"])
+    if waiting is None:
+        await _notify(conn, row, detail, now)
+    else:
+        # The customer is about to hear from us anyway (that message was deferred by
+        # quiet hours or the cap): a "still working" on top of it would be noise.
+        skipped = detail | {"reason": "an earlier message of the case has not gone out yet"}
+        await add_timeline(conn, row["case_id"], now, [("follow_up_skipped", waiting, skipped)])
+    await _reschedule(conn, row, fired, as_utc(row["due_at"]), now)
+
+
+async def _unsent_message(conn: AsyncConnection, case_id: str) -> str | None:
+    query = (
+        select(notifications.c.id)
+        .where(
+            notifications.c.case_id == case_id,
+            notifications.c.state.in_(_UNSENT),
+            notifications.c.kind.in_(_CUSTOMER_FACING),
+        )
+        .limit(1)
+    )
+    return (await conn.execute(query)).scalar()
+
+
+async def _notify(
+    conn: AsyncConnection, row: dict[str, Any], detail: dict[str, Any], now: datetime
+) -> None:
     customer_row = (
         (await conn.execute(select(customers).where(customers.c.id == row["customer_id"])))
         .mappings()
@@ -38,9 +70,6 @@ async def _fire(conn: AsyncConnection, row: dict[str, Any], now: datetime) -> No
     )
     customer = to_customer(customer_row)
     channel = next_channel(customer, tried=())
-    fired = row["fired"] + 1
-    due_at = as_utc(row["due_at"])
-    detail = {"follow_up_id": row["id"], "template": row["template"], "repeat": fired}
     if channel is None:
         await add_timeline(
             conn,
@@ -64,7 +93,6 @@ async def _fire(conn: AsyncConnection, row: dict[str, Any], now: datetime) -> No
             conn, row["case_id"], now, [("follow_up_fired", notification["id"], detail)]
         )
         await insert_notification_rows(conn, row["case_id"], [notification], ["follow-up"], now)
-    await _reschedule(conn, row, fired, due_at, now)
 
 
 async def _reschedule(
