@@ -20,6 +20,7 @@ POSTGRES_URL = os.environ.get("GC_TEST_POSTGRES_URL")
 
 def engines() -> list[object]:
     return [
+        "memory",
         "sqlite",
         pytest.param(
             "postgresql",
@@ -33,6 +34,9 @@ def engines() -> list[object]:
 
 @pytest.fixture(params=engines())
 async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "memory":
+        yield "memory://"
+        return
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'contract.db'}"
         return
