@@ -100,9 +100,7 @@ def upgrade() -> None:
     op.create_index("ix_notifications_due", "notifications", ["state", "priority", "due_at"])
     op.create_index("ix_notifications_lease", "notifications", ["state", "lease_expires_at"])
     op.create_index("ix_notifications_case", "notifications", ["case_id", "state"])
-    op.create_index(
-        "ix_notifications_customer_sent", "notifications", ["customer_id", "sent_at"]
-    )
+    op.create_index("ix_notifications_customer_sent", "notifications", ["customer_id", "sent_at"])
     op.create_index("ix_notifications_provider", "notifications", ["provider_id"])
     op.create_table(
         "attempts",
@@ -117,9 +115,7 @@ def upgrade() -> None:
         sa.Column("detail", sa.Text(), nullable=False),
         sa.Column("provider_id", sa.String(100)),
     )
-    op.create_index(
-        "ix_attempts_notification", "attempts", ["notification_id", "lease_version"]
-    )
+    op.create_index("ix_attempts_notification", "attempts", ["notification_id", "lease_version"])
     op.create_table(
         "follow_ups",
         sa.Column("id", ID, primary_key=True, autoincrement=True),
