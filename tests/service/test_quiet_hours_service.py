@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from groundcontrol.settings import QuietHoursSettings
 from tests.service.harness import World, customer
+
+from groundcontrol.settings import QuietHoursSettings
 
 # 21:30 in Amsterdam (CET, UTC+1); 15:30 in New York; 05:30 the next day in Tokyo.
 EVENING = datetime(2026, 11, 22, 20, 30, tzinfo=UTC)
