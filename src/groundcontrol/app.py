@@ -33,6 +33,7 @@ from groundcontrol.security import UnsubscribeTokens, derive_key
 from groundcontrol.settings import DEMO_TOKEN, Settings, is_loopback_host
 from groundcontrol.store import create_store
 from groundcontrol.store.base import IngestResult, Store
+from groundcontrol.store.retention import RetainingStore, run_retention
 from groundcontrol.templates import Renderer
 from groundcontrol.throttle import RateLimiter
 
@@ -69,7 +70,7 @@ def create_app(
     )
     app[keys.METRICS] = Metrics()
     app[keys.UNSUBSCRIBE] = UnsubscribeTokens(_unsubscribe_key(settings))
-    app[keys.STORE] = create_store(settings.store.url)
+    app[keys.STORE] = create_store(settings.store.url, pool_size=settings.store.pool_size)
     app[keys.CHANNELS] = build_channels(settings, clock)
     for table in ROUTES:
         app.router.add_routes(table)
@@ -186,8 +187,27 @@ async def _start_dispatch(
         app[keys.SETTINGS].delivery.duration("poll_interval"), dispatcher.wake, "wake-dispatcher"
     )
     clock.every(parse_duration("15s"), partial(_refresh_gauges, app), "state-gauges")
+    _schedule_retention(app, clock)
     clock.start()
     return clock, asyncio.create_task(dispatcher.run(idle_wait=30.0), name="dispatcher")
+
+
+def _schedule_retention(app: web.Application, clock: Clock) -> None:
+    store, days = app[keys.STORE], app[keys.SETTINGS].retention.days
+    if days and isinstance(store, RetainingStore):
+        sweep = partial(_sweep_old_rows, store, days, app[keys.CLOCK])
+        clock.daily(app[keys.SETTINGS].retention.hour, sweep, "retention")
+
+
+async def _sweep_old_rows(store: RetainingStore, days: int, clock: Callable[[], datetime]) -> None:
+    # On PostgreSQL every instance schedules this; an advisory lock lets one of them run it.
+    try:
+        report = await run_retention(store, days, clock())
+    except Exception:
+        log.exception("retention sweep failed; the next one runs tomorrow")
+        return
+    if report is not None:
+        log.info("retention: deleted %s", report)
 
 
 async def _refresh_gauges(app: web.Application) -> None:

@@ -8,9 +8,14 @@ from groundcontrol.errors import ConfigError
 from groundcontrol.store.base import Store
 
 
-def create_store(url: str) -> Store:
-    """Build (not open) the store for a URL; engines are imported lazily."""
+def create_store(url: str, *, pool_size: int = 10) -> Store:
+    """Build (not open) the store for a URL; engines are imported lazily.
+    `pool_size` is PostgreSQL's pooled connections per instance (SQLite has no pool)."""
     scheme = url.split(":", 1)[0].split("+", 1)[0]
+    if scheme == "memory":  # tests and demos: nothing survives the process
+        from groundcontrol.store.memory import MemoryStore
+
+        return MemoryStore()
     if scheme == "sqlite":
         from groundcontrol.store.sqlite import SqliteStore
 
@@ -22,7 +27,7 @@ def create_store(url: str) -> Store:
             )
         from groundcontrol.store.postgres import PostgresStore
 
-        return PostgresStore(url)
+        return PostgresStore(url, pool_size=pool_size)
     raise ConfigError(f"store.url {url!r}: use sqlite:///path or postgresql://user@host/db")
 
 

@@ -4,10 +4,11 @@ dispatcher, and advisory locks keep periodic jobs to one instance at a time."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import asyncpg
@@ -19,6 +20,10 @@ from groundcontrol.store.dialect import PostgresDialect
 from groundcontrol.store.sql import SqlStore
 
 CHANNEL = "groundcontrol_wake"
+LISTEN_CHECK = 10.0  # seconds between probes of an idle LISTEN connection
+RECONNECT_INITIAL = 0.5  # seconds; doubles per failed reconnect
+RECONNECT_MAX = 30.0
+_CONNECTION_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 log = logging.getLogger(__name__)
 
 
@@ -41,6 +46,8 @@ class PostgresStore(SqlStore):
         )
         super().__init__(engine)
         self._listener: asyncpg.Connection | None = None
+        self._listener_lost = asyncio.Event()
+        self._watchdog: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         if self.schema:
@@ -49,9 +56,11 @@ class PostgresStore(SqlStore):
         await super().open()
 
     async def close(self) -> None:
-        if self._listener is not None:
-            await self._listener.close()
-            self._listener = None
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            await asyncio.gather(self._watchdog, return_exceptions=True)
+            self._watchdog = None
+        await self._drop_listener()
         await super().close()
 
     async def after_commit(self, kind: str) -> None:
@@ -62,15 +71,73 @@ class PostgresStore(SqlStore):
             await conn.commit()
 
     async def listen(self, on_wake: Callable[[], None]) -> None:
-        """Call `on_wake` whenever any instance commits something that became due."""
+        """Call `on_wake` whenever any instance commits something that became due.
 
-        def _notified(*_args: Any) -> None:
+        The LISTEN connection is watched: when it drops it is re-opened with backoff
+        and `on_wake` is called once, for whatever was notified while it was gone.
+        Meanwhile the dispatcher's poll interval is the safety net."""
+        self._listener = await self._connect_listener(on_wake)
+        self._watchdog = asyncio.create_task(self._keep_listening(on_wake), name="listen-watchdog")
+
+    async def _connect_listener(self, on_wake: Callable[[], None]) -> asyncpg.Connection:
+        def notified(*_args: Any) -> None:
             on_wake()
 
-        self._listener = await asyncpg.connect(self.dsn)
+        def terminated(connection: asyncpg.Connection) -> None:
+            if connection is self._listener:  # not one being replaced or closed on purpose
+                self._listener_lost.set()
+
+        connection = await asyncpg.connect(self.dsn, timeout=LISTEN_CHECK)
+        self._listener_lost.clear()
+        connection.add_termination_listener(terminated)
         # NOTIFY channels are per database, so instances on other schemas do not
         # interfere beyond an occasional spurious (harmless) wake-up.
-        await self._listener.add_listener(CHANNEL, _notified)
+        await connection.add_listener(CHANNEL, notified)
+        return connection
+
+    async def _keep_listening(self, on_wake: Callable[[], None]) -> None:
+        while True:
+            await self._wait_until_lost()
+            log.warning("LISTEN connection lost; reconnecting (polling covers the gap)")
+            await self._drop_listener()
+            self._listener = await self._reconnect(on_wake)
+            log.info("LISTEN connection restored")
+            on_wake()
+
+    async def _wait_until_lost(self) -> None:
+        # The termination callback reports a closed socket at once; the probe finds
+        # a connection that died silently (a failover, a dropped NAT entry).
+        while True:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._listener_lost.wait(), LISTEN_CHECK)
+                return
+            if not await self._listener_alive():
+                return
+
+    async def _listener_alive(self) -> bool:
+        listener = self._listener
+        if listener is None or listener.is_closed():
+            return False
+        try:
+            await listener.execute("SELECT 1", timeout=LISTEN_CHECK)
+        except _CONNECTION_ERRORS:
+            return False
+        return True
+
+    async def _reconnect(self, on_wake: Callable[[], None]) -> asyncpg.Connection:
+        delay = RECONNECT_INITIAL
+        while True:
+            try:
+                return await self._connect_listener(on_wake)
+            except _CONNECTION_ERRORS as exc:
+                log.warning("LISTEN reconnect failed (%s); next try in %.1fs", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RECONNECT_MAX)
+
+    async def _drop_listener(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None and not listener.is_closed():
+            await _close_quietly(listener)
 
     @asynccontextmanager
     async def singleton(self, name: str) -> AsyncIterator[bool]:
@@ -84,3 +151,11 @@ class PostgresStore(SqlStore):
                 if got:
                     await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                 await conn.commit()
+
+
+async def _close_quietly(connection: asyncpg.Connection) -> None:
+    try:
+        await connection.close(timeout=1.0)
+    except _CONNECTION_ERRORS:
+        # A dead connection cannot say goodbye: terminate() does not wait for the server.
+        connection.terminate()
