@@ -50,10 +50,18 @@ class PostgresStore(SqlStore):
         self._watchdog: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
-        if self.schema:
-            async with self.engine.begin() as conn:
-                await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
-        await super().open()
+        # Instances that start together would race to create and migrate the schema.
+        key = self._lock_key("migrate")
+        async with self.engine.connect() as lock:
+            await lock.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            try:
+                if self.schema:
+                    async with self.engine.begin() as conn:
+                        await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+                await super().open()
+            finally:
+                await lock.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                await lock.commit()
 
     async def close(self) -> None:
         if self._watchdog is not None:
@@ -142,7 +150,7 @@ class PostgresStore(SqlStore):
     @asynccontextmanager
     async def singleton(self, name: str) -> AsyncIterator[bool]:
         """Hold a session advisory lock for the block; yields False if another has it."""
-        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        key = self._lock_key(name)
         async with self.engine.connect() as conn:
             got = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}))
             try:
@@ -151,6 +159,11 @@ class PostgresStore(SqlStore):
                 if got:
                     await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                 await conn.commit()
+
+    def _lock_key(self, name: str) -> int:
+        # Advisory locks are per database: the schema keeps deployments sharing one apart.
+        scoped = f"{self.schema or ''}/{name}".encode()
+        return int.from_bytes(hashlib.sha256(scoped).digest()[:8], "big", signed=True)
 
 
 async def _close_quietly(connection: asyncpg.Connection) -> None:
