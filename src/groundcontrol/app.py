@@ -11,9 +11,10 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from functools import partial
 
+import jinja2
 from aiohttp import web
 
-from groundcontrol import keys
+from groundcontrol import keys, studio
 from groundcontrol.api import ingest, openapi, ops, read, twilio_callbacks, unsubscribe
 from groundcontrol.api.problems import problem_middleware
 from groundcontrol.batching import GroupCommitter
@@ -34,6 +35,7 @@ from groundcontrol.settings import DEMO_TOKEN, Settings, is_loopback_host
 from groundcontrol.store import create_store
 from groundcontrol.store.base import IngestResult, Store
 from groundcontrol.store.retention import RetainingStore, run_retention
+from groundcontrol.template_overrides import install_overrides, overrides_ctx
 from groundcontrol.templates import Renderer
 from groundcontrol.throttle import RateLimiter
 
@@ -46,6 +48,7 @@ ROUTES = (
     openapi.routes,
     unsubscribe.routes,
     twilio_callbacks.routes,
+    studio.routes,
 )
 
 
@@ -63,8 +66,8 @@ def create_app(
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock
     app[keys.JOURNEYS] = load_journeys(settings.journeys.file)
-    app[keys.RENDERER] = Renderer.from_directory(
-        settings.templates.dir,
+    app[keys.RENDERER] = Renderer(
+        install_overrides(app, jinja2.FileSystemLoader(settings.templates.dir)),
         max_output_chars=settings.templates.max_output_chars,
         default_locale=settings.templates.default_locale,
     )
@@ -74,7 +77,9 @@ def create_app(
     app[keys.CHANNELS] = build_channels(settings, clock)
     for table in ROUTES:
         app.router.add_routes(table)
-    app.cleanup_ctx.extend([_store_ctx, _channels_ctx, partial(_dispatch_ctx, run=run_dispatcher)])
+    app.cleanup_ctx.extend(
+        [_store_ctx, overrides_ctx, _channels_ctx, partial(_dispatch_ctx, run=run_dispatcher)]
+    )
     return app
 
 

@@ -58,6 +58,8 @@ class TemplateSettings(_Section):
     dir: Path = Path("templates")
     max_output_chars: int = Field(default=100_000, ge=100)
     default_locale: str = "en"
+    # The studio warns when a draft SMS would cost more segments than this.
+    sms_segment_limit: int = Field(default=3, ge=1)
 
 
 class JourneySettings(_Section):

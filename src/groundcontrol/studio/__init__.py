@@ -1,0 +1,20 @@
+"""The template studio: marketers edit, preview and publish message templates in a
+browser, under `/studio`, behind the admin token."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from groundcontrol.studio import auth, catalogue, editor, history
+
+STATIC = Path(__file__).parent / "static"
+
+routes: list[web.AbstractRouteDef] = [
+    *auth.routes,
+    *catalogue.routes,
+    *editor.routes,
+    *history.routes,
+    web.static("/studio/static", STATIC),
+]

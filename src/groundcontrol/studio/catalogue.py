@@ -1,0 +1,118 @@
+"""The template list: every template with its channel and locale coverage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jinja2
+from aiohttp import web
+
+from groundcontrol import keys
+from groundcontrol.domain import CHANNELS, ChannelName
+from groundcontrol.store.template_store import Draft, TemplateKey, TemplateVersion
+from groundcontrol.studio.auth import studio_page
+from groundcontrol.studio.views import message_page, render_page
+from groundcontrol.template_check import list_templates
+from groundcontrol.template_overrides import PUBLISHED, TEMPLATE_STORE
+
+routes = web.RouteTableDef()
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One template file in the matrix: where its words come from, if anywhere."""
+
+    key: TemplateKey
+    source: str  # "published" | "file" | "missing"
+    version: int | None = None
+    draft: bool = False
+
+    @property
+    def url(self) -> str:
+        return editor_url(self.key)
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    cells: list[Cell]
+
+    @property
+    def gaps(self) -> int:
+        return sum(cell.source == "missing" for cell in self.cells)
+
+
+def editor_url(key: TemplateKey) -> str:
+    file = key.channel + (f".{key.locale}" if key.locale else "")
+    return f"/studio/templates/{key.name}/{file}"
+
+
+def coverage(
+    files: list[str], overrides: list[TemplateVersion], drafts: list[Draft]
+) -> tuple[list[str], list[Row]]:
+    """The locales (columns, "" first) and one row per template name."""
+    catalogue = list_templates_from(files + [d.key.file for d in drafts])
+    published = {v.key: v.version for v in overrides}
+    drafted = {d.key for d in drafts}
+    locales = sorted(
+        {loc for by in catalogue.values() for locs in by.values() for loc in locs} | {""}
+    )
+    rows = []
+    for name in sorted(catalogue):
+        present = {(ch, loc) for ch, locs in catalogue[name].items() for loc in locs}
+        cells = [
+            _cell(
+                TemplateKey(name, channel, locale), (channel, locale) in present, published, drafted
+            )
+            for channel in CHANNELS
+            for locale in locales
+        ]
+        rows.append(Row(name, cells))
+    return locales, rows
+
+
+def list_templates_from(files: list[str]) -> dict[str, dict[ChannelName, list[str]]]:
+    return list_templates(jinja2.DictLoader(dict.fromkeys(files, "")))
+
+
+def _cell(
+    key: TemplateKey, exists: bool, published: dict[TemplateKey, int], drafted: set[TemplateKey]
+) -> Cell:
+    if key in published:
+        return Cell(key, "published", published[key], key in drafted)
+    return Cell(key, "file" if exists else "missing", None, key in drafted)
+
+
+@routes.get("/studio/templates")
+@studio_page
+async def template_list(request: web.Request) -> web.StreamResponse:
+    store = request.app[TEMPLATE_STORE]
+    files = request.app[PUBLISHED].loader.list_templates()
+    locales, rows = coverage(files, await store.overrides(), await store.drafts())
+    return render_page(
+        request,
+        "list.html",
+        locales=locales,
+        channels=CHANNELS,
+        rows=rows,
+        default_locale=request.app[keys.SETTINGS].templates.default_locale,
+    )
+
+
+@routes.get("/studio/new")
+@studio_page
+async def new_template(request: web.Request) -> web.StreamResponse:
+    """The "add a template or a language" form: on to that file's editor."""
+    name, channel = request.query.get("name", "").strip(), request.query.get("channel", "")
+    locale = request.query.get("locale", "").strip()
+    suffix = f".{locale}" if locale else ""
+    try:
+        key = TemplateKey.parse(f"{name}/{channel}{suffix}.j2")
+    except ValueError:
+        return message_page(
+            request,
+            422,
+            "Not a template name",
+            "Use letters, digits, - and _ for the name, and a language tag like fr or fr-CA.",
+        )
+    raise web.HTTPSeeOther(editor_url(key))

@@ -1,0 +1,348 @@
+"""The editor of one template file: live preview, save draft, publish, send test."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from groundcontrol import keys
+from groundcontrol.errors import DeliveryError, TemplateError
+from groundcontrol.store.template_store import (
+    Draft,
+    EditConflict,
+    TemplateKey,
+    TemplateStore,
+    TemplateVersion,
+)
+from groundcontrol.studio.auth import session_of, studio_page
+from groundcontrol.studio.catalogue import editor_url
+from groundcontrol.studio.drafts import (
+    Problem,
+    check_draft,
+    default_sample,
+    draft_renderer,
+    render_preview,
+)
+from groundcontrol.studio.test_send import BadAddress, check_address, send_test
+from groundcontrol.studio.views import render_page
+from groundcontrol.template_context import Sample, load_samples
+from groundcontrol.template_overrides import PUBLISHED, TEMPLATE_STORE
+from groundcontrol.templates import Renderer
+
+routes = web.RouteTableDef()
+
+EDITOR = "/studio/templates/{name}/{file}"
+
+
+class NotATemplate(web.HTTPNotFound):
+    """The path names no message template file."""
+
+
+@dataclass(frozen=True)
+class Opened:
+    """What the editor opened: the text shown and the versions it was based on."""
+
+    key: TemplateKey
+    source: str
+    published: TemplateVersion | None
+    draft: Draft | None
+    origin: str  # where the shown text came from, for the page
+
+
+@dataclass(frozen=True)
+class Submitted:
+    source: str
+    version: int
+    revision: int
+    sample: str
+
+
+def template_key(request: web.Request) -> TemplateKey:
+    name, file = request.match_info["name"], request.match_info["file"]
+    try:
+        return TemplateKey.parse(f"{name}/{file}.j2")
+    except ValueError:
+        raise NotATemplate() from None
+
+
+async def open_template(request: web.Request, key: TemplateKey) -> Opened:
+    """The draft if there is one, else the published override, else the file; a
+    missing translation starts from the text it falls back to."""
+    store = request.app[TEMPLATE_STORE]
+    draft, published = await store.draft(key), await store.current(key)
+    if draft is not None:
+        return Opened(key, draft.source, published, draft, f"draft revision {draft.revision}")
+    if published is not None:
+        return Opened(
+            key, published.source, published, None, f"published version {published.version}"
+        )
+    file_text = file_source(request, key.file)
+    if file_text is not None:
+        return Opened(key, file_text, None, None, f"the file templates/{key.file}")
+    fallback = _fallback(request, key)
+    origin = f"a copy of {fallback[0]} (no {key.file} yet)" if fallback else "an empty template"
+    return Opened(key, fallback[1] if fallback else "", None, None, origin)
+
+
+@routes.get(EDITOR)
+@studio_page
+async def editor(request: web.Request) -> web.StreamResponse:
+    key = template_key(request)
+    opened = await open_template(request, key)
+    notice = _notice(request.query)
+    return await _editor_page(request, opened, opened.source, notice=notice)
+
+
+@routes.post(EDITOR + "/preview")
+@studio_page
+async def preview(request: web.Request) -> web.StreamResponse:
+    key = template_key(request)
+    submitted = await _submitted(request)
+    renderer = draft_renderer(request.app[keys.RENDERER], key, submitted.source)
+    samples = _samples(request)
+    return _preview_fragment(request, renderer, key, samples, submitted.sample)
+
+
+@routes.post(EDITOR + "/save")
+@studio_page
+async def save(request: web.Request) -> web.StreamResponse:
+    key = template_key(request)
+    submitted = await _submitted(request)
+    store = request.app[TEMPLATE_STORE]
+    try:
+        draft = await store.save_draft(
+            key, submitted.source, session_of(request).who, submitted.revision, now_of(request)
+        )
+    except EditConflict as exc:
+        return await _conflict(request, key, submitted, exc)
+    raise web.HTTPSeeOther(f"{editor_url(key)}?saved={draft.revision}")
+
+
+@routes.post(EDITOR + "/publish")
+@studio_page
+async def publish(request: web.Request) -> web.StreamResponse:
+    key = template_key(request)
+    submitted = await _submitted(request)
+    problems = draft_problems(request, key, submitted.source)
+    if problems:
+        opened = await open_template(request, key)
+        return await _editor_page(
+            request,
+            opened,
+            submitted.source,
+            problems=problems,
+            status=422,
+            notice="Not published: fix the problems below first.",
+            sample=submitted.sample,
+            version=submitted.version,
+            revision=submitted.revision,
+        )
+    try:
+        published = await request.app[TEMPLATE_STORE].publish(
+            key,
+            submitted.source,
+            session_of(request).who,
+            submitted.version,
+            now_of(request),
+            expected_revision=submitted.revision,
+        )
+    except EditConflict as exc:
+        return await _conflict(request, key, submitted, exc)
+    await request.app[PUBLISHED].refresh()
+    raise web.HTTPSeeOther(f"{editor_url(key)}?published={published.version}")
+
+
+@routes.post(EDITOR + "/test")
+@studio_page
+async def test_send(request: web.Request) -> web.StreamResponse:
+    key = template_key(request)
+    submitted = await _submitted(request)
+    form = await request.post()
+    opened = await open_template(request, key)
+    page = _page_for(request, opened, submitted)
+    try:
+        address = check_address(key, str(form.get("address", "")))
+    except BadAddress as exc:
+        return await page(f"Test not sent: {exc}.", 422)
+    samples = _samples(request)
+    sample = _choose(samples, submitted.sample, request, key)
+    if sample is None:
+        return await page("Test not sent: there are no sample cases to render it with.", 422)
+    renderer = draft_renderer(request.app[keys.RENDERER], key, submitted.source)
+    rendered = render_preview(renderer, key, sample, _sms_limit(request))
+    if rendered.message is None:
+        return await page(f"Test not sent: {rendered.problem}.", 422)
+    try:
+        receipt = await send_test(
+            channel=request.app[keys.CHANNELS][key.channel],
+            store=request.app[TEMPLATE_STORE],
+            key=key,
+            rendered=rendered.message,
+            sample=sample,
+            address=address,
+            who=session_of(request).who,
+            now=now_of(request),
+        )
+    except DeliveryError as exc:
+        return await page(f"Test to {address} failed: {exc}", 502)
+    return await page(f"Test sent to {address}. {receipt.detail}".strip(), 200)
+
+
+def _page_for(
+    request: web.Request, opened: Opened, submitted: Submitted
+) -> Callable[[str, int], Awaitable[web.Response]]:
+    async def page(notice: str, status: int) -> web.Response:
+        return await _editor_page(
+            request,
+            opened,
+            submitted.source,
+            notice=notice,
+            status=status,
+            sample=submitted.sample,
+            version=submitted.version,
+            revision=submitted.revision,
+        )
+
+    return page
+
+
+async def _conflict(
+    request: web.Request, key: TemplateKey, submitted: Submitted, exc: EditConflict
+) -> web.Response:
+    # Keep the marketer's text and show what changed under them; the form now
+    # carries the current versions, so saving again replaces theirs knowingly.
+    opened = await open_template(request, key)
+    return await _editor_page(
+        request,
+        opened,
+        submitted.source,
+        status=409,
+        sample=submitted.sample,
+        conflict={"message": str(exc), "theirs": opened.source, "origin": opened.origin},
+    )
+
+
+async def _editor_page(
+    request: web.Request,
+    opened: Opened,
+    source: str,
+    *,
+    status: int = 200,
+    notice: str | None = None,
+    problems: list[Problem] | None = None,
+    conflict: dict[str, str] | None = None,
+    sample: str = "",
+    version: int | None = None,
+    revision: int | None = None,
+) -> web.Response:
+    key = opened.key
+    samples = _samples(request)
+    renderer = draft_renderer(request.app[keys.RENDERER], key, source)
+    chosen = _choose(samples, sample, request, key)
+    store: TemplateStore = request.app[TEMPLATE_STORE]
+    return render_page(
+        request,
+        "editor.html",
+        status,
+        key=key,
+        url=editor_url(key),
+        opened=opened,
+        source=source,
+        version=opened.published.version if version is None and opened.published else version or 0,
+        revision=opened.draft.revision if revision is None and opened.draft else revision or 0,
+        notice=notice,
+        problems=problems if problems is not None else draft_problems(request, key, source),
+        conflict=conflict,
+        samples=samples,
+        sample=chosen.name if chosen else "",
+        preview=render_preview(renderer, key, chosen, _sms_limit(request)) if chosen else None,
+        tests=await store.test_sends(key),
+        line_count=max(source.count("\n") + 1, 1),
+    )
+
+
+def _preview_fragment(
+    request: web.Request, renderer: Renderer, key: TemplateKey, samples: list[Sample], sample: str
+) -> web.Response:
+    chosen = _choose(samples, sample, request, key)
+    problems = check_draft(renderer, key, samples)
+    return render_page(
+        request,
+        "preview.html",
+        key=key,
+        preview=render_preview(renderer, key, chosen, _sms_limit(request)) if chosen else None,
+        problems=problems,
+    )
+
+
+def draft_problems(request: web.Request, key: TemplateKey, source: str) -> list[Problem]:
+    renderer = draft_renderer(request.app[keys.RENDERER], key, source)
+    return check_draft(renderer, key, _samples(request))
+
+
+async def _submitted(request: web.Request) -> Submitted:
+    form = await request.post()
+    return Submitted(
+        source=str(form.get("source", "")).replace("\r\n", "\n"),
+        version=_int(form.get("version")),
+        revision=_int(form.get("revision")),
+        sample=str(form.get("sample", "")),
+    )
+
+
+def _samples(request: web.Request) -> list[Sample]:
+    return load_samples(request.app[keys.SETTINGS].templates.dir / "_samples")
+
+
+def _choose(
+    samples: list[Sample], name: str, request: web.Request, key: TemplateKey
+) -> Sample | None:
+    by_name = {s.name: s for s in samples}
+    if name in by_name:
+        return by_name[name]
+    return default_sample(samples, request.app[keys.JOURNEYS], key.name)
+
+
+def _sms_limit(request: web.Request) -> int:
+    return request.app[keys.SETTINGS].templates.sms_segment_limit
+
+
+def file_source(request: web.Request, file: str) -> str | None:
+    files = request.app[PUBLISHED].loader.fallback
+    try:
+        return files.get_source(jinja2.Environment(), file)[0]
+    except jinja2.TemplateNotFound:
+        return None
+
+
+def _fallback(request: web.Request, key: TemplateKey) -> tuple[str, str] | None:
+    renderer = request.app[keys.RENDERER]
+    try:
+        file = renderer.resolve(key.name, key.channel, key.locale or None).file
+        return file, renderer.loader.get_source(jinja2.Environment(), file)[0]
+    except (TemplateError, jinja2.TemplateNotFound):
+        return None
+
+
+def _notice(query: Any) -> str | None:
+    if "published" in query:
+        return f"Published version {query['published']}: the next message sent uses it."
+    if "saved" in query:
+        return f"Draft saved (revision {query['saved']}). Drafts never affect sending."
+    return None
+
+
+def now_of(request: web.Request) -> datetime:
+    return request.app[keys.CLOCK]()
+
+
+def _int(value: object) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0

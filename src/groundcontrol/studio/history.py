@@ -1,0 +1,127 @@
+"""Version history of one template file: who published what and when, with diffs,
+and a one-click restore of any version."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from groundcontrol.store.template_store import EditConflict, TemplateKey, TemplateVersion
+from groundcontrol.studio.auth import session_of, studio_page
+from groundcontrol.studio.catalogue import editor_url
+from groundcontrol.studio.drafts import Problem
+from groundcontrol.studio.editor import EDITOR, draft_problems, file_source, now_of, template_key
+from groundcontrol.studio.views import render_page
+from groundcontrol.template_overrides import PUBLISHED, TEMPLATE_STORE
+
+routes = web.RouteTableDef()
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    kind: str  # "add" | "del" | "hunk" | "same"
+    text: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    version: TemplateVersion
+    diff: list[DiffLine]
+
+
+def diff_lines(before: str, after: str, before_name: str, after_name: str) -> list[DiffLine]:
+    """A unified diff as lines a page can colour."""
+    lines = difflib.unified_diff(
+        before.splitlines(), after.splitlines(), before_name, after_name, lineterm=""
+    )
+    return [DiffLine(_kind(line), line) for line in lines]
+
+
+def _kind(line: str) -> str:
+    if line.startswith(("+++", "---")):
+        return "hunk"
+    return {"+": "add", "-": "del", "@": "hunk"}.get(line[:1], "same")
+
+
+def history_entries(versions: list[TemplateVersion], file_text: str | None) -> list[Entry]:
+    """Each version (newest first) with its diff against the one before it."""
+    entries = []
+    for index, version in enumerate(versions):
+        if index + 1 < len(versions):
+            before, name = versions[index + 1].source, f"version {versions[index + 1].version}"
+        else:
+            before, name = file_text or "", "templates/ file" if file_text else "(nothing)"
+        entries.append(
+            Entry(version, diff_lines(before, version.source, name, f"version {version.version}"))
+        )
+    return entries
+
+
+@routes.get(EDITOR + "/history")
+@studio_page
+async def history(request: web.Request) -> web.StreamResponse:
+    key = template_key(request)
+    notice = (
+        f"Restored version {request.query['restored']}." if "restored" in request.query else None
+    )
+    return await _history_page(request, key, notice=notice)
+
+
+@routes.post(EDITOR + "/restore")
+@studio_page
+async def restore(request: web.Request) -> web.StreamResponse:
+    key = template_key(request)
+    form = await request.post()
+    number, expected = _int(form.get("number")), _int(form.get("version"))
+    store = request.app[TEMPLATE_STORE]
+    old = await store.version(key, number)
+    if old is None:
+        return await _history_page(
+            request, key, status=404, notice=f"There is no version {number}."
+        )
+    problems = draft_problems(request, key, old.source)
+    if problems:
+        return await _history_page(
+            request,
+            key,
+            status=422,
+            problems=problems,
+            notice=f"Version {number} no longer renders, so it was not restored.",
+        )
+    try:
+        await store.restore(key, number, session_of(request).who, expected, now_of(request))
+    except EditConflict as exc:
+        return await _history_page(request, key, status=409, notice=f"Not restored: {exc}.")
+    await request.app[PUBLISHED].refresh()
+    raise web.HTTPSeeOther(f"{editor_url(key)}/history?restored={number}")
+
+
+async def _history_page(
+    request: web.Request,
+    key: TemplateKey,
+    *,
+    status: int = 200,
+    notice: str | None = None,
+    problems: list[Problem] | None = None,
+) -> web.Response:
+    versions = await request.app[TEMPLATE_STORE].history(key)
+    return render_page(
+        request,
+        "history.html",
+        status,
+        key=key,
+        url=editor_url(key),
+        entries=history_entries(versions, file_source(request, key.file)),
+        current=versions[0].version if versions else 0,
+        notice=notice,
+        problems=problems or [],
+    )
+
+
+def _int(value: object) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
