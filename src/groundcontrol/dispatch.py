@@ -111,7 +111,9 @@ class Dispatcher:
         return len(claims)
 
     def _done(self, task: asyncio.Task[None]) -> None:
-        self._inflight.pop(task, None)
+        claim = self._inflight.pop(task, None)
+        if claim is not None:
+            self._sending.discard(claim.notification_id)
         if not self._stopping:
             self.wake()  # a slot is free; there may be backlog
 
@@ -265,8 +267,8 @@ class Dispatcher:
         except TimeoutError:
             error = TransientDeliveryError("send timed out", outcome_unknown=True)
             return delivery.after_error(claim, error, self.policies.retry, self.clock())
-        finally:
-            self._sending.discard(claim.notification_id)
+        # No `finally: discard` here: a shutdown cancelling the call must still find the
+        # id in _sending, so _abandon treats it as possibly sent. _done forgets it.
         self.guards.record_success(claim.channel, self.clock())
         return delivery.after_receipt(receipt)
 

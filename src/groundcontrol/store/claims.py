@@ -242,7 +242,7 @@ async def _consequences(
         return [("deferred", nid, detail | {"until": decision.at.isoformat()})]
     if kind is DecisionKind.FAIL:
         return await _fail(conn, claim, decision, detail, now)
-    return [(kind.value if kind is DecisionKind.SUPERSEDE else "cancelled", nid, detail)]
+    return [("superseded" if kind is DecisionKind.SUPERSEDE else "cancelled", nid, detail)]
 
 
 async def _fail(

@@ -605,7 +605,7 @@ class MemoryStore:
             return [("deferred", nid, detail | {"until": decision.at.isoformat()})]
         if kind is DecisionKind.FAIL:
             return self._fail(claim, decision, detail, now)
-        return [(kind.value if kind is DecisionKind.SUPERSEDE else "cancelled", nid, detail)]
+        return [("superseded" if kind is DecisionKind.SUPERSEDE else "cancelled", nid, detail)]
 
     def _fail(
         self, claim: Claim, decision: Decision, detail: dict[str, Any], now: datetime
