@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import secrets
-from typing import cast
 from urllib.parse import quote
 
 from aiohttp import web
@@ -31,13 +30,13 @@ from groundcontrol.studio.views import message_page, render_page
 
 routes = web.RouteTableDef()
 
-_SESSION = "groundcontrol.studio.session"
+_SESSION = web.RequestKey[Session]("studio_session")
 _LOGIN_NONCE_AGE = 3600
 
 
 def session_of(request: web.Request) -> Session:
     """The session `studio_page` checked for this request."""
-    return cast(Session, request[_SESSION])
+    return request[_SESSION]
 
 
 def studio_page(handler: Handler) -> Handler:

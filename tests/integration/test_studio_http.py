@@ -1,0 +1,212 @@
+"""The studio over a real socket: sign-in, CSRF, edit conflicts, blocked and
+successful publishes, restore, and a test send, on the real app and SQLite."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import ClientResponse, CookieJar, web
+from aiohttp.test_utils import TestClient, TestServer
+from tests.integration.api_harness import ADMIN_TOKEN, Clock, event, settings_for
+
+from groundcontrol import keys
+from groundcontrol.app import create_app
+from groundcontrol.template_overrides import TEMPLATE_STORE
+
+SMS = "/studio/templates/case_received/sms"
+Client = TestClient[web.Request, web.Application]
+
+
+@dataclass
+class Studio:
+    client: Client
+    app: web.Application
+    outbox: Path
+    csrf: str = ""
+
+    async def sign_in(self, token: str = ADMIN_TOKEN, name: str = "Ada") -> ClientResponse:
+        page = await self.client.get("/studio/login")
+        login_csrf = field(await page.text(), "csrf")
+        response = await self.client.post(
+            "/studio/login",
+            data={"csrf": login_csrf, "token": token, "name": name, "next": SMS},
+        )
+        if response.status == 200:
+            self.csrf = field(await response.text(), "csrf-token", attribute="content")
+        return response
+
+    async def post(self, path: str, **data: Any) -> ClientResponse:
+        return await self.client.post(path, data={"csrf": self.csrf, **data})
+
+    async def send_event(self, case_id: str) -> None:
+        body = event(id=f"evt-{case_id}", case_id=case_id)
+        body["customer"] = {**body["customer"], "locale": "en", "channels": ["sms"]}
+        response = await self.client.post(
+            "/v1/events", json=body, headers={"Authorization": "Bearer crm-token"}
+        )
+        assert response.status == 202, await response.text()
+        await self.app[keys.DISPATCHER].drain()
+
+    def sms_bodies(self) -> list[str]:
+        files = sorted(self.outbox.glob("*.json"))
+        return [json.loads(path.read_text())["body"] for path in files]
+
+
+def field(html: str, name: str, attribute: str = "value") -> str:
+    pattern = rf'name="{name}" {attribute}="([^"]*)"'
+    match = re.search(pattern, html)
+    assert match, f"no {name} in the page"
+    return match.group(1)
+
+
+@pytest.fixture
+async def studio(tmp_path: Path) -> AsyncIterator[Studio]:
+    settings = settings_for(tmp_path)
+    app = create_app(settings, clock=Clock(), run_dispatcher=False)
+    server = TestServer(app)
+    await server.start_server()
+    # The session cookie is Secure: treat the loopback test server as a secure origin,
+    # as browsers treat http://localhost.
+    jar = CookieJar(unsafe=True, treat_as_secure_origin=[str(server.make_url("/"))])
+    async with TestClient(server, cookie_jar=jar) as client:
+        yield Studio(client, app, settings.delivery.outbox_dir)
+
+
+async def test_pages_need_a_session(studio: Studio) -> None:
+    response = await studio.client.get(SMS, allow_redirects=False)
+    assert response.status == 303
+    assert response.headers["Location"].startswith("/studio/login?next=")
+
+
+async def test_the_wrong_token_does_not_sign_in(studio: Studio) -> None:
+    response = await studio.sign_in(token="guess")
+    assert response.status == 401
+    assert "not the admin token" in await response.text()
+    assert (await studio.client.get(SMS, allow_redirects=False)).status == 303
+
+
+async def test_sign_in_sets_a_strict_secure_http_only_cookie(studio: Studio) -> None:
+    page = await studio.client.get("/studio/login")
+    response = await studio.client.post(
+        "/studio/login",
+        data={"csrf": field(await page.text(), "csrf"), "token": ADMIN_TOKEN, "name": "Ada"},
+        allow_redirects=False,
+    )
+    cookie = response.headers["Set-Cookie"]
+    assert response.status == 303
+    for flag in ("HttpOnly", "Secure", "SameSite=Strict", "Path=/studio"):
+        assert flag in cookie
+
+
+async def test_a_post_without_the_csrf_token_is_refused(studio: Studio) -> None:
+    assert (await studio.sign_in()).status == 200
+    response = await studio.client.post(f"{SMS}/publish", data={"source": "x", "version": "0"})
+    assert response.status == 403
+    forged = await studio.client.post(
+        f"{SMS}/publish", data={"source": "x", "version": "0", "csrf": "forged"}
+    )
+    assert forged.status == 403
+    assert await studio.app[TEMPLATE_STORE].published() == {}
+
+
+async def test_a_login_without_its_csrf_token_is_refused(studio: Studio) -> None:
+    await studio.client.get("/studio/login")
+    response = await studio.client.post("/studio/login", data={"token": ADMIN_TOKEN, "name": "Ada"})
+    assert response.status == 403
+
+
+async def test_the_list_shows_coverage(studio: Studio) -> None:
+    await studio.sign_in()
+    await studio.post(f"{SMS}/publish", source="Hi {{ case.id }}", version="0", revision="0")
+    html = await (await studio.client.get("/studio/templates")).text()
+    assert 'aria-label="case_received sms default: published"' in html
+    assert 'aria-label="case_received sms nl: file"' in html
+
+
+async def test_preview_renders_the_draft_with_segments(studio: Studio) -> None:
+    await studio.sign_in()
+    response = await studio.client.post(
+        f"{SMS}/preview",
+        data={
+            "source": "Hi {{ customer.first_name }}, case {{ case.id }} € ",
+            "sample": "received",
+        },
+        headers={"X-CSRF-Token": studio.csrf},
+    )
+    html = await response.text()
+    assert response.status == 200
+    assert "Hi Ada, case C-1001 €" in html
+    assert "GSM-7 · 1 segment" in html
+
+
+async def test_publish_is_blocked_with_the_error_at_its_line(studio: Studio) -> None:
+    await studio.sign_in()
+    source = "Hello\n{{ customer.first_name }}\n{{ case.nonexistent.field }}\n"
+    response = await studio.post(f"{SMS}/publish", source=source, version="0", revision="0")
+    html = await response.text()
+    assert response.status == 422
+    assert 'data-line="3">Line 3</a>: undefined variable' in html
+    syntax = await studio.post(f"{SMS}/publish", source="ok\n{% if %}", version="0", revision="0")
+    assert syntax.status == 422
+    assert 'data-line="2">Line 2</a>: syntax error' in await syntax.text()
+    await studio.send_event("C-1")
+    assert "nonexistent" not in studio.sms_bodies()[0]
+
+
+async def test_a_publish_is_used_by_the_next_message_sent(studio: Studio) -> None:
+    await studio.sign_in()
+    source = "Studio words for {{ case.id }}"
+    response = await studio.post(f"{SMS}/publish", source=source, version="0", revision="0")
+    assert response.status == 200
+    assert "Published version 1" in await response.text()
+    await studio.send_event("C-2")
+    assert studio.sms_bodies() == ["Studio words for C-2"]
+
+
+async def test_two_editors_get_a_conflict_not_a_silent_overwrite(studio: Studio) -> None:
+    await studio.sign_in()
+    first = await studio.post(f"{SMS}/save", source="Ada's draft", revision="0", version="0")
+    assert first.status == 200
+    second = await studio.post(f"{SMS}/save", source="Bob's draft", revision="0", version="0")
+    html = await second.text()
+    assert second.status == 409
+    assert "Someone else changed this template" in html
+    assert "Ada&#39;s draft" in html and "Bob&#39;s draft" in html  # theirs shown, mine kept
+    stale = await studio.post(f"{SMS}/publish", source="Bob's text", revision="0", version="0")
+    assert stale.status == 409
+
+
+async def test_restore_brings_an_old_version_back(studio: Studio) -> None:
+    await studio.sign_in()
+    await studio.post(f"{SMS}/publish", source="First {{ case.id }}", version="0", revision="0")
+    await studio.post(f"{SMS}/publish", source="Second {{ case.id }}", version="1", revision="0")
+    history = await (await studio.client.get(f"{SMS}/history")).text()
+    assert "+Second {{ case.id }}" in history and "-First {{ case.id }}" in history
+    response = await studio.post(f"{SMS}/restore", number="1", version="2")
+    assert response.status == 200
+    await studio.send_event("C-3")
+    assert studio.sms_bodies() == ["First C-3"]
+
+
+async def test_send_test_goes_through_the_channel_marked_as_test(studio: Studio) -> None:
+    await studio.sign_in()
+    response = await studio.post(
+        f"{SMS}/test", source="Test of {{ case.id }}", address="+31 6 87654321", sample="received"
+    )
+    assert response.status == 200, await response.text()
+    [written] = [json.loads(p.read_text()) for p in studio.outbox.glob("*.json")]
+    assert (written["to"], written["body"]) == ("+31687654321", "Test of C-1001")
+    assert written["case_id"] == "studio-test-case_received"
+    timeline = await studio.client.get(
+        "/v1/cases/studio-test-case_received/timeline",
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
+    assert timeline.status == 200
+    entries = (await timeline.json())["entries"]
+    assert [(e["kind"], e["detail"]["test"]) for e in entries] == [("test_sent", True)]
