@@ -127,9 +127,9 @@ def test_secrets_never_show_in_reprs(config: Path, monkeypatch: pytest.MonkeyPat
 def test_settings_are_frozen(config: Path) -> None:
     settings = load_settings(config)
     with pytest.raises(ValidationError):
-        settings.store = settings.store  # type: ignore[misc]
+        settings.store = settings.store
     with pytest.raises(ValidationError):
-        settings.store.url = "sqlite:///other.db"  # type: ignore[misc]
+        settings.store.url = "sqlite:///other.db"
 
 
 @pytest.mark.parametrize(
