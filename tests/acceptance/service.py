@@ -94,7 +94,7 @@ class GroundControl:
         self._log_path = tmp_path / "service-0.log"
 
     def _config_text(self, delivery: Mapping[str, object], shutdown_grace: str) -> str:
-        sections = {
+        sections: dict[str, Mapping[str, object]] = {
             "server": {"host": "127.0.0.1", "port": 0, "shutdown_grace": shutdown_grace},
             "store": {"url": f"sqlite:///{self.database}"},
             "templates": {"dir": REPO / "templates"},
