@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from groundcontrol import delivery
 from groundcontrol.batching import GroupCommitter
+from groundcontrol.cap_slots import CapSlots
 from groundcontrol.channels.base import Channel, OutgoingMessage, RenderedMessage
 from groundcontrol.delivery import DeliveryPolicies
 from groundcontrol.domain import ChannelName
@@ -76,6 +77,7 @@ class Dispatcher:
         self._stopping = False
         self._inflight: dict[asyncio.Task[None], Claim] = {}
         self._sending: set[str] = set()
+        self._cap_slots = CapSlots()
 
     # --- driving ---------------------------------------------------------------------
     def wake(self) -> None:
@@ -140,6 +142,12 @@ class Dispatcher:
 
     # --- one notification -------------------------------------------------------------
     async def _deliver(self, claim: Claim) -> None:
+        try:
+            await self._deliver_and_record(claim)
+        finally:
+            await self._cap_slots.give_back(claim.notification_id)
+
+    async def _deliver_and_record(self, claim: Claim) -> None:
         try:
             decision = await self._decide(claim)
         except asyncio.CancelledError:
@@ -214,8 +222,12 @@ class Dispatcher:
             return Decision(DecisionKind.DEFER, detail=detail, at=at)
         if not self.policies.caps_anything or delivery.bypasses_limits(claim.priority):
             return None
-        sent = await self.store.recent_sends(claim.customer.id, now - delivery.CAP_WINDOW)
-        return delivery.cap_deferral(claim, self.policies.cap, sent, now)
+
+        async def hold(in_flight: list[datetime]) -> Decision | None:
+            sent = await self.store.recent_sends(claim.customer.id, now - delivery.CAP_WINDOW)
+            return delivery.cap_deferral(claim, self.policies.cap, [*sent, *in_flight], now)
+
+        return await self._cap_slots.take(claim.customer.id, claim.notification_id, now, hold)
 
     def _message(self, claim: Claim, now: datetime) -> OutgoingMessage:
         customer = claim.customer

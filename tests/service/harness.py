@@ -94,20 +94,14 @@ class FakeClock:
 
     def __init__(self, now: datetime = NOW) -> None:
         self.now = now
+        self.real = False  # True: follow the wall clock (tests of the real run loop)
 
     def __call__(self) -> datetime:
-        return self.now
+        return datetime.now(UTC) if self.real else self.now
 
     def advance(self, delta: timedelta | None = None, **parts: float) -> datetime:
         self.now += delta if delta is not None else timedelta(**parts)
         return self.now
-
-
-class WallClock(FakeClock):
-    """The real time, for the few tests whose point is the real run loop."""
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC)
 
 
 # --- the SMTP peer ------------------------------------------------------------------------
@@ -178,11 +172,12 @@ class Peers:
 
 
 @asynccontextmanager
-async def real_peers() -> AsyncIterator[Peers]:
-    """aiosmtpd, the fake Twilio and a chat sink that checks signatures, on loopback."""
+async def real_peers(clock: FakeClock) -> AsyncIterator[Peers]:
+    """aiosmtpd, the fake Twilio and a chat sink that checks signatures (at the service's
+    time: a signature is only valid minutes around its timestamp), on loopback."""
     smtp = SmtpPeer()
     await smtp.start()
-    chat = ChatSink(signing_key=decode_secret(CHAT_SECRET))
+    chat = ChatSink(signing_key=decode_secret(CHAT_SECRET), now=lambda: clock())
     try:
         async with TwilioPeer() as twilio, chat:
             yield Peers(smtp, twilio, chat)
@@ -351,6 +346,12 @@ class Service:
         found: list[dict[str, Any]] = (await response.json())["notifications"]
         return sorted(found, key=lambda n: (n["created_at"], n["id"]))
 
+    async def sent(self, case_id: str = "C-1001") -> list[tuple[str, str]]:
+        """(template, channel) of each message the providers accepted, oldest first."""
+        done = {"sent", "delivered"}
+        found = [n for n in await self.notifications(case_id) if n["state"] in done]
+        return [(n["template"], n["channel"]) for n in found]
+
     async def notification(self, notification_id: str) -> dict[str, Any]:
         response = await self.admin("GET", f"/v1/notifications/{notification_id}")
         assert response.status == 200, await response.text()
@@ -394,7 +395,8 @@ class World:
 
 @asynccontextmanager
 async def make_world(tmp_path: Path, **changes: Any) -> AsyncIterator[World]:
-    async with real_peers() as peers:
+    clock = FakeClock()
+    async with real_peers(clock) as peers:
         port = free_port()
         settings = service_settings(tmp_path, peers, port=port, **changes)
-        yield World(tmp_path, peers, FakeClock(), port, settings)
+        yield World(tmp_path, peers, clock, port, settings)

@@ -11,7 +11,7 @@ import asyncio
 import time
 from datetime import UTC, datetime
 
-from tests.service.harness import WallClock, World, customer, running_service
+from tests.service.harness import World, customer
 
 
 async def test_follow_up_fires_after_its_delay_then_repeats_up_to_max(world: World) -> None:
@@ -121,10 +121,9 @@ async def test_follow_up_fires_within_a_second_of_its_due_time_with_the_real_loo
     """
     world.configure(journeys=journeys)
     sink = world.peers.chat
+    world.clock.real = True
 
-    async with running_service(
-        world.settings, WallClock(), world.peers, run_dispatcher=True
-    ) as svc:
+    async with world.serve(run_dispatcher=True) as svc:
         posted = time.monotonic()
         await svc.post("received", customer=customer(world.peers, "chat"))
         async with asyncio.timeout(10):
