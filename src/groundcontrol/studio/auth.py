@@ -73,6 +73,7 @@ def studio_page(handler: Handler) -> Handler:
 
 
 @routes.get("/studio")
+@routes.get("/studio/")
 async def studio_root(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther("/studio/templates")
 

@@ -120,7 +120,9 @@ def default_sample(samples: list[Sample], journeys: Journeys, template: str) -> 
         for r in journeys.rules.values()
         if r.follow_up is not None and r.follow_up.template == template
     }
-    return next((s for s in samples if s.case.status in statuses), samples[0] if samples else None)
+    named = [s for s in samples if s.name in statuses]  # received.json for "received"
+    matching = [s for s in samples if s.case.status in statuses]
+    return next(iter(named + matching + samples), None)
 
 
 def chat_body(key: TemplateKey, sample: Sample, message: RenderedMessage) -> str:
