@@ -61,9 +61,49 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--data", type=Path, help="JSON case data shaped like the samples")
     render.set_defaults(command=run_render)
 
-    for command in (serve, check, render):
+    for command in (serve, check, render, *_template_commands(commands)):
         command.add_argument("--config", type=Path, help="config file (TOML)")
     return parser
+
+
+def _template_commands(commands: Any) -> list[argparse.ArgumentParser]:
+    templates = commands.add_parser(
+        "templates", help="move studio-published templates to and from files"
+    )
+    actions = templates.add_subparsers(title="actions", required=True, metavar="ACTION")
+    export = actions.add_parser(
+        "export", help="write the effective templates (files + published) to DIR"
+    )
+    export.add_argument("directory", metavar="DIR", type=Path)
+    export.set_defaults(command=run_templates_export)
+    import_ = actions.add_parser("import", help="publish the changed message templates in DIR")
+    import_.add_argument("directory", metavar="DIR", type=Path)
+    import_.set_defaults(command=run_templates_import)
+    return [export, import_]
+
+
+def run_templates_export(args: argparse.Namespace) -> int:
+    transfer = importlib.import_module("groundcontrol.template_transfer")
+    written = asyncio.run(transfer.export_templates(load_settings(args.config), args.directory))
+    print(f"wrote {written} template files to {args.directory}")
+    return EXIT_OK
+
+
+def run_templates_import(args: argparse.Namespace) -> int:
+    transfer = importlib.import_module("groundcontrol.template_transfer")
+    if not args.directory.is_dir():
+        print(f"{args.directory} is not a folder", file=sys.stderr)
+        return EXIT_PROBLEMS
+    published, problems = asyncio.run(
+        transfer.import_templates(load_settings(args.config), args.directory)
+    )
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) found: nothing was published", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(f"published {published} changed template(s) from {args.directory}")
+    return EXIT_OK
 
 
 def run_serve(args: argparse.Namespace) -> int:
