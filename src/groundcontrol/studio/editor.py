@@ -52,6 +52,7 @@ class Opened:
     published: TemplateVersion | None
     draft: Draft | None
     origin: str  # where the shown text came from, for the page
+    in_file: bool  # templates/ has this file
 
 
 @dataclass(frozen=True)
@@ -75,18 +76,19 @@ async def open_template(request: web.Request, key: TemplateKey) -> Opened:
     missing translation starts from the text it falls back to."""
     store = request.app[TEMPLATE_STORE]
     draft, published = await store.draft(key), await store.current(key)
-    if draft is not None:
-        return Opened(key, draft.source, published, draft, f"draft revision {draft.revision}")
-    if published is not None:
-        return Opened(
-            key, published.source, published, None, f"published version {published.version}"
-        )
     file_text = file_source(request, key.file)
+    in_file = file_text is not None
+    if draft is not None:
+        origin = f"draft revision {draft.revision}"
+        return Opened(key, draft.source, published, draft, origin, in_file)
+    if published is not None:
+        origin = f"published version {published.version}"
+        return Opened(key, published.source, published, None, origin, in_file)
     if file_text is not None:
-        return Opened(key, file_text, None, None, f"the file templates/{key.file}")
+        return Opened(key, file_text, None, None, f"the file templates/{key.file}", in_file)
     fallback = _fallback(request, key)
     origin = f"a copy of {fallback[0]} (no {key.file} yet)" if fallback else "an empty template"
-    return Opened(key, fallback[1] if fallback else "", None, None, origin)
+    return Opened(key, fallback[1] if fallback else "", None, None, origin, in_file)
 
 
 @routes.get(EDITOR)
@@ -256,6 +258,7 @@ async def _editor_page(
         version=opened.published.version if version is None and opened.published else version or 0,
         revision=opened.draft.revision if revision is None and opened.draft else revision or 0,
         notice=notice,
+        failed=status >= 400,
         problems=problems if problems is not None else draft_problems(request, key, source),
         conflict=conflict,
         samples=samples,
