@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any, cast
+from typing import Any
 
 import jinja2
 from aiohttp import web
@@ -122,7 +122,11 @@ def install_overrides(app: web.Application, files: jinja2.BaseLoader) -> jinja2.
 async def overrides_ctx(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx step (after the store opened): load and follow published overrides."""
     store = app[keys.STORE]
-    template_store = TemplateStore(cast(SqlStore, store))
+    if not isinstance(store, SqlStore):
+        # The in-memory store (tests, demos) keeps no published overrides: files only.
+        yield
+        return
+    template_store = TemplateStore(store)
     app[TEMPLATE_STORE] = template_store
     published = app[PUBLISHED]
     published.on_refresh(app[keys.RENDERER].clear_cache)
