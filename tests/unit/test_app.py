@@ -1,0 +1,72 @@
+"""The application factory wires everything once; the demo token warns off loopback."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from groundcontrol import keys
+from groundcontrol.app import create_app, warn_about_demo_token
+from groundcontrol.channels.outbox import OutboxChannel
+from groundcontrol.settings import DEMO_TOKEN, ServerSettings, Settings, SourceSettings
+
+
+def demo_settings(host: str) -> Settings:
+    return Settings(
+        server=ServerSettings(host=host),
+        sources={"demo": SourceSettings(token=SecretStr(DEMO_TOKEN))},
+    )
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "10.1.2.3", "gateway.internal"])
+def test_the_demo_token_warns_loudly_off_loopback(
+    host: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="groundcontrol"):
+        warn_about_demo_token(demo_settings(host))
+    assert "PUBLIC DEMO TOKEN" in caplog.text
+    assert "demo" in caplog.text
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1"])
+def test_the_demo_token_is_fine_on_loopback(host: str, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="groundcontrol"):
+        warn_about_demo_token(demo_settings(host))
+    assert caplog.text == ""
+
+
+def test_a_real_token_never_warns(caplog: pytest.LogCaptureFixture) -> None:
+    settings = Settings(
+        server=ServerSettings(host="0.0.0.0"),
+        sources={"crm": SourceSettings(token=SecretStr("a-long-random-secret"))},
+    )
+    with caplog.at_level(logging.WARNING, logger="groundcontrol"):
+        warn_about_demo_token(settings)
+    assert caplog.text == ""
+
+
+def test_without_credentials_every_channel_writes_to_the_outbox(tmp_path: Path) -> None:
+    settings = Settings(store={"url": f"sqlite:///{tmp_path / 'gc.db'}"})  # type: ignore[arg-type]
+    app = create_app(settings, run_dispatcher=False)
+    channels = app[keys.CHANNELS]
+    assert set(channels) == {"email", "sms", "chat"}
+    assert all(isinstance(channel, OutboxChannel) for channel in channels.values())
+
+
+def test_the_app_serves_every_api_area(tmp_path: Path) -> None:
+    settings = Settings(store={"url": f"sqlite:///{tmp_path / 'gc.db'}"})  # type: ignore[arg-type]
+    app = create_app(settings, run_dispatcher=False)
+    paths = {route.resource.canonical for route in app.router.routes() if route.resource}
+    expected = {
+        "/v1/events",
+        "/v1/cases/{case_id}/timeline",
+        "/v1/unsubscribe/{token}",
+        "/v1/callbacks/twilio/inbound",
+        "/healthz",
+        "/openapi.json",
+    }
+    assert expected <= paths
+    assert any(path.startswith("/studio") for path in paths)
