@@ -248,7 +248,7 @@ async def test_sent_records_the_provider_id_and_the_time(store: Store) -> None:
     view = await store.get_notification(claim.notification_id)
     assert view is not None
     assert (view.state, view.provider_id, view.segments) == (NotificationState.SENT, "SM1", 2)
-    assert await store.recent_sends("cust-1", T0 - timedelta(hours=1)) == [T0]  # type: ignore[attr-defined]
+    assert await store.recent_sends("cust-1", T0 - timedelta(hours=1)) == [T0]
 
 
 async def test_a_retry_is_due_again_later_with_the_attempt_counted(store: Store) -> None:

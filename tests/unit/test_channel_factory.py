@@ -22,9 +22,11 @@ from groundcontrol.settings import (
 def test_configured_channels_are_live() -> None:
     settings = Settings(
         channels=ChannelSettings(
-            email=EmailSettings(host="smtp.example.com", **{"from": "Acme <care@acme.test>"}),
-            sms=SmsSettings(
-                account_sid="AC123", auth_token=SecretStr("t"), **{"from": "+15005550006"}
+            email=EmailSettings.model_validate(
+                {"host": "smtp.example.com", "from": "Acme <care@acme.test>"}
+            ),
+            sms=SmsSettings.model_validate(
+                {"account_sid": "AC123", "auth_token": "t", "from": "+15005550006"}
             ),
             chat=ChatSettings(signing_secret=SecretStr("whsec_c2VjcmV0")),
         )
