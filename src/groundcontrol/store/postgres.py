@@ -51,17 +51,11 @@ class PostgresStore(SqlStore):
 
     async def open(self) -> None:
         # Instances that start together would race to create and migrate the schema.
-        key = self._lock_key("migrate")
-        async with self.engine.connect() as lock:
-            await lock.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
-            try:
-                if self.schema:
-                    async with self.engine.begin() as conn:
-                        await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
-                await super().open()
-            finally:
-                await lock.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                await lock.commit()
+        async with self._advisory_lock("migrate", wait=True):
+            if self.schema:
+                async with self.engine.begin() as conn:
+                    await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+            await super().open()
 
     async def close(self) -> None:
         if self._watchdog is not None:
@@ -150,15 +144,23 @@ class PostgresStore(SqlStore):
     @asynccontextmanager
     async def singleton(self, name: str) -> AsyncIterator[bool]:
         """Hold a session advisory lock for the block; yields False if another has it."""
+        async with self._advisory_lock(name, wait=False) as got:
+            yield got
+
+    @asynccontextmanager
+    async def _advisory_lock(self, name: str, *, wait: bool) -> AsyncIterator[bool]:
         key = self._lock_key(name)
+        take = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
         async with self.engine.connect() as conn:
-            got = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}))
+            # Autocommit: the lock is the session's, so no transaction stays open while
+            # the block runs (idle_in_transaction_session_timeout would end it).
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            got = bool(await conn.scalar(text(f"SELECT {take}(:k)"), {"k": key})) or wait
             try:
                 yield got
             finally:
                 if got:
                     await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                await conn.commit()
 
     def _lock_key(self, name: str) -> int:
         # Advisory locks are per database: the schema keeps deployments sharing one apart.
