@@ -30,5 +30,9 @@ test: lint typecheck  ## everything CI runs
 unit: install
 	$(BIN)/python -m pytest tests/unit -q
 
+bench: install  ## benchmarks, by hand on an idle machine (never in CI): rewrites docs/benchmarks.md
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

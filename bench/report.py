@@ -1,0 +1,204 @@
+"""Turn bench/results.json into the tables of docs/benchmarks.md and its charts.
+
+Only the part between the `results` markers is rewritten; the prose around it is
+kept as written.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sqlite3
+import subprocess
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.procs import POSTGRES, REPO
+
+DOC = REPO / "docs" / "benchmarks.md"
+CHARTS = REPO / "docs" / "benchmarks"
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def machine(quick: bool) -> dict[str, Any]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "postgres": _postgres_version(),
+        "quick": quick,
+        "load_avg_at_end": " ".join(f"{x:.1f}" for x in os.getloadavg()),
+    }
+
+
+def _postgres_version() -> str:
+    try:
+        out = subprocess.run(
+            ["psql", POSTGRES, "-Atc", "show server_version"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+        return out.stdout.strip() or "unavailable"
+    except (OSError, subprocess.SubprocessError):
+        return "unavailable"
+
+
+def table(rows: Sequence[dict[str, Any]]) -> str:
+    if not rows:
+        return "_not run_\n"
+    heads = list(dict.fromkeys(key for row in rows for key in row))
+    lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+    lines += ["| " + " | ".join(_cell(row.get(h)) for h in heads) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
+    return str(value)
+
+
+def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target of issue 7 against the figure measured."""
+    rows = []
+
+    def add(target: str, figure: Any, met: bool | None) -> None:
+        rows.append(
+            {
+                "target": target,
+                "measured": figure,
+                "met": {True: "yes", False: "NO", None: "not run"}[met],
+            }
+        )
+
+    ingest = results.get("ingest") or []
+    best = max((r["ratio"] for r in ingest if "ratio" in r), default=None)
+    add(
+        "ingest >= 0.6x raw ceiling (one process)",
+        f"{best}x (best store)" if best else None,
+        None if best is None else best >= 0.6,
+    )
+    chat = next(
+        (
+            r
+            for r in results.get("e2e") or []
+            if r["channel"] == "chat" and r["offered_per_s"] == 500
+        ),
+        None,
+    )
+    add(
+        "end to end chat p99 < 100 ms at 500 events/s",
+        chat and f"{chat['p99_ms']} ms",
+        None if chat is None else chat["p99_ms"] < 100,
+    )
+    deliver = results.get("delivery") or []
+    ours = next((r for r in deliver if r["sender"].startswith("Ground")), None)
+    add(
+        "delivery >= 15x Apprise async",
+        ours and f"{ours['x_apprise_async']}x",
+        None if ours is None else ours["x_apprise_async"] >= 15,
+    )
+    add(
+        "delivery >= 2000/s per process",
+        ours and f"{ours['per_s']}/s",
+        None if ours is None else ours["per_s"] >= 2000,
+    )
+    email = next((r for r in results.get("email") or [] if r["sender"].startswith("Ground")), None)
+    add(
+        "email >= 1000/s",
+        email and f"{email['per_s']}/s",
+        None if email is None else email["per_s"] >= 1000,
+    )
+    fu = results.get("followups")
+    add(
+        "1M follow-ups: peak RSS < 300 MB",
+        fu and f"{fu['peak_rss_mb']} MB",
+        None if not fu else fu["peak_rss_mb"] < 300,
+    )
+    add(
+        "1M follow-ups: p99 lateness < 1 s",
+        fu and f"{fu['lateness_p99_ms']} ms",
+        None if not fu else fu["lateness_p99_ms"] < 1000,
+    )
+    add(
+        "1M follow-ups: ready < 5 s after restart",
+        fu and f"{fu['restart_ready_s']} s",
+        None if not fu else fu["restart_ready_s"] < 5,
+    )
+    return rows
+
+
+def charts(results: dict[str, Any]) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    CHARTS.mkdir(parents=True, exist_ok=True)
+    made = []
+    panels = [
+        ("ingest", "setup", "events_per_s", "Durable ingest, events/s (concurrency 64)"),
+        ("delivery", "sender", "per_s", "Chat delivery to a 20 ms sink, notifications/s"),
+        ("email", "sender", "per_s", "E-mail to local aiosmtpd, messages/s"),
+    ]
+    present = [p for p in panels if results.get(p[0])]
+    if present:
+        fig, axes = plt.subplots(len(present), 1, figsize=(9, 2.6 * len(present)))
+        for ax, (key, label, value, title) in zip(
+            list(axes) if len(present) > 1 else [axes], present, strict=True
+        ):
+            rows = results[key]
+            ax.barh([r[label] for r in rows], [r[value] for r in rows], color="#4878a8")
+            ax.set_title(title, fontsize=10)
+            ax.invert_yaxis()
+            ax.tick_params(labelsize=8)
+        fig.tight_layout()
+        fig.savefig(CHARTS / "throughput.png", dpi=110)
+        plt.close(fig)
+        made.append("throughput.png")
+    return made
+
+
+def write(results: dict[str, Any]) -> None:
+    meta = results.get("meta", {})
+    sections = [
+        f"Run {meta.get('when', '?')} on {meta.get('cpu', '?')}, {meta.get('cores', '?')} cores; "
+        f"Python {meta.get('python', '?')}, SQLite {meta.get('sqlite', '?')}, "
+        f"PostgreSQL {meta.get('postgres', '?')}; "
+        f"load average at the end {meta.get('load_avg_at_end', '?')}"
+        f"{' (QUICK sizes: a smoke run, not final figures)' if meta.get('quick') else ''}.\n",
+        "### Targets\n\n" + table(verdicts(results)),
+        "### 1. Durable ingest (closed loop, concurrency 64; "
+        "ratio = events/s over the bare aiohttp ceiling)\n\n" + table(results.get("ingest") or []),
+        "### 2. End to end, POST to peer (open loop; warm-up excluded)\n\n"
+        + table(results.get("e2e") or []),
+        "### 3. Delivery throughput to a chat sink answering after 20 ms\n\n"
+        + table(results.get("delivery") or []),
+        "### 4. E-mail throughput to local aiosmtpd\n\n" + table(results.get("email") or []),
+        "### 5. Follow-up scale (SQLite)\n\n"
+        + table([results["followups"]] if results.get("followups") else []),
+        "### 6. Scale-out on PostgreSQL (one schema; x = over one instance)\n\n"
+        + table(results.get("scaleout") or []),
+    ]
+    images = charts(results)
+    sections += [f"![{name}](benchmarks/{name})\n" for name in images]
+    generated = "\n".join(sections)
+    text = DOC.read_text() if DOC.is_file() else f"# Benchmarks\n\n{START}\n{END}\n"
+    head, rest = text.split(START, 1)
+    tail = rest.split(END, 1)[1]
+    DOC.write_text(f"{head}{START}\n{generated}\n{END}{tail}")

@@ -1,0 +1,82 @@
+"""`python -m bench [--quick] [--only NAME ...]`: run the benchmarks, write
+bench/results.json, docs/benchmarks.md and docs/benchmarks/*.png.
+
+Needs PostgreSQL at GC_BENCH_POSTGRES (default postgresql://postgres@127.0.0.1/test)
+for the PostgreSQL rows; --no-postgres skips them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import delivery, e2e, followups, ingest, report, scaleout
+from bench.procs import REPO
+
+RESULTS = REPO / "bench" / "results.json"
+
+# (full, quick) sizes
+SIZES = {
+    "ingest_events": (5000, 1000),
+    "e2e_seconds": (10.0, 3.0),
+    "delivery_events": (5000, 600),
+    "apprise_events": (500, 100),
+    "email_events": (3000, 400),
+    "followups": (1_000_000, 20_000),
+    "scaleout_events": (4000, 400),
+}
+NAMES = ["ingest", "e2e", "delivery", "email", "followups", "scaleout"]
+
+
+async def _run(name: str, workdir: Path, size: dict[str, Any], postgres: bool) -> Any:
+    if name == "ingest":
+        return await ingest.run(workdir, size["ingest_events"], postgres)
+    if name == "e2e":
+        return await e2e.run(workdir, size["e2e_seconds"], [e2e.RATE, 100.0])
+    if name == "delivery":
+        return await delivery.run_chat(workdir, size["delivery_events"], size["apprise_events"])
+    if name == "email":
+        return await delivery.run_email(workdir, size["email_events"])
+    if name == "followups":
+        return await followups.run(workdir, size["followups"])
+    if name == "scaleout":
+        n = size["scaleout_events"]
+        return await scaleout.run(workdir, n, n) if postgres else None
+    raise ValueError(name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    parser.add_argument("--only", nargs="*", choices=NAMES, default=NAMES)
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--report-only", action="store_true", help="rewrite the docs from results.json"
+    )
+    args = parser.parse_args(argv)
+    results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    if not args.report_only:
+        size = {key: pair[1 if args.quick else 0] for key, pair in SIZES.items()}
+        workdir = Path(tempfile.mkdtemp(prefix="gc-bench-"))
+        try:
+            for name in args.only:
+                started = time.perf_counter()
+                print(f"== {name}", flush=True)
+                results[name] = asyncio.run(_run(name, workdir, size, not args.no_postgres))
+                print(
+                    json.dumps(results[name], indent=1),
+                    f"({time.perf_counter() - started:.0f}s)",
+                    flush=True,
+                )
+                results["meta"] = report.machine(args.quick)
+                RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+    report.write(results)
+    return 0
