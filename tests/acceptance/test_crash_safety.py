@@ -10,6 +10,7 @@ from tests.acceptance.service import (
     CHAT_KEY,
     GroundControl,
     chat_event,
+    eventually,
     received_by_case,
 )
 from tests.peers.chat_sink import ChatSink, Reply
@@ -31,6 +32,7 @@ async def test_kill_9_mid_flight_loses_nothing_and_repeats_only_what_was_in_flig
             accepted = await service.post_events(chat_event(n, sink.url) for n in range(EVENTS))
             assert len(accepted) == EVENTS, service.log()
             await sink.wait_for(EVENTS // 3)
+            await eventually(lambda: _sink_busy(sink), within=10, what="a send at the sink")
             await service.kill()
             killed_at = time.monotonic()
             in_flight = in_flight_cases(service)
@@ -52,6 +54,11 @@ async def test_kill_9_mid_flight_loses_nothing_and_repeats_only_what_was_in_flig
     assert all(len(ids) == 2 and len(set(ids)) == 1 for ids in repeated.values()), repeated
     assert len({ids[0] for ids in received.values()}) == EVENTS, "webhook-ids must differ"
     print(f"in flight at kill: {len(in_flight)}, repeated: {len(repeated)}")
+
+
+async def _sink_busy(sink: ChatSink) -> bool:
+    """A request arrived so recently that the sink has not answered it yet."""
+    return any(r.at > time.monotonic() - SINK_DELAY / 2 for r in sink.requests[-CONCURRENCY:])
 
 
 def in_flight_cases(service: GroundControl) -> set[str]:
