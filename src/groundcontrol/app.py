@@ -37,7 +37,7 @@ from groundcontrol.store.base import IngestResult, Store
 from groundcontrol.store.retention import RetainingStore, run_retention
 from groundcontrol.template_overrides import install_overrides, overrides_ctx
 from groundcontrol.templates import Renderer
-from groundcontrol.throttle import RateLimiter
+from groundcontrol.throttle import OutageGuard, RateLimiter
 
 log = logging.getLogger("groundcontrol")
 
@@ -135,6 +135,11 @@ def _dispatcher(app: web.Application) -> Dispatcher:
             send_timeout=delivery.duration("send_timeout"),
             public_url=settings.server.public_url,
             default_locale=settings.templates.default_locale,
+            breaker=OutageGuard(
+                threshold=delivery.breaker_threshold,
+                cool_down=delivery.duration("breaker_cool_down"),
+                max_cool_down=delivery.duration("breaker_max_cool_down"),
+            ),
         ),
         limiter=RateLimiter(delivery.retry_rate, burst=max(1, int(delivery.retry_rate))),
     )
@@ -240,9 +245,23 @@ def warn_about_demo_token(settings: Settings) -> None:
         )
 
 
+def warn_about_lease(settings: Settings) -> None:
+    delivery = settings.delivery
+    if delivery.duration("send_timeout") >= delivery.duration("lease"):
+        # A send still running when its lease expires is claimed again: the receiver
+        # gets it twice with no crash at all. Fencing keeps the store right, not the phone.
+        log.warning(
+            "delivery.send_timeout (%s) is not shorter than delivery.lease (%s): "
+            "slow sends can be duplicated",
+            delivery.send_timeout,
+            delivery.lease,
+        )
+
+
 async def serve(settings: Settings) -> None:
     """Run until SIGTERM or SIGINT, then shut down gracefully and return."""
     warn_about_demo_token(settings)
+    warn_about_lease(settings)
     app = create_app(settings)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()

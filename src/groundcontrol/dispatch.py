@@ -13,7 +13,7 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from groundcontrol import delivery
@@ -28,7 +28,7 @@ from groundcontrol.security import UnsubscribeTokens
 from groundcontrol.store.base import Claim, Decision, DecisionKind, Store
 from groundcontrol.template_context import build_context
 from groundcontrol.templates import Renderer
-from groundcontrol.throttle import ChannelGuards, RateLimiter
+from groundcontrol.throttle import ChannelGuards, OutageGuard, RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ class DispatchConfig:
     public_url: str = "http://127.0.0.1:8080"
     default_locale: str = "en"
     owner: str = ""
+    breaker: OutageGuard = field(default_factory=OutageGuard)
 
 
 class Dispatcher:
@@ -69,7 +70,7 @@ class Dispatcher:
         self.config = config
         self.owner = config.owner or f"gc-{uuid.uuid4().hex[:12]}"
         self.limiter = limiter
-        self.guards = ChannelGuards()
+        self.guards = ChannelGuards(config.breaker)
         self._finisher: GroupCommitter[tuple[Claim, Decision], bool] = GroupCommitter(
             lambda items: store.finish(items, clock())
         )

@@ -10,7 +10,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -117,12 +125,31 @@ class DeliverySettings(_Section):
     poll_interval: str = "1s"
     send_timeout: str = "30s"
     retry_rate: float = Field(default=50.0, gt=0)  # retry attempts/s per provider
+    # The outage breaker: after this many transient failures in a row on a channel,
+    # hold its sends for the cool-down (doubling while it keeps failing, up to the max).
+    breaker_threshold: int = Field(default=5, ge=1)
+    breaker_cool_down: str = "30s"
+    breaker_max_cool_down: str = "10m"
     outbox_dir: Path = Path("var/outbox")
 
-    @field_validator("backoff_initial", "backoff_max", "lease", "poll_interval", "send_timeout")
+    @field_validator(
+        "backoff_initial",
+        "backoff_max",
+        "lease",
+        "poll_interval",
+        "send_timeout",
+        "breaker_cool_down",
+        "breaker_max_cool_down",
+    )
     @classmethod
     def _durations(cls, value: str) -> str:
         return _check_duration(value)
+
+    @model_validator(mode="after")
+    def _cool_downs_in_order(self) -> DeliverySettings:
+        if parse_duration(self.breaker_cool_down) > parse_duration(self.breaker_max_cool_down):
+            raise ValueError("breaker_cool_down must not exceed breaker_max_cool_down")
+        return self
 
     def duration(self, name: str) -> timedelta:
         return parse_duration(str(getattr(self, name)))

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.slow
 EVENTS = 30
 CONCURRENCY = 10
 RETRY_RATE = 4  # retries a second per channel; the burst is the same number
-OUTAGE = 5.0  # seconds of 503s, shorter than the breaker's first cool-down (30 s)
+OUTAGE = 5.0  # seconds of 503s, shorter than the breaker's first cool-down
+COOL_DOWN = "8s"
 
 
 async def test_an_outage_is_ridden_out_without_a_retry_storm(tmp_path: Path) -> None:
@@ -28,6 +29,7 @@ async def test_an_outage_is_ridden_out_without_a_retry_storm(tmp_path: Path) -> 
         "backoff_initial": "1s",
         "backoff_max": "2s",
         "max_attempts": 10,
+        "breaker_cool_down": COOL_DOWN,
     }
     service = GroundControl(tmp_path, delivery=delivery)
     async with ChatSink(Reply(status=503), signing_key=CHAT_KEY) as sink:

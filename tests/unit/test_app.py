@@ -9,9 +9,15 @@ import pytest
 from pydantic import SecretStr
 
 from groundcontrol import keys
-from groundcontrol.app import create_app, warn_about_demo_token
+from groundcontrol.app import create_app, warn_about_demo_token, warn_about_lease
 from groundcontrol.channels.outbox import OutboxChannel
-from groundcontrol.settings import DEMO_TOKEN, ServerSettings, Settings, SourceSettings
+from groundcontrol.settings import (
+    DEMO_TOKEN,
+    DeliverySettings,
+    ServerSettings,
+    Settings,
+    SourceSettings,
+)
 
 
 def demo_settings(host: str) -> Settings:
@@ -70,3 +76,16 @@ def test_the_app_serves_every_api_area(tmp_path: Path) -> None:
     }
     assert expected <= paths
     assert any(path.startswith("/studio") for path in paths)
+
+
+def test_a_send_timeout_that_outlives_the_lease_warns(caplog: pytest.LogCaptureFixture) -> None:
+    settings = Settings(delivery=DeliverySettings(lease="10s", send_timeout="20s"))
+    with caplog.at_level(logging.WARNING, logger="groundcontrol"):
+        warn_about_lease(settings)
+    assert "slow sends can be duplicated" in caplog.text
+
+
+def test_the_default_send_timeout_fits_in_the_lease(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="groundcontrol"):
+        warn_about_lease(Settings())
+    assert caplog.text == ""

@@ -144,3 +144,14 @@ def test_settings_are_frozen(config: Path) -> None:
 )
 def test_loopback_hosts(host: str, loopback: bool) -> None:
     assert is_loopback_host(host) is loopback
+
+
+def test_a_breaker_cool_down_above_its_maximum_is_refused() -> None:
+    with pytest.raises(ConfigError, match="breaker_cool_down"):
+        load_settings(None, delivery={"breaker_cool_down": "1h", "breaker_max_cool_down": "10m"})
+
+
+def test_the_breaker_is_configurable() -> None:
+    settings = load_settings(None, delivery={"breaker_threshold": 2, "breaker_cool_down": "2s"})
+    assert settings.delivery.breaker_threshold == 2
+    assert settings.delivery.duration("breaker_cool_down").total_seconds() == 2
