@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from groundcontrol.domain import (
@@ -20,7 +21,14 @@ from groundcontrol.store.base import Claim, Decision, DecisionKind
 from groundcontrol.store.dialect import Dialect
 from groundcontrol.store.recording import insert_notification_rows, notification_row
 from groundcontrol.store.rows import to_case, to_customer
-from groundcontrol.store.schema import attempts, cases, customers, events, notifications
+from groundcontrol.store.schema import (
+    attempts,
+    cases,
+    customers,
+    events,
+    notifications,
+    timeline,
+)
 from groundcontrol.store.timeline import Entry, add_timeline
 
 PENDING = NotificationState.PENDING.value
@@ -171,6 +179,121 @@ async def finish_one(
     entries = await _consequences(conn, claim, decision, now)
     await add_timeline(conn, claim.case.id, now, entries)
     return True
+
+
+async def finish_many(
+    conn: AsyncConnection,
+    dialect: Dialect,
+    results: Sequence[tuple[Claim, Decision]],
+    now: datetime,
+) -> list[bool]:
+    """Apply decisions, each fenced by its claim's lease; one bool per decision, in order.
+    Plain sends go first and share a few statements per batch: one statement per row
+    per table is what bounded delivery throughput."""
+    sent = [(i, c, d) for i, (c, d) in enumerate(results) if d.kind is DecisionKind.SENT]
+    done = [False] * len(results)
+    accepted = await _finish_sent(conn, dialect, sent, now)
+    for (i, _, _), ok in zip(sent, accepted, strict=True):
+        done[i] = ok
+    for i, (claim, decision) in enumerate(results):
+        if decision.kind is not DecisionKind.SENT:
+            done[i] = await finish_one(conn, claim, decision, now)
+    return done
+
+
+async def _finish_sent(
+    conn: AsyncConnection,
+    dialect: Dialect,
+    sent: Sequence[tuple[int, Claim, Decision]],
+    now: datetime,
+) -> list[bool]:
+    if not sent:
+        return []
+    held = await _held_leases(conn, dialect, [claim for _, claim, _ in sent])
+    accepted = [held.get(c.notification_id) == c.lease_version for _, c, _ in sent]
+    mine = [(c, d) for (_, c, d), ok in zip(sent, accepted, strict=True) if ok]
+    for (_, claim, _), ok in zip(sent, accepted, strict=True):
+        if not ok:
+            await _mark_attempt(conn, claim, "fenced", "late result refused: lease lost", None, now)
+    if mine:
+        await _record_sends(conn, mine, now)
+    return accepted
+
+
+async def _held_leases(
+    conn: AsyncConnection, dialect: Dialect, claimed: Sequence[Claim]
+) -> dict[str, int]:
+    """Lease versions of the rows still in flight, locked until commit."""
+    query = dialect.lock_row(
+        select(notifications.c.id, notifications.c.lease_version).where(
+            notifications.c.id.in_([c.notification_id for c in claimed]),
+            notifications.c.state == SENDING,
+        )
+    )
+    return {row.id: row.lease_version for row in await conn.execute(query)}
+
+
+async def _record_sends(
+    conn: AsyncConnection, mine: Sequence[tuple[Claim, Decision]], now: datetime
+) -> None:
+    """Rows already fenced by `_held_leases`: one executemany per table."""
+    await conn.execute(
+        update(notifications)
+        .where(notifications.c.id == bindparam("b_id"))
+        .values(
+            state=NotificationState.SENT.value,
+            provider_id=bindparam("b_provider"),
+            segments=bindparam("b_segments"),
+            sent_at=now,
+            last_error=None,
+            lease_owner=None,
+            lease_expires_at=None,
+            updated_at=now,
+        ),
+        [
+            {"b_id": c.notification_id, "b_provider": d.provider_id, "b_segments": d.segments}
+            for c, d in mine
+        ],
+    )
+    await conn.execute(
+        update(attempts)
+        .where(
+            attempts.c.notification_id == bindparam("b_id"),
+            attempts.c.lease_version == bindparam("b_version"),
+        )
+        .values(
+            outcome=_ATTEMPT_OUTCOME[DecisionKind.SENT],
+            detail=bindparam("b_detail"),
+            provider_id=bindparam("b_provider"),
+            finished_at=now,
+        ),
+        [
+            {
+                "b_id": c.notification_id,
+                "b_version": c.lease_version,
+                "b_detail": d.detail,
+                "b_provider": d.provider_id,
+            }
+            for c, d in mine
+        ],
+    )
+    case_ids = sorted({c.case.id for c, _ in mine})  # sorted: a stable lock order
+    await conn.execute(update(cases).where(cases.c.id.in_(case_ids)).values(last_message_at=now))
+    await conn.execute(timeline.insert(), [_sent_entry(c, d, now) for c, d in mine])
+
+
+def _sent_entry(claim: Claim, decision: Decision, now: datetime) -> dict[str, Any]:
+    detail: dict[str, Any] = {"channel": claim.channel, "attempt": claim.attempt}
+    if decision.detail:
+        detail["detail"] = decision.detail
+    detail["provider_id"] = decision.provider_id
+    return {
+        "case_id": claim.case.id,
+        "at": now,
+        "kind": "sent",
+        "notification_id": claim.notification_id,
+        "detail": detail,
+    }
 
 
 def _notification_changes(claim: Claim, decision: Decision, now: datetime) -> dict[str, Any]:

@@ -199,9 +199,7 @@ class SqlStore:
 
     async def finish(self, results: Sequence[tuple[Claim, Decision]], now: datetime) -> list[bool]:
         async with self.write() as conn:
-            done = [
-                await claims.finish_one(conn, claim, decision, now) for claim, decision in results
-            ]
+            done = await claims.finish_many(conn, self.dialect, results, now)
         if any(d.fallback_channel or d.kind.value in ("retry", "defer") for _, d in results):
             await self.after_commit("notifications")
         return done
