@@ -210,3 +210,41 @@ async def test_send_test_goes_through_the_channel_marked_as_test(studio: Studio)
     assert timeline.status == 200
     entries = (await timeline.json())["entries"]
     assert [(e["kind"], e["detail"]["test"]) for e in entries] == [("test_sent", True)]
+
+
+async def test_recent_real_cases_preview_with_personal_fields_masked(studio: Studio) -> None:
+    await studio.sign_in()
+    body = event(id="evt-real", case_id="C-REAL-7", data={"case_title": "Meter swap"})
+    sent = await studio.client.post(
+        "/v1/events", json=body, headers={"Authorization": "Bearer crm-token"}
+    )
+    assert sent.status == 202
+    sample = "recent 1: received, case C•••"
+    response = await studio.client.post(
+        f"{SMS}/preview",
+        data={
+            "source": "{{ customer.name }} {{ customer.phone }} {{ case.data.case_title }}",
+            "sample": sample,
+        },
+        headers={"X-CSRF-Token": studio.csrf},
+    )
+    html = await response.text()
+    assert response.status == 200
+    assert "Ada L••• +31•••78 Meter swap" in html
+    assert "Lovelace" not in html
+    assert "12345678" not in html
+
+
+async def test_a_draft_must_render_for_recent_real_cases_too(studio: Studio) -> None:
+    await studio.sign_in()
+    body = event(id="evt-real", case_id="C-REAL-8", data={"reference": "R-1"})
+    sent = await studio.client.post(
+        "/v1/events", json=body, headers={"Authorization": "Bearer crm-token"}
+    )
+    assert sent.status == 202
+    # Every bundled sample has a case title; this real case has none.
+    source = "Update on {{ case.data.case_title }}"
+    response = await studio.post(f"{SMS}/publish", source=source, version="0", revision="0")
+    html = await response.text()
+    assert response.status == 422
+    assert "recent 1: received" in html

@@ -11,7 +11,7 @@ overwriting each other. On PostgreSQL a publish notifies every instance
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -19,9 +19,17 @@ from typing import Any, cast
 from sqlalchemy import Row, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from groundcontrol.domain import CHANNELS, ChannelName, as_utc
+from groundcontrol.domain import CHANNELS, CaseState, ChannelName, Customer, as_utc
 from groundcontrol.errors import GroundControlError
-from groundcontrol.store.schema import cases, template_drafts, template_versions, timeline
+from groundcontrol.store.rows import to_case, to_customer
+from groundcontrol.store.schema import (
+    cases,
+    customers,
+    events,
+    template_drafts,
+    template_versions,
+    timeline,
+)
 from groundcontrol.store.sql import SqlStore
 from groundcontrol.store.timeline import add_timeline
 
@@ -241,6 +249,30 @@ class TemplateStore:
             await add_timeline(conn, case_id, at, [(kind, None, {**detail, "test": True})])
         return case_id
 
+    async def recent_cases(self, statuses: Collection[str], limit: int) -> list[RecentCase]:
+        """The newest real cases now in one of `statuses`, for previews (studio tests
+        excluded): the case, its customer and its latest event, as the store has them."""
+        if not statuses or limit < 1:
+            return []
+        case_columns = [c.label(f"case_{c.name}") for c in cases.c]
+        query = (
+            select(customers, *case_columns, events.c.payload.label("event"))
+            .select_from(
+                cases.join(customers, customers.c.id == cases.c.customer_id).outerjoin(
+                    events, events.c.pk == cases.c.last_event_pk
+                )
+            )
+            .where(cases.c.status.in_(list(statuses)), ~cases.c.id.startswith(TEST_CASE_PREFIX))
+            .order_by(cases.c.updated_at.desc())
+            .limit(limit)
+        )
+        async with self._store.read() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [
+            RecentCase(to_case(row, prefix="case_"), to_customer(row), row["event"] or {})
+            for row in rows
+        ]
+
     async def test_sends(
         self, key: TemplateKey, limit: int = 10
     ) -> list[tuple[datetime, str, dict[str, Any]]]:
@@ -352,3 +384,10 @@ def _version(row: Row[Any]) -> TemplateVersion:
 
 def _to_draft(row: Row[Any]) -> Draft:
     return Draft(_key(row), row.source, row.revision, row.author, as_utc(row.updated_at))
+
+
+@dataclass(frozen=True)
+class RecentCase:
+    case: CaseState
+    customer: Customer
+    event: Mapping[str, Any]

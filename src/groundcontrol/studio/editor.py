@@ -28,6 +28,7 @@ from groundcontrol.studio.drafts import (
     draft_renderer,
     render_preview,
 )
+from groundcontrol.studio.real_samples import recent_samples
 from groundcontrol.studio.test_send import BadAddress, check_address, send_test
 from groundcontrol.studio.views import render_page
 from groundcontrol.template_context import Sample, load_samples
@@ -106,7 +107,7 @@ async def preview(request: web.Request) -> web.StreamResponse:
     key = template_key(request)
     submitted = await _submitted(request)
     renderer = draft_renderer(request.app[keys.RENDERER], key, submitted.source)
-    samples = _samples(request)
+    samples = await _samples(request, key)
     return _preview_fragment(request, renderer, key, samples, submitted.sample)
 
 
@@ -130,7 +131,7 @@ async def save(request: web.Request) -> web.StreamResponse:
 async def publish(request: web.Request) -> web.StreamResponse:
     key = template_key(request)
     submitted = await _submitted(request)
-    problems = draft_problems(request, key, submitted.source)
+    problems = await draft_problems(request, key, submitted.source)
     if problems:
         opened = await open_template(request, key)
         return await _editor_page(
@@ -171,7 +172,7 @@ async def test_send(request: web.Request) -> web.StreamResponse:
         address = check_address(key, str(form.get("address", "")))
     except BadAddress as exc:
         return await page(f"Test not sent: {exc}.", 422)
-    samples = _samples(request)
+    samples = await _samples(request, key)
     sample = _choose(samples, submitted.sample, request, key)
     if sample is None:
         return await page("Test not sent: there are no sample cases to render it with.", 422)
@@ -243,7 +244,7 @@ async def _editor_page(
     revision: int | None = None,
 ) -> web.Response:
     key = opened.key
-    samples = _samples(request)
+    samples = await _samples(request, key)
     renderer = draft_renderer(request.app[keys.RENDERER], key, source)
     chosen = _choose(samples, sample, request, key)
     store: TemplateStore = request.app[TEMPLATE_STORE]
@@ -259,7 +260,7 @@ async def _editor_page(
         revision=opened.draft.revision if revision is None and opened.draft else revision or 0,
         notice=notice,
         failed=status >= 400,
-        problems=problems if problems is not None else draft_problems(request, key, source),
+        problems=problems if problems is not None else check_draft(renderer, key, samples),
         conflict=conflict,
         samples=samples,
         sample=chosen.name if chosen else "",
@@ -283,9 +284,9 @@ def _preview_fragment(
     )
 
 
-def draft_problems(request: web.Request, key: TemplateKey, source: str) -> list[Problem]:
+async def draft_problems(request: web.Request, key: TemplateKey, source: str) -> list[Problem]:
     renderer = draft_renderer(request.app[keys.RENDERER], key, source)
-    return check_draft(renderer, key, _samples(request))
+    return check_draft(renderer, key, await _samples(request, key))
 
 
 async def _submitted(request: web.Request) -> Submitted:
@@ -298,8 +299,12 @@ async def _submitted(request: web.Request) -> Submitted:
     )
 
 
-def _samples(request: web.Request) -> list[Sample]:
-    return load_samples(request.app[keys.SETTINGS].templates.dir / "_samples")
+async def _samples(request: web.Request, key: TemplateKey) -> list[Sample]:
+    """The bundled samples, then recent real cases of the statuses that send this
+    template (personal fields masked): a draft must render for all of them."""
+    files = load_samples(request.app[keys.SETTINGS].templates.dir / "_samples")
+    journeys = request.app[keys.JOURNEYS]
+    return files + await recent_samples(request.app[TEMPLATE_STORE], journeys, key.name)
 
 
 def _choose(

@@ -81,7 +81,7 @@ async def restore(request: web.Request) -> web.StreamResponse:
         return await _history_page(
             request, key, status=404, notice=f"There is no version {number}."
         )
-    problems = draft_problems(request, key, old.source)
+    problems = await draft_problems(request, key, old.source)
     if problems:
         return await _history_page(
             request,
