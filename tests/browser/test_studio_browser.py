@@ -9,6 +9,7 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from aiohttp import ClientSession, web
@@ -24,6 +25,9 @@ from tests.integration.api_harness import (
 
 from groundcontrol import keys
 from groundcontrol.app import create_app
+
+if TYPE_CHECKING:  # at run time, only when installed: see importorskip below
+    from playwright.async_api import Browser, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = REPO / "docs" / "studio"
@@ -75,15 +79,17 @@ async def service(tmp_path: Path) -> AsyncIterator[Service]:
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator[object]:
+async def browser() -> AsyncIterator[Browser]:
     async with async_api.async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        launched: Browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=ARGS
+        )
         yield launched
         await launched.close()
 
 
-async def signed_in(browser: object, service: Service, name: str) -> object:
-    context = await browser.new_context(viewport={"width": 1360, "height": 900})  # type: ignore[attr-defined]
+async def signed_in(browser: Browser, service: Service, name: str) -> Page:
+    context = await browser.new_context(viewport={"width": 1360, "height": 900})
     context.set_default_timeout(10_000)
     page = await context.new_page()
     await page.goto(f"{service.url}/studio/")
@@ -94,12 +100,12 @@ async def signed_in(browser: object, service: Service, name: str) -> object:
     return page
 
 
-async def shot(page: object, name: str) -> None:
+async def shot(page: Page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-async def test_edit_preview_publish_and_restore(browser: object, service: Service) -> None:
+async def test_edit_preview_publish_and_restore(browser: Browser, service: Service) -> None:
     expect = async_api.expect
     page = await signed_in(browser, service, "Ada")
     await expect(page.get_by_role("table")).to_contain_text("case_received")
@@ -135,7 +141,7 @@ async def test_edit_preview_publish_and_restore(browser: object, service: Servic
 
 
 async def test_email_preview_shows_subject_text_and_sandboxed_html(
-    browser: object, service: Service
+    browser: Browser, service: Service
 ) -> None:
     expect = async_api.expect
     page = await signed_in(browser, service, "Ada")
@@ -147,7 +153,7 @@ async def test_email_preview_shows_subject_text_and_sandboxed_html(
     await shot(page, "editor-email")
 
 
-async def test_two_people_editing_get_a_conflict(browser: object, service: Service) -> None:
+async def test_two_people_editing_get_a_conflict(browser: Browser, service: Service) -> None:
     expect = async_api.expect
     ada = await signed_in(browser, service, "Ada")
     bob = await signed_in(browser, service, "Bob")
