@@ -9,8 +9,8 @@ from datetime import timedelta
 import asyncpg
 import pytest
 from sqlalchemy import Table, func, select
-from tests.contract.conftest import POSTGRES_URL
 from tests.contract.test_store_contract import LEASE, T0, event, record
+from tests.peers.postgres import POSTGRES_URL
 
 from groundcontrol.domain import NotificationState
 from groundcontrol.store import create_store

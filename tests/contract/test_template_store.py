@@ -5,52 +5,31 @@ publish on one instance reaches another through NOTIFY."""
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 import jinja2
 import pytest
+from tests.peers.postgres import POSTGRES_URL, postgresql_param, schema_url
 
 from groundcontrol.store import create_store
 from groundcontrol.store.sql import SqlStore
 from groundcontrol.store.template_store import EditConflict, TemplateKey, TemplateStore
 from groundcontrol.template_overrides import PublishedTemplates
 
-POSTGRES_URL = os.environ.get("GC_TEST_POSTGRES_URL")
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 SMS = TemplateKey("case_received", "sms")
 SMS_NL = TemplateKey("case_received", "sms", "nl")
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(not POSTGRES_URL, reason="GC_TEST_POSTGRES_URL is not set"),
-            ],
-        ),
-    ]
-)
+@pytest.fixture(params=["sqlite", postgresql_param()])
 async def url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'templates.db'}"
         return
-    assert POSTGRES_URL is not None
-    schema = f"gc_test_{uuid.uuid4().hex[:12]}"
-    joiner = "&" if "?" in POSTGRES_URL else "?"
-    yield f"{POSTGRES_URL}{joiner}search_path={schema}"
-    connection = await asyncpg.connect(POSTGRES_URL)
-    try:
-        await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    finally:
-        await connection.close()
+    async with schema_url("gc_test") as schema:
+        yield schema
 
 
 @pytest.fixture

@@ -20,9 +20,9 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import TracebackType
 
 from aiohttp import web
+from tests.peers.local_server import Started, listen_locally
 
 from groundcontrol.signatures import InvalidSignature, verify
 
@@ -49,7 +49,7 @@ class Received:
     signature_valid: bool | None  # None when the sink has no key to check with
 
 
-class ChatSink:
+class ChatSink(Started):
     """Records webhook POSTs; answers from a script, then with the default reply.
 
     With `signing_key`, every request is verified with groundcontrol.signatures.verify
@@ -94,28 +94,13 @@ class ChatSink:
 
     async def start(self) -> None:
         self._runner = web.ServerRunner(web.Server(self._handle), shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
+        self.port = await listen_locally(self._runner)
 
     async def stop(self) -> None:
         self._release.set()  # let hanging handlers finish so shutdown does not wait
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-
-    async def __aenter__(self) -> ChatSink:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         body = await request.read()

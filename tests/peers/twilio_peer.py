@@ -19,10 +19,10 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import format_datetime
-from types import TracebackType
 from typing import Any
 
 from aiohttp import ClientSession, web
+from tests.peers.local_server import Started, listen_locally
 from twilio.request_validator import RequestValidator
 
 from groundcontrol.channels.segments import count_segments
@@ -59,7 +59,7 @@ class Failure:
 
 
 @dataclass
-class TwilioPeer:
+class TwilioPeer(Started):
     account_sid: str = ACCOUNT_SID
     auth_token: str = AUTH_TOKEN
     requests: int = 0  # every POST to the Messages resource, accepted or not
@@ -87,27 +87,12 @@ class TwilioPeer:
         app = web.Application()
         app.router.add_post(MESSAGES_PATH.format(sid="{sid}"), self._create_message)
         self._runner = web.AppRunner(app, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self._port = self._runner.addresses[0][1]
+        self._port = await listen_locally(self._runner)
 
-    async def close(self) -> None:
+    async def stop(self) -> None:
         self._closing.set()
         if self._runner is not None:
             await self._runner.cleanup()
-
-    async def __aenter__(self) -> TwilioPeer:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def send_status(
         self, message: ReceivedMessage, status: str, *, error_code: str | None = None

@@ -3,30 +3,20 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
+from tests.peers import postgres
 from tests.peers.chat_sink import ChatSink
-from tests.scaleout.cluster import CHAT_KEY
-
-POSTGRES_URL = os.environ.get("GC_TEST_POSTGRES_URL")
+from tests.peers.service_process import CHAT_KEY
 
 
 @pytest.fixture
 async def schema_url() -> AsyncIterator[str]:
-    if not POSTGRES_URL:
+    if not postgres.POSTGRES_URL:
         pytest.skip("GC_TEST_POSTGRES_URL is not set")
-    schema = f"gc_scaleout_{uuid.uuid4().hex[:12]}"
-    joiner = "&" if "?" in POSTGRES_URL else "?"
-    yield f"{POSTGRES_URL}{joiner}search_path={schema}"
-    connection = await asyncpg.connect(POSTGRES_URL)
-    try:
-        await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    finally:
-        await connection.close()
+    async with postgres.schema_url("gc_scaleout") as url:
+        yield url
 
 
 @pytest.fixture

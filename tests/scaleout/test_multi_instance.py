@@ -14,8 +14,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 from tests.peers.chat_sink import ChatSink, Reply
-from tests.scaleout.cluster import Cluster, chat_event, webhook_ids_by_case
-from tests.scaleout.conftest import POSTGRES_URL
+from tests.peers.postgres import POSTGRES_URL
+from tests.peers.service_process import chat_event, received_by_case
+from tests.scaleout.cluster import Cluster
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ async def test_each_message_goes_out_once_and_every_instance_sends(
         await cluster.wait_for_sent(len(events), within=40)
         attempts = await cluster.attempts()
 
-    received = webhook_ids_by_case(sink)
+    received = received_by_case(sink)
     assert len(received) == len(events)
     assert all(len(ids) == 1 for ids in received.values()), "a message was sent twice"
     sent_by = Counter(a.owner for a in attempts if a.sent)
@@ -57,7 +58,7 @@ async def test_a_killed_instance_leaves_its_work_to_the_others(
         await cluster.post_spread(events)
         await cluster.wait_for_requests(sink, 12, within=20)  # every instance mid-send
         victim = cluster.instances[0]
-        victim.kill()
+        await victim.kill()
         killed_at = time.monotonic()
         await cluster.wait_for_sent(len(events), within=40)
         attempts = await cluster.attempts()
@@ -69,7 +70,7 @@ async def test_a_killed_instance_leaves_its_work_to_the_others(
     finished_by = {a.owner for a in attempts if a.notification_id in taken_over and a.sent}
     assert finished_by and victim_owner not in finished_by
 
-    received = webhook_ids_by_case(sink)
+    received = received_by_case(sink)
     assert len(received) == len(events)
     assert all(len(set(ids)) == 1 for ids in received.values()), "a repeat had a new webhook-id"
     repeats = [case for case, ids in received.items() if len(ids) > 1]
