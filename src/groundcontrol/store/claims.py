@@ -16,7 +16,6 @@ from groundcontrol.domain import (
     Priority,
     as_utc,
 )
-from groundcontrol.routing import PlannedNotification
 from groundcontrol.store.base import Claim, Decision, DecisionKind
 from groundcontrol.store.dialect import Dialect
 from groundcontrol.store.recording import insert_notification_rows, notification_row
@@ -29,7 +28,17 @@ from groundcontrol.store.schema import (
     notifications,
     timeline,
 )
-from groundcontrol.store.timeline import Entry, add_timeline
+from groundcontrol.store.timeline import add_timeline
+from groundcontrol.store.transitions import (
+    ATTEMPT_OUTCOME,
+    NOT_ATTEMPTED,
+    Entry,
+    decision_changes,
+    fallback,
+    fallback_entry,
+    forgotten_entry,
+    outcome_entry,
+)
 
 PENDING = NotificationState.PENDING.value
 SENDING = NotificationState.SENDING.value
@@ -143,24 +152,12 @@ async def _load_claims(conn: AsyncConnection, versions: dict[str, tuple[int, int
 
 # --- finishing ------------------------------------------------------------------------
 
-_ATTEMPT_OUTCOME = {
-    DecisionKind.SENT: "sent",
-    DecisionKind.RETRY: "transient",
-    DecisionKind.DEFER: "deferred",
-    DecisionKind.FAIL: "permanent",
-    DecisionKind.SUPERSEDE: "superseded",
-    DecisionKind.CANCEL: "cancelled",
-}
-
-# Decisions under which no provider call was made: the attempt does not count.
-_NOT_ATTEMPTED = {DecisionKind.DEFER, DecisionKind.SUPERSEDE, DecisionKind.CANCEL}
-
 
 async def finish_one(
     conn: AsyncConnection, claim: Claim, decision: Decision, now: datetime
 ) -> bool:
     """Apply one decision, fenced by the claim's lease version. False: refused."""
-    values = _notification_changes(claim, decision, now)
+    values = _notification_changes(decision, now)
     fenced = await conn.execute(
         update(notifications)
         .where(
@@ -174,7 +171,7 @@ async def finish_one(
     if fenced.scalar() is None:
         await _mark_attempt(conn, claim, "fenced", "late result refused: lease lost", None, now)
         return False
-    outcome = _ATTEMPT_OUTCOME[decision.kind]
+    outcome = ATTEMPT_OUTCOME[decision.kind]
     await _mark_attempt(conn, claim, outcome, decision.detail, decision.provider_id, now)
     entries = await _consequences(conn, claim, decision, now)
     await add_timeline(conn, claim.case.id, now, entries)
@@ -262,7 +259,7 @@ async def _record_sends(
             attempts.c.lease_version == bindparam("b_version"),
         )
         .values(
-            outcome=_ATTEMPT_OUTCOME[DecisionKind.SENT],
+            outcome=ATTEMPT_OUTCOME[DecisionKind.SENT],
             detail=bindparam("b_detail"),
             provider_id=bindparam("b_provider"),
             finished_at=now,
@@ -283,45 +280,22 @@ async def _record_sends(
 
 
 def _sent_entry(claim: Claim, decision: Decision, now: datetime) -> dict[str, Any]:
-    detail: dict[str, Any] = {"channel": claim.channel, "attempt": claim.attempt}
-    if decision.detail:
-        detail["detail"] = decision.detail
-    detail["provider_id"] = decision.provider_id
+    kind, nid, detail = outcome_entry(claim, decision)
     return {
         "case_id": claim.case.id,
         "at": now,
-        "kind": "sent",
-        "notification_id": claim.notification_id,
+        "kind": kind,
+        "notification_id": nid,
         "detail": detail,
     }
 
 
-def _notification_changes(claim: Claim, decision: Decision, now: datetime) -> dict[str, Any]:
-    base: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None, "updated_at": now}
-    if decision.kind in _NOT_ATTEMPTED:
-        base["attempts"] = notifications.c.attempts - 1
-    kind = decision.kind
-    if kind is DecisionKind.SENT:
-        return base | {
-            "state": NotificationState.SENT.value,
-            "provider_id": decision.provider_id,
-            "segments": decision.segments,
-            "sent_at": now,
-            "last_error": None,
-        }
-    if kind in (DecisionKind.RETRY, DecisionKind.DEFER):
-        assert decision.at is not None
-        error = decision.detail if kind is DecisionKind.RETRY else None
-        return base | {"state": PENDING, "due_at": decision.at, "last_error": error}
-    if kind is DecisionKind.FAIL:
-        state = NotificationState.FAILED if decision.fallback_channel else NotificationState.DEAD
-        return base | {"state": state.value, "last_error": decision.detail}
-    state = (
-        NotificationState.SUPERSEDED
-        if kind is DecisionKind.SUPERSEDE
-        else NotificationState.CANCELLED
-    )
-    return base | {"state": state.value}
+def _notification_changes(decision: Decision, now: datetime) -> dict[str, Any]:
+    changes = decision_changes(decision, now)
+    changes["state"] = changes["state"].value
+    if decision.kind in NOT_ATTEMPTED:
+        changes["attempts"] = notifications.c.attempts - 1
+    return changes
 
 
 async def _mark_attempt(
@@ -345,75 +319,44 @@ async def _mark_attempt(
 async def _consequences(
     conn: AsyncConnection, claim: Claim, decision: Decision, now: datetime
 ) -> list[Entry]:
-    nid, kind = claim.notification_id, decision.kind
-    detail: dict[str, Any] = {"channel": claim.channel, "attempt": claim.attempt}
-    if decision.detail:
-        detail["detail"] = decision.detail
-    if kind is DecisionKind.SENT:
+    if decision.kind is DecisionKind.SENT:
         await conn.execute(
             update(cases).where(cases.c.id == claim.case.id).values(last_message_at=now)
         )
-        return [("sent", nid, detail | {"provider_id": decision.provider_id})]
-    if kind is DecisionKind.RETRY:
-        assert decision.at is not None
-        extra: dict[str, Any] = {"next_attempt_at": decision.at.isoformat()}
-        if decision.outcome_unknown:
-            extra["possible_duplicate"] = True
-        return [("retry_scheduled", nid, detail | extra)]
-    if kind is DecisionKind.DEFER:
-        assert decision.at is not None
-        return [("deferred", nid, detail | {"until": decision.at.isoformat()})]
-    if kind is DecisionKind.FAIL:
-        return await _fail(conn, claim, decision, detail, now)
-    return [("superseded" if kind is DecisionKind.SUPERSEDE else "cancelled", nid, detail)]
+    if decision.kind is DecisionKind.FAIL:
+        return await _fail(conn, claim, decision, now)
+    return [outcome_entry(claim, decision)]
 
 
 async def _fail(
-    conn: AsyncConnection,
-    claim: Claim,
-    decision: Decision,
-    detail: dict[str, Any],
-    now: datetime,
+    conn: AsyncConnection, claim: Claim, decision: Decision, now: datetime
 ) -> list[Entry]:
-    nid = claim.notification_id
     entries: list[Entry] = []
     if decision.opt_out or decision.disable_address:
-        entries += await _forget_channel(conn, claim, decision, now)
-    if decision.fallback_channel is None:
-        return [*entries, ("dead", nid, detail | {"reason": decision.detail or "failed"})]
-    planned = PlannedNotification(
-        kind=claim.kind,
-        template=claim.template,
-        status=claim.status,
-        channel=decision.fallback_channel,
-        priority=claim.priority,
-        due_at=now,
-    )
+        entries.append(await _forget_channel(conn, claim, decision, now))
+    entries.append(outcome_entry(claim, decision))
+    channel = decision.fallback_channel
+    if channel is None:
+        return entries
     row = notification_row(
         case_id=claim.case.id,
         customer_id=claim.customer.id,
-        planned=planned,
+        planned=fallback(claim, channel, now),
         now=now,
-        previous_id=nid,
+        previous_id=claim.notification_id,
         tried=[*claim.tried_channels, claim.channel],
     )
-    note = f"fallback from {claim.channel}"
-    entries += [
-        ("failed", nid, detail),
-        (
-            "fallback",
-            nid,
-            {"from": claim.channel, "to": decision.fallback_channel, "next": row["id"]},
-        ),
-    ]
+    entries.append(fallback_entry(claim, channel, row["id"]))
     await add_timeline(conn, claim.case.id, now, entries)
-    await insert_notification_rows(conn, claim.case.id, [row], [note], now)
+    await insert_notification_rows(
+        conn, claim.case.id, [row], [f"fallback from {claim.channel}"], now
+    )
     return []
 
 
 async def _forget_channel(
     conn: AsyncConnection, claim: Claim, decision: Decision, now: datetime
-) -> list[Entry]:
+) -> Entry:
     """The provider says this address is unusable: remember it on the customer."""
     customer = claim.customer
     row = (
@@ -428,8 +371,7 @@ async def _forget_channel(
     if decision.disable_address and claim.channel == "chat":
         changes["chat_webhook"] = None
     await conn.execute(update(customers).where(customers.c.id == customer.id).values(**changes))
-    what = "opted_out" if decision.opt_out else "address_disabled"
-    return [(what, claim.notification_id, {"channel": claim.channel, "reason": decision.detail})]
+    return forgotten_entry(claim, decision)
 
 
 async def release_one(conn: AsyncConnection, claim: Claim, now: datetime) -> None:

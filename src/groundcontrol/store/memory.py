@@ -39,23 +39,22 @@ from groundcontrol.store.base import (
     TimelineEntry,
 )
 from groundcontrol.store.recording import new_notification_id, public_event
+from groundcontrol.store.transitions import (
+    ATTEMPT_OUTCOME,
+    NOT_ATTEMPTED,
+    Entry,
+    decision_changes,
+    event_entries,
+    fallback,
+    fallback_entry,
+    forgotten_entry,
+    outcome_entry,
+)
 
 PENDING = NotificationState.PENDING
 SENDING = NotificationState.SENDING
 _SUPERSEDABLE = (NotificationKind.STATUS, NotificationKind.FOLLOW_UP)
 _REDRIVABLE = (NotificationState.DEAD, NotificationState.FAILED)
-# Decisions under which no provider call was made: the attempt does not count.
-_NOT_ATTEMPTED = {DecisionKind.DEFER, DecisionKind.SUPERSEDE, DecisionKind.CANCEL}
-_ATTEMPT_OUTCOME = {
-    DecisionKind.SENT: "sent",
-    DecisionKind.RETRY: "transient",
-    DecisionKind.DEFER: "deferred",
-    DecisionKind.FAIL: "permanent",
-    DecisionKind.SUPERSEDE: "superseded",
-    DecisionKind.CANCEL: "cancelled",
-}
-
-Entry = tuple[str, str | None, dict[str, Any]]  # kind, notification id, detail
 
 
 class StoreClosed(RuntimeError):
@@ -88,7 +87,7 @@ class _Attempt:
     provider_id: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)  # slots: `_apply_decision` sets fields by name
 class _Notification:
     id: str
     case_id: str
@@ -335,18 +334,7 @@ class MemoryStore:
         return ids
 
     def _timeline_event(self, event: Event, plan: Plan, now: datetime) -> None:
-        detail = {
-            "event_id": event.id,
-            "source": event.source,
-            "status": event.status,
-            "occurred_at": event.occurred_at.isoformat(),
-            "outcome": plan.outcome.value,
-            "note": plan.note,
-        }
-        entries: list[Entry] = [("event", None, detail)]
-        if plan.outcome is Outcome.UNREACHABLE:
-            entries.append(("unreachable", None, {"reason": plan.note}))
-        self._tables.add_timeline(event.case_id, now, entries)
+        self._tables.add_timeline(event.case_id, now, event_entries(event, plan))
 
     def _update_case(
         self,
@@ -580,62 +568,38 @@ class MemoryStore:
             return False
         _apply_decision(n, decision, now)
         _mark_attempt(
-            n, claim, _ATTEMPT_OUTCOME[decision.kind], decision.detail, decision.provider_id, now
+            n, claim, ATTEMPT_OUTCOME[decision.kind], decision.detail, decision.provider_id, now
         )
         self._tables.add_timeline(claim.case.id, now, self._consequences(claim, decision, now))
         return True
 
     def _consequences(self, claim: Claim, decision: Decision, now: datetime) -> list[Entry]:
-        nid, kind = claim.notification_id, decision.kind
-        detail: dict[str, Any] = {"channel": claim.channel, "attempt": claim.attempt}
-        if decision.detail:
-            detail["detail"] = decision.detail
-        if kind is DecisionKind.SENT:
+        if decision.kind is DecisionKind.SENT:
             case = self._tables.cases[claim.case.id]
             case.state = replace(case.state, last_message_at=now)
-            return [("sent", nid, detail | {"provider_id": decision.provider_id})]
-        if kind is DecisionKind.RETRY:
-            assert decision.at is not None
-            extra: dict[str, Any] = {"next_attempt_at": decision.at.isoformat()}
-            if decision.outcome_unknown:
-                extra["possible_duplicate"] = True
-            return [("retry_scheduled", nid, detail | extra)]
-        if kind is DecisionKind.DEFER:
-            assert decision.at is not None
-            return [("deferred", nid, detail | {"until": decision.at.isoformat()})]
-        if kind is DecisionKind.FAIL:
-            return self._fail(claim, decision, detail, now)
-        return [("superseded" if kind is DecisionKind.SUPERSEDE else "cancelled", nid, detail)]
+        if decision.kind is DecisionKind.FAIL:
+            return self._fail(claim, decision, now)
+        return [outcome_entry(claim, decision)]
 
-    def _fail(
-        self, claim: Claim, decision: Decision, detail: dict[str, Any], now: datetime
-    ) -> list[Entry]:
-        nid = claim.notification_id
+    def _fail(self, claim: Claim, decision: Decision, now: datetime) -> list[Entry]:
         entries: list[Entry] = []
         if decision.opt_out or decision.disable_address:
             entries.append(self._forget_channel(claim, decision))
-        if decision.fallback_channel is None:
-            return [*entries, ("dead", nid, detail | {"reason": decision.detail or "failed"})]
-        planned = PlannedNotification(
-            kind=claim.kind,
-            template=claim.template,
-            status=claim.status,
-            channel=decision.fallback_channel,
-            priority=claim.priority,
-            due_at=now,
-        )
+        entries.append(outcome_entry(claim, decision))
+        channel = decision.fallback_channel
+        if channel is None:
+            return entries
         ids = new_notification_id()
-        hand_over = {"from": claim.channel, "to": decision.fallback_channel, "next": ids[0]}
         self._tables.insert_notification(
-            planned,
+            fallback(claim, channel, now),
             case_id=claim.case.id,
             customer_id=claim.customer.id,
             note=f"fallback from {claim.channel}",
             now=now,
-            previous_id=nid,
+            previous_id=claim.notification_id,
             tried=[*claim.tried_channels, claim.channel],
             ids=ids,
-            lead=[*entries, ("failed", nid, detail), ("fallback", nid, hand_over)],
+            lead=[*entries, fallback_entry(claim, channel, ids[0])],
         )
         return []
 
@@ -647,8 +611,7 @@ class MemoryStore:
         if decision.disable_address and claim.channel == "chat":
             current = replace(current, chat_webhook=None)
         self._tables.customers[current.id] = current
-        what = "opted_out" if decision.opt_out else "address_disabled"
-        return (what, claim.notification_id, {"channel": claim.channel, "reason": decision.detail})
+        return forgotten_entry(claim, decision)
 
     async def release(self, claims: Sequence[Claim], now: datetime) -> None:
         for claim in claims:
@@ -787,29 +750,10 @@ def _take_lease(n: _Notification, now: datetime, owner: str, lease: timedelta) -
 
 
 def _apply_decision(n: _Notification, decision: Decision, now: datetime) -> None:
-    n.lease_owner, n.lease_expires_at, n.updated_at = None, None, now
-    kind = decision.kind
-    if kind in _NOT_ATTEMPTED:
+    for name, value in decision_changes(decision, now).items():
+        setattr(n, name, value)
+    if decision.kind in NOT_ATTEMPTED:
         n.attempts -= 1
-    if kind is DecisionKind.SENT:
-        n.state, n.provider_id, n.segments = (
-            NotificationState.SENT,
-            decision.provider_id,
-            decision.segments,
-        )
-        n.sent_at, n.last_error = now, None
-    elif kind in (DecisionKind.RETRY, DecisionKind.DEFER):
-        assert decision.at is not None
-        n.state, n.due_at = PENDING, decision.at
-        n.last_error = decision.detail if kind is DecisionKind.RETRY else None
-    elif kind is DecisionKind.FAIL:
-        failed = decision.fallback_channel is not None
-        n.state = NotificationState.FAILED if failed else NotificationState.DEAD
-        n.last_error = decision.detail
-    elif kind is DecisionKind.SUPERSEDE:
-        n.state = NotificationState.SUPERSEDED
-    else:
-        n.state = NotificationState.CANCELLED
 
 
 def _mark_attempt(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from groundcontrol.store.schema import timeline
+from groundcontrol.store.transitions import Entry
 
-Entry = tuple[str, str | None, dict[str, Any]]  # kind, notification id, detail
+__all__ = ["Entry", "add_timeline"]
 
 
 async def add_timeline(
