@@ -181,9 +181,10 @@ async def _apply(
     if plan.outcome is Outcome.STALE:
         return ()
     await _update_case(conn, event, event_pk, before, customer, plan, now)
-    if plan.supersede_pending:
+    # A case this event created has no earlier messages to drop or reprioritise.
+    if before is not None and plan.supersede_pending:
         await supersede_pending(conn, event.case_id, f"newer status {event.status!r}", now)
-    else:
+    elif before is not None:
         await _raise_priority(conn, event.case_id, plan, now)
     ids = await _insert_notifications(conn, event, customer, plan.notifications, now)
     if plan.follow_up is not None:
