@@ -21,6 +21,7 @@ from groundcontrol.store.dialect import Dialect
 from groundcontrol.store.rows import customer_values, to_case, to_customer
 from groundcontrol.store.schema import cases, customers, events, follow_ups, notifications
 from groundcontrol.store.timeline import add_timeline
+from groundcontrol.store.transitions import event_entries
 
 _SUPERSEDABLE = ("status", "follow_up")
 
@@ -193,18 +194,7 @@ async def _apply(
 
 
 async def _timeline_event(conn: AsyncConnection, event: Event, plan: Plan, now: datetime) -> None:
-    detail = {
-        "event_id": event.id,
-        "source": event.source,
-        "status": event.status,
-        "occurred_at": event.occurred_at.isoformat(),
-        "outcome": plan.outcome.value,
-        "note": plan.note,
-    }
-    entries = [("event", None, detail)]
-    if plan.outcome is Outcome.UNREACHABLE:
-        entries.append(("unreachable", None, {"reason": plan.note}))
-    await add_timeline(conn, event.case_id, now, entries)
+    await add_timeline(conn, event.case_id, now, event_entries(event, plan))
 
 
 async def _update_case(
