@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from groundcontrol import delivery
 from groundcontrol.batching import GroupCommitter
@@ -79,6 +79,7 @@ class Dispatcher:
         self._inflight: dict[asyncio.Task[None], Claim] = {}
         self._sending: set[str] = set()
         self._cap_slots = CapSlots()
+        self._ticked_at = datetime.min.replace(tzinfo=UTC)
 
     # --- driving ---------------------------------------------------------------------
     def wake(self) -> None:
@@ -93,11 +94,27 @@ class Dispatcher:
             except Exception:
                 log.exception("dispatch tick failed; retrying on the next wake-up")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=idle_wait)
+                await asyncio.wait_for(self._wake.wait(), timeout=await self._nap(idle_wait))
+
+    async def _nap(self, longest: float) -> float:
+        """Seconds until the next known due time (a follow-up, a retry), at most `longest`:
+        timers fire on time instead of on the next periodic wake-up."""
+        if self._wake.is_set():
+            return 0.0
+        try:
+            due = await self.store.next_due_at()
+        except Exception:
+            log.exception("could not read the next due time; sleeping until a wake-up")
+            return longest
+        if due is None or due <= self._ticked_at:
+            # Due when the tick looked, yet not taken (slots full, or another instance
+            # holds it): a finished send or the periodic clock wakes us, not a spin.
+            return longest
+        return min(longest, max(0.0, (due - self.clock()).total_seconds()))
 
     async def tick(self) -> int:
         """Fire due follow-ups, then claim as much due work as there are free slots."""
-        now = self.clock()
+        now = self._ticked_at = self.clock()
         while await self.store.fire_due_follow_ups(now, FOLLOW_UP_BATCH) == FOLLOW_UP_BATCH:
             pass
         free = self.config.concurrency - len(self._inflight)
