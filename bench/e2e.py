@@ -69,4 +69,6 @@ async def _one(workdir: Path, channel: str, rate: float, seconds: float) -> dict
         "p50_ms": round(percentile(delays, 50) * 1000, 1),
         "p99_ms": round(percentile(delays, 99) * 1000, 1),
         "ingest_p99_ms": round(percentile(ingest.latencies, 99) * 1000, 1),
+        "achieved_per_s": round(ingest.rate, 1),
+        "ingest_errors": ingest.errors,
     }

@@ -23,13 +23,13 @@ RESULTS = REPO / "bench" / "results.json"
 
 # (full, quick) sizes
 SIZES = {
-    "ingest_events": (5000, 1000),
-    "e2e_seconds": (10.0, 3.0),
-    "delivery_events": (5000, 600),
+    "ingest_events": (4000, 1000),
+    "e2e_seconds": (8.0, 3.0),
+    "delivery_events": (4000, 600),
     "apprise_events": (500, 100),
-    "email_events": (3000, 400),
+    "email_events": (2000, 400),
     "followups": (1_000_000, 20_000),
-    "scaleout_events": (4000, 400),
+    "scaleout_events": (3000, 400),
 }
 NAMES = ["ingest", "e2e", "delivery", "email", "followups", "scaleout"]
 
