@@ -38,7 +38,7 @@ async def _run(name: str, workdir: Path, size: dict[str, Any], postgres: bool) -
     if name == "ingest":
         return await ingest.run(workdir, size["ingest_events"], postgres)
     if name == "e2e":
-        return await e2e.run(workdir, size["e2e_seconds"], [e2e.RATE, 100.0])
+        return await e2e.run(workdir, size["e2e_seconds"], [e2e.RATE, 100.0, 50.0])
     if name == "delivery":
         return await delivery.run_chat(workdir, size["delivery_events"], size["apprise_events"])
     if name == "email":
