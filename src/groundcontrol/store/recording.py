@@ -23,7 +23,7 @@ from groundcontrol.store.schema import cases, customers, events, follow_ups, not
 from groundcontrol.store.timeline import add_timeline
 from groundcontrol.store.transitions import event_entries
 
-_SUPERSEDABLE = ("status", "follow_up")
+SUPERSEDABLE = ("status", "follow_up")  # kinds a newer status makes stale
 
 
 def new_notification_id() -> tuple[str, str]:
@@ -228,7 +228,7 @@ async def supersede_pending(conn: AsyncConnection, case_id: str, why: str, now: 
         .where(
             notifications.c.case_id == case_id,
             notifications.c.state == NotificationState.PENDING.value,
-            notifications.c.kind.in_(_SUPERSEDABLE),
+            notifications.c.kind.in_(SUPERSEDABLE),
         )
         .values(state=NotificationState.SUPERSEDED.value, updated_at=now)
         .returning(notifications.c.id)

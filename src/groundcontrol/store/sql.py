@@ -21,7 +21,7 @@ from groundcontrol.domain import (
     NotificationState,
     as_utc,
 )
-from groundcontrol.store import claims, followups, migrate, recording
+from groundcontrol.store import batch_recording, claims, followups, migrate, recording
 from groundcontrol.store.base import (
     Claim,
     Decision,
@@ -85,9 +85,16 @@ class SqlStore:
         self, events: Sequence[Event], planner: Planner, now: datetime
     ) -> list[IngestResult]:
         async with self.write() as conn:
-            results = [
-                await recording.record_event(conn, self.dialect, e, planner, now) for e in events
-            ]
+            if len(events) == 1:
+                # One event (and every retry of a batch that lost a race with another
+                # instance) goes row by row: it settles such races itself.
+                results = [
+                    await recording.record_event(conn, self.dialect, events[0], planner, now)
+                ]
+            else:
+                results = await batch_recording.record_batch(
+                    conn, self.dialect, events, planner, now
+                )
         await self.after_commit("events")
         return results
 
