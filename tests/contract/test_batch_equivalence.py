@@ -7,18 +7,22 @@ to unknown customers, over a store that already holds earlier work.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
 from tests.contract.test_store_contract import T0, planner
 
+from groundcontrol.batching import GroupCommitter
 from groundcontrol.domain import CustomerPatch, Event, Priority
 from groundcontrol.store import create_store
-from groundcontrol.store.base import NotificationFilter, Store
+from groundcontrol.store.base import IngestResult, IngestStatus, NotificationFilter, Store
 
 STATUSES = ["received", "resolved", "escalated", "archived"]
 CASES = [f"C-{n}" for n in range(5)]
@@ -133,3 +137,42 @@ async def _drop_extra_schema(store_url: str) -> None:
         await connection.execute(f'DROP SCHEMA IF EXISTS "one_{schema}" CASCADE')
     finally:
         await connection.close()
+
+
+async def test_two_instances_racing_on_the_same_events_record_each_once(store_url: str) -> None:
+    if not store_url.startswith("postgresql"):
+        pytest.skip("only PostgreSQL has two instances writing at once")
+    first, second = create_store(store_url), create_store(store_url)
+    await first.open()
+    await second.open()
+    rng = random.Random(7)
+    events = random_events(rng, 30, "race")
+    committers: list[GroupCommitter[Event, IngestResult]] = [
+        GroupCommitter(partial(_record_with, store)) for store in (first, second)
+    ]
+    try:
+        # Each instance gets every event, as a sender retrying through a load balancer would.
+        answers = await asyncio.gather(
+            *(committer.submit([event]) for committer in committers for event in events)
+        )
+        for committer in committers:
+            await committer.stop()
+        accepted: dict[tuple[str, str], list[IngestResult]] = {}
+        for (result,), event in zip(answers, events + events, strict=True):
+            if result.status is IngestStatus.ACCEPTED:
+                accepted.setdefault((event.source, event.id), []).append(result)
+        # Each event was recorded by exactly one instance, once...
+        assert all(len(results) == 1 for results in accepted.values())
+        # ...and the store holds exactly the messages those answers planned: none twice.
+        planned = {nid for [result] in accepted.values() for nid in result.notification_ids}
+        rows = await first.list_notifications(NotificationFilter(limit=10_000))
+        assert {row.id for row in rows} == planned
+        assert planned
+    finally:
+        await first.close()
+        await second.close()
+        await _drop_extra_schema(store_url)
+
+
+async def _record_with(store: Store, batch: Sequence[Event]) -> list[IngestResult]:
+    return await store.record_events(batch, planner(T0), T0)
