@@ -28,7 +28,7 @@ from groundcontrol.store.schema import cases, customers, follow_ups
 _DIALECT = sqlite.dialect()
 SLICE = 500
 SLICE_WINDOW = 10.0  # seconds over which the slice falls due
-LOAD_RATES = (50.0, 100.0)  # events/s of ingest while a slice fires
+LOAD_RATES = (100.0, 300.0)  # events/s of ingest while a slice fires
 
 
 def _insert(db: sqlite3.Connection, table: Table, rows: Iterator[dict[str, Any]]) -> None:
