@@ -104,6 +104,10 @@ class Renderer:
         )
         self._html_env = MessageSandbox(loader, max_output_chars=max_output_chars, autoescape=True)
         self._parents: WeakKeyDictionary[jinja2.Template, str | None] = WeakKeyDictionary()
+        # Which file serves (template, channel, locale): jinja2 caches what it loaded but
+        # not what it failed to find, so without this every render of a Dutch customer
+        # would first try, and fail, to open the nl-NL files again.
+        self._resolved: dict[tuple[str, ChannelName, str | None], Resolved] = {}
 
     @classmethod
     def from_directory(cls, path: Path, **kwargs: Any) -> Renderer:
@@ -115,9 +119,16 @@ class Renderer:
             if env.cache is not None:
                 env.cache.clear()
         self._parents.clear()
+        self._resolved.clear()
 
     def resolve(self, template: str, channel: ChannelName, locale: str | None) -> Resolved:
         """The file a render would use; `TemplateNotFound` when there is none."""
+        key = (template, channel, locale)
+        if key not in self._resolved:
+            self._resolved[key] = self._search(template, channel, locale)
+        return self._resolved[key]
+
+    def _search(self, template: str, channel: ChannelName, locale: str | None) -> Resolved:
         if not _NAME.match(template):
             raise TemplateNotFound(f"{template!r} is not a template name")
         tried: list[str] = []
