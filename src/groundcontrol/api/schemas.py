@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Annotated, Any, Literal
 
 import phonenumbers
@@ -46,6 +46,13 @@ def _to_utc(value: datetime) -> datetime:
 
 def normalise_phone(value: str) -> str:
     """E.164 (`+31612345678`). Without a leading + there is no country: invalid."""
+    return _e164(value)
+
+
+# A customer's events repeat the same number; parsing and validating it is most of
+# the cost of validating an event. Bounded, so unique numbers cannot grow it.
+@lru_cache(maxsize=4096)
+def _e164(value: str) -> str:
     try:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:
@@ -92,6 +99,12 @@ def check_webhook_url(value: str) -> str:
 
 def normalise_locale(value: str) -> str:
     """A BCP 47 tag babel knows, normalised: `en_us` -> `en-US`, `zh-hant-tw` -> `zh-Hant-TW`."""
+    return _bcp47(value)
+
+
+# babel checks the locale's data file on disk (a stat) on every parse.
+@lru_cache(maxsize=1024)
+def _bcp47(value: str) -> str:
     try:
         locale = Locale.parse(value.replace("_", "-"), sep="-")
     except (UnknownLocaleError, ValueError, TypeError):
