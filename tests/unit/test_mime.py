@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import replace
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
-from email.message import EmailMessage
+from email.headerregistry import HeaderRegistry
+from email.message import EmailMessage, Message
 
 import pytest
 
+from groundcontrol.channels import mime
 from groundcontrol.channels.base import OutgoingMessage, RenderedMessage
 from groundcontrol.channels.mime import build_email, sender_address, sender_domain
 from groundcontrol.domain import Customer
@@ -163,3 +166,87 @@ def test_sender_parts() -> None:
     assert sender_address(SENDER) == "updates@gc.example.com"
     with pytest.raises(ValueError, match="domain"):
         sender_domain("Ground Control")
+
+
+DUTCH = "Uw aanvraag is ontvangen. Één moment geduld — we zijn er bijna! 🚀"
+EQUIVALENCE_CASES = {
+    "ascii": RenderedMessage(text="Your request was received.", subject="Received"),
+    "ascii with html": RenderedMessage(
+        text="Your request was received.", subject="Received", html="<p>Received</p>"
+    ),
+    "dutch and emoji": RenderedMessage(text=DUTCH, subject="Ontvangen 🚀"),
+    "dutch and emoji with html": RenderedMessage(
+        text=DUTCH * 20, subject="Één aanvraag — ontvangen 🚀", html=f"<p>{DUTCH}</p>" * 20
+    ),
+    "long subject": RenderedMessage(text="x", subject="Your case moved on to the next step " * 6),
+    "long non-ascii subject": RenderedMessage(text="x", subject="Één aanvraag, ontvangen. " * 8),
+}
+
+
+def stock_build(message: OutgoingMessage, monkeypatch: pytest.MonkeyPatch) -> EmailMessage:
+    """The same e-mail built with the stdlib's own header factory, which remembers nothing."""
+    with monkeypatch.context() as patch:
+        patch.setattr(mime, "POLICY", mime.POLICY.clone(header_factory=HeaderRegistry()))
+        return build_email(message, sender=SENDER, now=NOW)
+
+
+def parts_of(raw: bytes) -> list[tuple[list[tuple[str, str]], object]]:
+    """Each MIME part's headers (without the random boundary) and decoded content."""
+    email = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(email, EmailMessage)
+    parts: list[tuple[list[tuple[str, str]], object]] = []
+    for part in email.walk():
+        assert isinstance(part, EmailMessage)
+        boundary = part.get_boundary()
+        headers = [
+            (name, value.replace(boundary, "BOUNDARY") if boundary else value)
+            for name, value in part.items()
+        ]
+        content = None if part.is_multipart() else part.get_content()
+        parts.append((headers, content))
+    return parts
+
+
+@pytest.mark.parametrize("rendered", EQUIVALENCE_CASES.values(), ids=EQUIVALENCE_CASES.keys())
+@pytest.mark.parametrize("unsubscribe_url", [None, UNSUBSCRIBE, UNSUBSCRIBE + "y" * 300])
+def test_remembered_headers_serialise_as_the_stdlib_does(
+    rendered: RenderedMessage, unsubscribe_url: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customer = Customer(id="cust-42", name="Zoë van der Berg-Ünal 🚀")
+    message = make_message(rendered=rendered, unsubscribe_url=unsubscribe_url, customer=customer)
+    for _ in range(2):  # the second build is served from what the first remembered
+        built = build_email(message, sender=SENDER, now=NOW)
+        stock = stock_build(message, monkeypatch)
+        assert parts_of(built.as_bytes()) == parts_of(stock.as_bytes())
+        assert _boundary_as(stock, built.as_bytes(), built) == stock.as_bytes()
+
+
+def _boundary_as(reference: Message, raw: bytes, email: Message) -> bytes:
+    """`raw` (the bytes of `email`) with the reference's random boundary in place of its own."""
+    own, theirs = email.get_boundary(), reference.get_boundary()
+    if own is None or theirs is None:
+        return raw
+    return raw.replace(own.encode(), theirs.encode())
+
+
+def test_a_boundary_found_in_a_body_is_drawn_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    draws = iter([1, 1, 2])
+    monkeypatch.setattr(secrets, "randbelow", lambda _: next(draws))
+    taken, other = ("=" * 15 + str(n).zfill(19) + "==" for n in (1, 2))
+    rendered = RenderedMessage(text=f"Hello\n--{taken}\n", html=f"<p>{taken}</p>")
+    built = build_email(make_message(rendered=rendered), sender=SENDER)
+
+    assert built.get_boundary() == other
+    email = message_from_bytes(built.as_bytes(), policy=policy.default)
+    assert isinstance(email, EmailMessage)
+    plain, html = email.get_body(("plain",)), email.get_body(("html",))
+    assert plain is not None
+    assert html is not None
+    assert plain.get_content().splitlines() == ["Hello", f"--{taken}"]
+    assert html.get_content().splitlines() == [f"<p>{taken}</p>"]
+
+
+def test_a_header_remembered_for_one_policy_is_folded_anew_for_another() -> None:
+    built = build_email(make_message(), sender=SENDER, now=NOW)
+    assert b"\r\n" in built.as_bytes()
+    assert b"\r\n" not in built.as_bytes(policy=mime.POLICY.clone(linesep="\n"))

@@ -3,27 +3,79 @@
 The outbox writes exactly the bytes the SMTP channel transmits: both call
 `build_email` and serialise with `as_bytes()` under the message's own policy.
 
-That policy is `SMTP` with two changes. `cte_type="7bit"` makes non-ASCII bodies
-quoted-printable (or base64), so the bytes are valid on any relay, with or without
-8BITMIME. `refold_source="none"` keeps headers set with `set_raw` verbatim: the stdlib
-folder would otherwise turn a long `List-Unsubscribe` URL, which has no place to fold,
-into RFC 2047 encoded words that mail clients do not decode in that header.
+That policy is `SMTP` with two changes and a faster header factory. `cte_type="7bit"`
+makes non-ASCII bodies quoted-printable (or base64), so the bytes are valid on any
+relay, with or without 8BITMIME. `refold_source="none"` keeps headers set with
+`set_raw` verbatim: the stdlib folder would otherwise turn a long `List-Unsubscribe`
+URL, which has no place to fold, into RFC 2047 encoded words that mail clients do
+not decode in that header.
+
+The header factory is the stdlib's `HeaderRegistry`, remembering its work. The stdlib
+makes a new header class on every lookup and parses and folds every value anew,
+which was most of the cost of an e-mail (about 1.1 ms each). Most headers are the
+same in every message (From, MIME-Version, Content-Type, Auto-Submitted), and a
+header object is immutable, so each distinct one is parsed and folded once.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import secrets
 from datetime import datetime
 from email import policy
 from email.errors import HeaderParseError
-from email.headerregistry import Address
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
+from email.policy import Policy
 from email.utils import format_datetime, parseaddr
 
 from groundcontrol.channels.base import OutgoingMessage
 from groundcontrol.domain import utcnow
 
-POLICY = policy.SMTP.clone(cte_type="7bit", refold_source="none")
+# Distinct header values remembered: every message's constant headers, plus its few
+# unique ones (Date, Message-ID, To) of the latest messages.
+_HEADER_MEMORY = 512
+
+
+class _FoldedOnce(BaseHeader):
+    """A stdlib header that keeps its folded form for the policy that last folded it."""
+
+    _folded: tuple[Policy, str] | None = None
+
+    def fold(self, *, policy: Policy) -> str:
+        """The header line(s) as `BaseHeader.fold` makes them, computed once."""
+        if self._folded is None or self._folded[0] is not policy:
+            self._folded = (policy, super().fold(policy=policy))
+        return self._folded[1]
+
+
+class _RememberingHeaders(HeaderRegistry):
+    """The stdlib header factory, reusing the classes and headers it already made."""
+
+    def __init__(self) -> None:
+        super().__init__(base_class=_FoldedOnce)
+        self._classes: dict[str, type[BaseHeader]] = {}
+        self._parsed = functools.lru_cache(maxsize=_HEADER_MEMORY)(self._parse)
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        if key not in self._classes:
+            self._classes[key] = super().__getitem__(name)
+        return self._classes[key]
+
+    def __call__(self, name: str, value: object) -> BaseHeader:
+        if type(value) is str:  # the hashable case; Address objects are parsed each time
+            return self._parsed(name, value)
+        return self._parse(name, value)
+
+    def _parse(self, name: str, value: object) -> BaseHeader:
+        return super().__call__(name, value)
+
+
+POLICY = policy.SMTP.clone(
+    cte_type="7bit", refold_source="none", header_factory=_RememberingHeaders()
+)
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 NOTIFICATION_HEADER = "X-GroundControl-Notification"
@@ -60,9 +112,11 @@ def build_email(
     email[NOTIFICATION_HEADER] = message.notification_id
     if message.test:
         email[TEST_HEADER] = "yes"
-    email.set_content(message.rendered.text)
-    if message.rendered.html is not None:
-        email.add_alternative(message.rendered.html, subtype="html")
+    rendered = message.rendered
+    email.set_content(rendered.text)
+    if rendered.html is not None:
+        email.make_alternative(boundary=_boundary(rendered.text, rendered.html))
+        email.add_alternative(rendered.html, subtype="html")
     return email
 
 
@@ -125,6 +179,17 @@ def _recipient(message: OutgoingMessage) -> Address:
         return Address(display_name=_one_line(message.customer.name or ""), addr_spec=address)
     except (ValueError, HeaderParseError) as exc:
         raise ValueError(f"recipient {address!r} is not an e-mail address: {exc}") from exc
+
+
+def _boundary(*bodies: str) -> str:
+    # Chosen here, in the generator's format, because the generator proves its random
+    # boundary absent by compiling a new regex per message. A boundary absent from the
+    # text is absent from its encoded form too (quoted-printable and base64 never
+    # contain "=="), and a substring test is stricter than the generator's line match.
+    while True:
+        boundary = f"{'=' * 15}{secrets.randbelow(10**19):019d}=="
+        if not any(boundary in body for body in bodies):
+            return boundary
 
 
 def _one_line(value: str) -> str:
