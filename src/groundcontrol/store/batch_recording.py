@@ -106,9 +106,9 @@ async def _upsert_customers(
 async def _insert_events(conn: AsyncConnection, rows: list[dict[str, Any]]) -> dict[EventKey, int]:
     if not rows:
         return {}
-    statement = events.insert().returning(
-        events.c.pk, events.c.source, events.c.event_id, sort_by_parameter_order=True
-    )
+    # Keyed by (source, event_id), so the rows may come back in any order; asking for
+    # parameter order makes SQLAlchemy insert one row per statement on SQLite.
+    statement = events.insert().returning(events.c.pk, events.c.source, events.c.event_id)
     return {(r.source, r.event_id): r.pk for r in await conn.execute(statement, rows)}
 
 
