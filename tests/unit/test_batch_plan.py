@@ -8,7 +8,8 @@ from tests.contract.test_store_contract import T0, planner
 
 from groundcontrol.domain import CaseState, Customer, CustomerPatch, Event, Priority
 from groundcontrol.store.base import IngestStatus
-from groundcontrol.store.batch_plan import StoredEvent, SupersedeMark, plan_batch
+from groundcontrol.store.batch_plan import SupersedeMark, plan_batch
+from groundcontrol.store.recording import StoredEvent
 
 ADA = Customer(id="cust-1", email="ada@example.com", channels=("email",))
 FIELDS = {"email": "ada@example.com", "channels": ["email"]}

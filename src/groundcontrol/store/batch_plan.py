@@ -16,19 +16,21 @@ from datetime import datetime
 from typing import Any
 
 from groundcontrol.domain import CaseState, Customer, Event, NotificationState, Priority
-from groundcontrol.routing import Outcome, Plan
+from groundcontrol.routing import Plan
 from groundcontrol.store.base import IngestResult, IngestStatus, Planner
-from groundcontrol.store.recording import SUPERSEDABLE, notification_row, public_event
+from groundcontrol.store.recording import (
+    SUPERSEDABLE,
+    StoredEvent,
+    event_row,
+    follow_up_detail,
+    follow_up_row,
+    notification_row,
+    planned_entries,
+    repeat_result,
+)
 from groundcontrol.store.transitions import Entry, event_entries
 
 EventKey = tuple[str, str]  # (source, id)
-
-
-@dataclass(frozen=True)
-class StoredEvent:
-    body_hash: str
-    outcome: str
-    notification_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -85,22 +87,16 @@ def _record(
 ) -> IngestResult:
     stored = known.events.get((event.source, event.id))
     if stored is not None:
-        return _repeat(stored, event)
+        return repeat_result(stored, event)
     customer = _resolve_customer(batch, known, event)
     if customer is None:
         return IngestResult(IngestStatus.UNKNOWN_CUSTOMER, event.id)
     before = known.cases.get(event.case_id)
     plan = planner(event, before, customer)
     ids = _apply(batch, known, event, before, customer, plan, now)
-    batch.events.append(_event_row(event, plan, ids, now))
+    batch.events.append(event_row(event, now, plan.outcome.value, ids))
     known.events[(event.source, event.id)] = StoredEvent(event.body_hash, plan.outcome.value, ids)
     return IngestResult(IngestStatus.ACCEPTED, event.id, plan.outcome.value, ids)
-
-
-def _repeat(stored: StoredEvent, event: Event) -> IngestResult:
-    if stored.body_hash != event.body_hash:
-        return IngestResult(IngestStatus.CONFLICT, event.id)
-    return IngestResult(IngestStatus.DUPLICATE, event.id, stored.outcome, stored.notification_ids)
 
 
 def _resolve_customer(batch: BatchPlan, known: _Known, event: Event) -> Customer | None:
@@ -114,21 +110,6 @@ def _resolve_customer(batch: BatchPlan, known: _Known, event: Event) -> Customer
     return customer
 
 
-def _event_row(event: Event, plan: Plan, ids: tuple[str, ...], now: datetime) -> dict[str, Any]:
-    return {
-        "source": event.source,
-        "event_id": event.id,
-        "case_id": event.case_id,
-        "status": event.status,
-        "occurred_at": event.occurred_at,
-        "received_at": now,
-        "body_hash": event.body_hash,
-        "payload": public_event(event),
-        "outcome": plan.outcome.value,
-        "notification_ids": list(ids),
-    }
-
-
 def _apply(
     batch: BatchPlan,
     known: _Known,
@@ -139,7 +120,7 @@ def _apply(
     now: datetime,
 ) -> tuple[str, ...]:
     _timeline(batch, event.case_id, event_entries(event, plan))
-    if plan.outcome is Outcome.STALE:
+    if not plan.advances_case:
         return ()
     _update_case(batch, known, event, before, customer, plan)
     if before is not None and plan.supersede_pending:
@@ -229,24 +210,7 @@ def _plan_notifications(
         for p in plan.notifications
     ]
     batch.notifications.extend(rows)
-    _timeline(
-        batch,
-        event.case_id,
-        [
-            (
-                "planned",
-                row["id"],
-                {
-                    "kind": row["kind"],
-                    "channel": row["channel"],
-                    "template": row["template"],
-                    "due_at": row["due_at"].isoformat(),
-                    "note": p.note,
-                },
-            )
-            for row, p in zip(rows, plan.notifications, strict=True)
-        ],
-    )
+    _timeline(batch, event.case_id, planned_entries(rows, [p.note for p in plan.notifications]))
     return tuple(row["id"] for row in rows)
 
 
@@ -255,29 +219,7 @@ def _plan_follow_up(
 ) -> None:
     follow_up = plan.follow_up
     assert follow_up is not None
-    every = follow_up.every.total_seconds() if follow_up.every else None
-    detail: dict[str, Any] = {
-        "follow_up_id": None,
-        "template": follow_up.template,
-        "due_at": follow_up.due_at.isoformat(),
-        "every_seconds": every,
-        "max": follow_up.max,
-    }
-    batch.follow_ups.append(
-        {
-            "case_id": event.case_id,
-            "customer_id": customer.id,
-            "status": event.status,
-            "template": follow_up.template,
-            "priority": int(plan.priority),
-            "due_at": follow_up.due_at,
-            "every_seconds": every,
-            "max_count": follow_up.max,
-            "fired": 0,
-            "state": "pending",
-            "created_at": now,
-            "updated_at": now,
-            "_details": [detail],  # timeline details waiting for the row's id
-        }
-    )
+    detail = follow_up_detail(follow_up, None)
+    row = follow_up_row(event, customer, plan, follow_up, now)
+    batch.follow_ups.append(row | {"_details": [detail]})  # details wait for the row's id
     _timeline(batch, event.case_id, [("follow_up_scheduled", None, detail)])

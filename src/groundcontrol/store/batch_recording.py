@@ -21,12 +21,16 @@ from groundcontrol.store.base import IngestResult, Planner
 from groundcontrol.store.batch_plan import (
     BatchPlan,
     EventKey,
-    StoredEvent,
     SupersedeMark,
     plan_batch,
 )
 from groundcontrol.store.dialect import Dialect
-from groundcontrol.store.recording import SUPERSEDABLE
+from groundcontrol.store.recording import (
+    STORED_EVENT_COLUMNS,
+    SUPERSEDABLE,
+    StoredEvent,
+    stored_event,
+)
 from groundcontrol.store.rows import customer_values, to_case, to_customer
 from groundcontrol.store.schema import cases, customers, events, follow_ups, notifications, timeline
 from groundcontrol.store.transitions import Entry
@@ -53,19 +57,10 @@ async def _stored_events(
     conn: AsyncConnection, batch: Sequence[Event]
 ) -> dict[EventKey, StoredEvent]:
     keys = {(e.source, e.id) for e in batch}
-    query = select(
-        events.c.source,
-        events.c.event_id,
-        events.c.body_hash,
-        events.c.outcome,
-        events.c.notification_ids,
-    ).where(tuple_(events.c.source, events.c.event_id).in_(sorted(keys)))
-    return {
-        (row.source, row.event_id): StoredEvent(
-            row.body_hash, row.outcome, tuple(row.notification_ids or ())
-        )
-        for row in await conn.execute(query)
-    }
+    query = select(events.c.source, events.c.event_id, *STORED_EVENT_COLUMNS).where(
+        tuple_(events.c.source, events.c.event_id).in_(sorted(keys))
+    )
+    return {(row.source, row.event_id): stored_event(row) for row in await conn.execute(query)}
 
 
 async def _customers(conn: AsyncConnection, ids: set[str]) -> dict[str, Customer]:

@@ -7,21 +7,22 @@ the open connection and the engine's `Dialect` hooks.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from groundcontrol.domain import CaseState, Customer, Event, NotificationState
-from groundcontrol.routing import Outcome, Plan, PlannedFollowUp, PlannedNotification
+from groundcontrol.routing import Plan, PlannedFollowUp, PlannedNotification
 from groundcontrol.store.base import IngestResult, IngestStatus, Planner
 from groundcontrol.store.dialect import Dialect
 from groundcontrol.store.rows import customer_values, to_case, to_customer
 from groundcontrol.store.schema import cases, customers, events, follow_ups, notifications
 from groundcontrol.store.timeline import add_timeline
-from groundcontrol.store.transitions import event_entries
+from groundcontrol.store.transitions import Entry, event_entries
 
 SUPERSEDABLE = ("status", "follow_up")  # kinds a newer status makes stale
 
@@ -37,7 +38,7 @@ async def record_event(
 ) -> IngestResult:
     existing = await _find_event(conn, event)
     if existing is not None:
-        return _repeat(existing, event)
+        return repeat_result(existing, event)
     customer = await _resolve_customer(conn, dialect, event, now)
     if customer is None:
         return IngestResult(IngestStatus.UNKNOWN_CUSTOMER, event.id)
@@ -45,7 +46,7 @@ async def record_event(
     if event_pk is None:  # another instance recorded the same id a moment ago
         raced = await _find_event(conn, event)
         assert raced is not None
-        return _repeat(raced, event)
+        return repeat_result(raced, event)
     before = await _lock_case(conn, dialect, event, customer, now)
     plan = planner(event, before, customer)
     ids = await _apply(conn, event, event_pk, before, customer, plan, now)
@@ -57,19 +58,36 @@ async def record_event(
     return IngestResult(IngestStatus.ACCEPTED, event.id, plan.outcome.value, ids)
 
 
-async def _find_event(conn: AsyncConnection, event: Event) -> dict[str, Any] | None:
-    query = select(events.c.body_hash, events.c.outcome, events.c.notification_ids).where(
+@dataclass(frozen=True)
+class StoredEvent:
+    """What an already recorded event answers when its id comes again."""
+
+    body_hash: str
+    outcome: str
+    notification_ids: tuple[str, ...]
+
+
+def repeat_result(stored: StoredEvent, event: Event) -> IngestResult:
+    """The same id again: the first result, or a conflict when the body differs."""
+    if stored.body_hash != event.body_hash:
+        return IngestResult(IngestStatus.CONFLICT, event.id)
+    return IngestResult(IngestStatus.DUPLICATE, event.id, stored.outcome, stored.notification_ids)
+
+
+STORED_EVENT_COLUMNS = (events.c.body_hash, events.c.outcome, events.c.notification_ids)
+
+
+def stored_event(row: Row[*tuple[Any, ...]]) -> StoredEvent:
+    """A row selected with STORED_EVENT_COLUMNS."""
+    return StoredEvent(row.body_hash, row.outcome, tuple(row.notification_ids or ()))
+
+
+async def _find_event(conn: AsyncConnection, event: Event) -> StoredEvent | None:
+    query = select(*STORED_EVENT_COLUMNS).where(
         events.c.source == event.source, events.c.event_id == event.id
     )
-    row = (await conn.execute(query)).mappings().first()
-    return dict(row) if row else None
-
-
-def _repeat(existing: dict[str, Any], event: Event) -> IngestResult:
-    if existing["body_hash"] != event.body_hash:
-        return IngestResult(IngestStatus.CONFLICT, event.id)
-    ids = tuple(existing["notification_ids"] or ())
-    return IngestResult(IngestStatus.DUPLICATE, event.id, existing["outcome"], ids)
+    row = (await conn.execute(query)).first()
+    return stored_event(row) if row is not None else None
 
 
 async def load_customer(conn: AsyncConnection, customer_id: str) -> Customer | None:
@@ -107,22 +125,29 @@ async def _insert_event(
 ) -> int | None:
     statement = (
         dialect.insert(events)
-        .values(
-            source=event.source,
-            event_id=event.id,
-            case_id=event.case_id,
-            status=event.status,
-            occurred_at=event.occurred_at,
-            received_at=now,
-            body_hash=event.body_hash,
-            payload=public_event(event),
-            outcome="recording",
-            notification_ids=[],
-        )
+        .values(**event_row(event, now))
         .on_conflict_do_nothing(index_elements=["source", "event_id"])
         .returning(events.c.pk)
     )
     return (await conn.execute(statement)).scalar()
+
+
+def event_row(
+    event: Event, now: datetime, outcome: str = "recording", ids: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The events table row; row by row, the outcome is filled in after planning."""
+    return {
+        "source": event.source,
+        "event_id": event.id,
+        "case_id": event.case_id,
+        "status": event.status,
+        "occurred_at": event.occurred_at,
+        "received_at": now,
+        "body_hash": event.body_hash,
+        "payload": public_event(event),
+        "outcome": outcome,
+        "notification_ids": list(ids),
+    }
 
 
 def public_event(event: Event) -> dict[str, Any]:
@@ -179,7 +204,7 @@ async def _apply(
     now: datetime,
 ) -> tuple[str, ...]:
     await _timeline_event(conn, event, plan, now)
-    if plan.outcome is Outcome.STALE:
+    if not plan.advances_case:
         return ()
     await _update_case(conn, event, event_pk, before, customer, plan, now)
     # A case this event created has no earlier messages to drop or reprioritise.
@@ -315,7 +340,12 @@ async def insert_notification_rows(
     if not rows:
         return
     await conn.execute(notifications.insert(), rows)
-    entries = [
+    await add_timeline(conn, case_id, now, planned_entries(rows, notes))
+
+
+def planned_entries(rows: Sequence[Mapping[str, Any]], notes: Sequence[str]) -> list[Entry]:
+    """The "planned" timeline entry of each new notification row."""
+    return [
         (
             "planned",
             row["id"],
@@ -329,7 +359,6 @@ async def insert_notification_rows(
         )
         for row, note in zip(rows, notes, strict=True)
     ]
-    await add_timeline(conn, case_id, now, entries)
 
 
 async def _insert_notifications(
@@ -355,29 +384,37 @@ async def _insert_follow_up(
     follow_up: PlannedFollowUp,
     now: datetime,
 ) -> None:
-    inserted = await conn.execute(
-        follow_ups.insert()
-        .values(
-            case_id=event.case_id,
-            customer_id=customer.id,
-            status=event.status,
-            template=follow_up.template,
-            priority=int(plan.priority),
-            due_at=follow_up.due_at,
-            every_seconds=follow_up.every.total_seconds() if follow_up.every else None,
-            max_count=follow_up.max,
-            fired=0,
-            state="pending",
-            created_at=now,
-            updated_at=now,
-        )
-        .returning(follow_ups.c.id)
-    )
-    detail = {
-        "follow_up_id": inserted.scalar_one(),
+    row = follow_up_row(event, customer, plan, follow_up, now)
+    inserted = await conn.execute(follow_ups.insert().values(**row).returning(follow_ups.c.id))
+    detail = follow_up_detail(follow_up, inserted.scalar_one())
+    await add_timeline(conn, event.case_id, now, [("follow_up_scheduled", None, detail)])
+
+
+def follow_up_row(
+    event: Event, customer: Customer, plan: Plan, follow_up: PlannedFollowUp, now: datetime
+) -> dict[str, Any]:
+    return {
+        "case_id": event.case_id,
+        "customer_id": customer.id,
+        "status": event.status,
+        "template": follow_up.template,
+        "priority": int(plan.priority),
+        "due_at": follow_up.due_at,
+        "every_seconds": follow_up.every.total_seconds() if follow_up.every else None,
+        "max_count": follow_up.max,
+        "fired": 0,
+        "state": "pending",
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def follow_up_detail(follow_up: PlannedFollowUp, follow_up_id: int | None) -> dict[str, Any]:
+    """The "follow_up_scheduled" entry's detail (the id is None until the row exists)."""
+    return {
+        "follow_up_id": follow_up_id,
         "template": follow_up.template,
         "due_at": follow_up.due_at.isoformat(),
         "every_seconds": follow_up.every.total_seconds() if follow_up.every else None,
         "max": follow_up.max,
     }
-    await add_timeline(conn, event.case_id, now, [("follow_up_scheduled", None, detail)])
