@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from groundcontrol.channels.base import Receipt
 from groundcontrol.domain import ChannelName, Customer, NotificationKind, Priority
@@ -16,8 +16,6 @@ from groundcontrol.quiet_hours import QuietHours
 from groundcontrol.retry import RetryPolicy
 from groundcontrol.routing import next_channel
 from groundcontrol.store.base import Claim, Decision, DecisionKind
-
-CAP_WINDOW = timedelta(days=1)
 
 
 @dataclass(frozen=True)

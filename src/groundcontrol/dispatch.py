@@ -242,7 +242,9 @@ class Dispatcher:
             return None
 
         async def hold(in_flight: list[datetime]) -> Decision | None:
-            sent = await self.store.recent_sends(claim.customer.id, now - delivery.CAP_WINDOW)
+            sent = await self.store.recent_sends(
+                claim.customer.id, now - self.policies.cap.lookback
+            )
             return delivery.cap_deferral(claim, self.policies.cap, [*sent, *in_flight], now)
 
         return await self._cap_slots.take(claim.customer.id, claim.notification_id, now, hold)

@@ -161,15 +161,3 @@ class CaseState:
     priority: Priority
     data: Mapping[str, Any]
     last_message_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Recipient:
-    """Who a claimed notification goes to, as the store knows them at claim time."""
-
-    customer: Customer
-    channel: ChannelName
-
-    @property
-    def address(self) -> str:
-        return self.customer.address(self.channel) or ""

@@ -9,7 +9,6 @@ from groundcontrol.channels.base import Channel
 from groundcontrol.channels.outbox import OutboxChannel
 from groundcontrol.domain import ChannelName
 from groundcontrol.settings import Settings
-from groundcontrol.signatures import decode_secret
 
 STATUS_CALLBACK_PATH = "/v1/callbacks/twilio/status"
 
@@ -55,8 +54,3 @@ def _chat(settings: Settings, clock: Callable[[], datetime]) -> Channel:
 
         return ChatChannel(chat, now=clock)
     return OutboxChannel("chat", settings.delivery.outbox_dir)
-
-
-def signing_key(settings: Settings) -> bytes | None:
-    secret = settings.channels.chat.signing_secret
-    return decode_secret(secret.get_secret_value()) if secret else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from groundcontrol.domain import NotificationKind, NotificationState, Priority
@@ -74,8 +74,3 @@ async def _fall_back(conn: AsyncConnection, row: dict[str, Any], now: datetime) 
     hand_over = {"from": row["channel"], "to": channel, "next": fallback["id"]}
     await add_timeline(conn, row["case_id"], now, [("fallback", row["id"], hand_over)])
     await insert_notification_rows(conn, row["case_id"], [fallback], ["fallback: undelivered"], now)
-
-
-async def provider_state(conn: AsyncConnection, provider_id: str) -> str | None:
-    query = select(notifications.c.state).where(notifications.c.provider_id == provider_id)
-    return (await conn.execute(query)).scalar()
