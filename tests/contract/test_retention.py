@@ -194,7 +194,8 @@ async def test_a_dropped_listen_connection_comes_back_and_wakes(store_url: str) 
             while store._listener is None or store._listener.get_server_pid() == pid:
                 await woken.wait()
                 woken.clear()
-        await store.after_commit("events")
+        async with store.write() as conn:  # a commit that wakes the others
+            await store.wake_others(conn, "events")
         await asyncio.wait_for(woken.wait(), timeout=5)
     finally:
         await store.close()

@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from groundcontrol.store.dialect import PostgresDialect
 from groundcontrol.store.sql import SqlStore
@@ -65,12 +65,12 @@ class PostgresStore(SqlStore):
         await self._drop_listener()
         await super().close()
 
-    async def after_commit(self, kind: str) -> None:
-        async with self.engine.connect() as conn:
-            await conn.execute(
-                text("SELECT pg_notify(:channel, :kind)"), {"channel": CHANNEL, "kind": kind}
-            )
-            await conn.commit()
+    async def wake_others(self, conn: AsyncConnection, kind: str) -> None:
+        # In the transaction itself: PostgreSQL delivers it at commit, and not at all
+        # on a rollback, without a second connection per commit.
+        await conn.execute(
+            text("SELECT pg_notify(:channel, :kind)"), {"channel": CHANNEL, "kind": kind}
+        )
 
     async def listen(self, on_wake: Callable[[], None]) -> None:
         """Call `on_wake` whenever any instance commits something that became due.

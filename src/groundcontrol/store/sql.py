@@ -77,8 +77,9 @@ class SqlStore:
         async with self.engine.connect() as conn:
             yield conn
 
-    async def after_commit(self, kind: str) -> None:
-        """Hook: tell other instances something became due (PostgreSQL NOTIFY)."""
+    async def wake_others(self, conn: AsyncConnection, kind: str) -> None:
+        """Hook, inside a write transaction: when it commits, tell other instances that
+        something became due (PostgreSQL NOTIFY). One process (SQLite) has no others."""
 
     # --- ingest -------------------------------------------------------------------------
     async def record_events(
@@ -95,7 +96,7 @@ class SqlStore:
                 results = await batch_recording.record_batch(
                     conn, self.dialect, events, planner, now
                 )
-        await self.after_commit("events")
+            await self.wake_others(conn, "events")
         return results
 
     # --- customers ----------------------------------------------------------------------
@@ -207,8 +208,8 @@ class SqlStore:
     async def finish(self, results: Sequence[tuple[Claim, Decision]], now: datetime) -> list[bool]:
         async with self.write() as conn:
             done = await claims.finish_many(conn, self.dialect, results, now)
-        if any(d.fallback_channel or d.kind.value in ("retry", "defer") for _, d in results):
-            await self.after_commit("notifications")
+            if any(d.fallback_channel or d.kind.value in ("retry", "defer") for _, d in results):
+                await self.wake_others(conn, "notifications")
         return done
 
     async def release(self, claimed: Sequence[Claim], now: datetime) -> None:
@@ -230,8 +231,8 @@ class SqlStore:
     ) -> bool:
         async with self.write() as conn:
             changed = await apply_provider_status(conn, provider_id, state, detail, now)
-        if changed:
-            await self.after_commit("notifications")
+            if changed:
+                await self.wake_others(conn, "notifications")
         return changed
 
     # --- read side ---------------------------------------------------------------------------
@@ -297,7 +298,7 @@ class SqlStore:
                 return False
             detail: dict[str, Any] = {"previous_error": row.last_error}
             await add_timeline(conn, row.case_id, now, [("redriven", notification_id, detail)])
-        await self.after_commit("notifications")
+            await self.wake_others(conn, "notifications")
         return True
 
     async def state_counts(self) -> dict[str, int]:
