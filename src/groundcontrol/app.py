@@ -29,7 +29,7 @@ from groundcontrol.journeys import Journeys, load_journeys
 from groundcontrol.metrics import Metrics
 from groundcontrol.quiet_hours import QuietHours
 from groundcontrol.retry import RetryPolicy
-from groundcontrol.routing import plan_event
+from groundcontrol.routing import planner_for
 from groundcontrol.security import UnsubscribeTokens, derive_key
 from groundcontrol.settings import DEMO_TOKEN, Settings, is_loopback_host
 from groundcontrol.store import create_store
@@ -150,14 +150,10 @@ def _ingest(
 ) -> GroupCommitter[Event, IngestResult]:
     async def commit(events: Sequence[Event]) -> list[IngestResult]:
         now = clock()
-        planner = partial(_plan, journeys=journeys, now=now)
+        planner = planner_for(journeys, now)
         return await store.record_events(events, planner, now)
 
     return GroupCommitter(commit)
-
-
-def _plan(event, case, customer, *, journeys, now):  # type: ignore[no-untyped-def]
-    return plan_event(event, case, customer, journeys, now)
 
 
 async def _dispatch_ctx(app: web.Application, *, run: bool) -> AsyncIterator[None]:

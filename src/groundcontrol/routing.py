@@ -6,7 +6,7 @@ applies the returned `Plan` in that same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -140,3 +140,14 @@ def _plan_follow_up(follow_up: FollowUp | None, now: datetime) -> PlannedFollowU
         every=follow_up.every,
         max=follow_up.max,
     )
+
+
+def planner_for(
+    journeys: Journeys, now: datetime
+) -> Callable[[Event, CaseState | None, Customer], Plan]:
+    """`plan_event` with the journeys and the time fixed: what the store calls per event."""
+
+    def plan(event: Event, case: CaseState | None, customer: Customer) -> Plan:
+        return plan_event(event, case, customer, journeys, now)
+
+    return plan

@@ -5,18 +5,18 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from functools import partial
 
 import pytest
 
 from groundcontrol.domain import CustomerPatch, Event, NotificationState, Priority
 from groundcontrol.journeys import Journeys, parse_journeys
-from groundcontrol.routing import plan_event
+from groundcontrol.routing import planner_for
 from groundcontrol.store.base import (
     Decision,
     DecisionKind,
     IngestStatus,
     NotificationFilter,
+    Planner,
     Store,
 )
 
@@ -69,12 +69,8 @@ def event(
     )
 
 
-def planner(now: datetime, journeys: Journeys = JOURNEYS):  # type: ignore[no-untyped-def]
-    return partial(_plan, journeys=journeys, now=now)
-
-
-def _plan(e, case, customer, *, journeys, now):  # type: ignore[no-untyped-def]
-    return plan_event(e, case, customer, journeys, now)
+def planner(now: datetime, journeys: Journeys = JOURNEYS) -> Planner:
+    return planner_for(journeys, now)
 
 
 async def record(store: Store, *events: Event, now: datetime = T0):  # type: ignore[no-untyped-def]

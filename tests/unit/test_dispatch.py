@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -15,9 +14,7 @@ from groundcontrol.channels.memory import MemoryChannel
 from groundcontrol.delivery import DeliveryPolicies
 from groundcontrol.dispatch import DispatchConfig, Dispatcher
 from groundcontrol.domain import (
-    CaseState,
     ChannelName,
-    Customer,
     CustomerPatch,
     Event,
     NotificationState,
@@ -29,7 +26,7 @@ from groundcontrol.journeys import parse_journeys
 from groundcontrol.metrics import Metrics
 from groundcontrol.quiet_hours import QuietHours
 from groundcontrol.retry import RetryPolicy
-from groundcontrol.routing import Plan, plan_event
+from groundcontrol.routing import planner_for
 from groundcontrol.security import UnsubscribeTokens
 from groundcontrol.store.base import NotificationFilter, NotificationView
 from groundcontrol.store.memory import MemoryStore
@@ -118,7 +115,7 @@ class World:
             data={"case_title": "Address change"},
             body_hash=event_id,
         )
-        planner = partial(_plan, now=self.clock.now)
+        planner = planner_for(JOURNEYS, self.clock.now)
         [result] = await self.store.record_events([event], planner, self.clock.now)
         return result.notification_ids[0] if result.notification_ids else None
 
@@ -132,10 +129,6 @@ class World:
         entries = await self.store.timeline(case_id)
         assert entries is not None
         return [entry.kind for entry in entries]
-
-
-def _plan(event: Event, case: CaseState | None, customer: Customer, *, now: datetime) -> Plan:
-    return plan_event(event, case, customer, JOURNEYS, now)
 
 
 @pytest.fixture
