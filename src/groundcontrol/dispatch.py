@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from groundcontrol import delivery
+from groundcontrol.api.unsubscribe import unsubscribe_url
 from groundcontrol.batching import GroupCommitter
 from groundcontrol.cap_slots import CapSlots
 from groundcontrol.channels.base import Channel, OutgoingMessage, RenderedMessage
@@ -280,8 +281,7 @@ class Dispatcher:
     def _unsubscribe_url(self, claim: Claim) -> str | None:
         if claim.channel != "email":
             return None
-        token = self.tokens.make(claim.customer.id, "email")
-        return f"{self.config.public_url.rstrip('/')}/v1/unsubscribe/{token}"
+        return unsubscribe_url(self.config.public_url, self.tokens.make(claim.customer.id, "email"))
 
     async def _send(self, claim: Claim, message: OutgoingMessage) -> Decision:
         channel = self.channels[claim.channel]

@@ -10,8 +10,6 @@ from groundcontrol.channels.outbox import OutboxChannel
 from groundcontrol.domain import ChannelName
 from groundcontrol.settings import Settings
 
-STATUS_CALLBACK_PATH = "/v1/callbacks/twilio/status"
-
 
 def build_channels(settings: Settings, clock: Callable[[], datetime]) -> dict[ChannelName, Channel]:
     return {
@@ -40,9 +38,10 @@ def _email(settings: Settings) -> Channel:
 def _sms(settings: Settings, clock: Callable[[], datetime]) -> Channel:
     sms = settings.channels.sms
     if sms.account_sid and sms.auth_token and sms.from_:
+        from groundcontrol.api.twilio_callbacks import status_callback_url
         from groundcontrol.channels.sms import SmsChannel
 
-        callback = settings.server.public_url.rstrip("/") + STATUS_CALLBACK_PATH
+        callback = status_callback_url(settings.server.public_url)
         return SmsChannel(sms, callback, clock=clock)
     return OutboxChannel("sms", settings.delivery.outbox_dir, sms_from=sms.from_)
 
