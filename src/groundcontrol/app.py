@@ -192,7 +192,6 @@ async def _start_dispatch(
     clock.every(
         app[keys.SETTINGS].delivery.duration("poll_interval"), dispatcher.wake, "wake-dispatcher"
     )
-    clock.every(parse_duration("15s"), partial(_refresh_gauges, app), "state-gauges")
     _schedule_retention(app, clock)
     clock.start()
     return clock, asyncio.create_task(dispatcher.run(idle_wait=30.0), name="dispatcher")
@@ -214,13 +213,6 @@ async def _sweep_old_rows(store: RetainingStore, days: int, clock: Callable[[], 
         return
     if report is not None:
         log.info("retention: deleted %s", report)
-
-
-async def _refresh_gauges(app: web.Application) -> None:
-    try:
-        app[keys.METRICS].set_states(await app[keys.STORE].state_counts())
-    except Exception:
-        log.exception("could not refresh notification state gauges")
 
 
 def warn_about_demo_token(settings: Settings) -> None:
