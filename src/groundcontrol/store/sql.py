@@ -181,21 +181,16 @@ class SqlStore:
     async def next_due_at(self) -> datetime | None:
         pending = NotificationState.PENDING.value
         sending = NotificationState.SENDING.value
-        async with self.read() as conn:
-            times = [
-                await conn.scalar(
-                    select(func.min(notifications.c.due_at)).where(notifications.c.state == pending)
-                ),
-                await conn.scalar(
-                    select(func.min(follow_ups.c.due_at)).where(follow_ups.c.state == "pending")
-                ),
-                await conn.scalar(
-                    select(func.min(notifications.c.lease_expires_at)).where(
-                        notifications.c.state == sending
-                    )
-                ),
-            ]
-        known = [as_utc(t) for t in times if t is not None]
+        earliest = (
+            select(func.min(notifications.c.due_at)).where(notifications.c.state == pending),
+            select(func.min(follow_ups.c.due_at)).where(follow_ups.c.state == "pending"),
+            select(func.min(notifications.c.lease_expires_at)).where(
+                notifications.c.state == sending
+            ),
+        )
+        async with self.read() as conn:  # one round trip for the three
+            row = (await conn.execute(select(*(q.scalar_subquery() for q in earliest)))).one()
+        known = [as_utc(t) for t in row if t is not None]
         return min(known) if known else None
 
     # --- dispatch ---------------------------------------------------------------------------
