@@ -7,12 +7,13 @@ applies the returned `Plan` in that same transaction.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from groundcontrol.domain import CaseState, ChannelName, Customer, Event, NotificationKind, Priority
 from groundcontrol.durations import format_duration
+from groundcontrol.golden_thread import Thread, after_event
 from groundcontrol.journeys import FollowUp, Journeys, Rule
 
 
@@ -52,6 +53,7 @@ class Plan:
     # A newer status drops what the older one still had pending (newest state wins).
     supersede_pending: bool = False
     note: str = ""
+    thread: Thread | None = None  # the case's golden thread after this event
 
     @property
     def advances_case(self) -> bool:
@@ -84,6 +86,16 @@ def effective_priority(event: Event, rule: Rule | None) -> Priority:
 
 
 def plan_event(
+    event: Event, case: CaseState | None, customer: Customer, journeys: Journeys, now: datetime
+) -> Plan:
+    plan = _plan_messages(event, case, customer, journeys, now)
+    if not plan.advances_case:
+        return plan
+    before = case.thread if case is not None else None
+    return replace(plan, thread=after_event(before, journeys, event.status, now))
+
+
+def _plan_messages(
     event: Event, case: CaseState | None, customer: Customer, journeys: Journeys, now: datetime
 ) -> Plan:
     rule = journeys.rule_for(event.status)

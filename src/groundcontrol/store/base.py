@@ -21,7 +21,15 @@ from groundcontrol.domain import (
     NotificationState,
     Priority,
 )
+from groundcontrol.golden_thread import Contact
 from groundcontrol.routing import Plan
+from groundcontrol.store.case_views import (
+    Breach,
+    CaseFilter,
+    CasePage,
+    CaseView,
+    GoldenThreadSummary,
+)
 
 # Given the event, what the case knew before and the customer (after the inline
 # upsert), decide what to do. Pure; called inside the recording transaction.
@@ -258,3 +266,20 @@ class Store(Protocol):
 
     async def state_counts(self) -> dict[str, int]:
         """How many notifications are in each state (for metrics)."""
+
+    # --- the golden thread (golden_thread.py) -----------------------------------------------
+    async def record_contact(self, case_id: str, contact: Contact) -> bool:
+        """A contact that is no sent message (the customer viewed the case page): ends the
+        case's dark stretch. False for an unknown case or an older contact."""
+
+    async def fire_due_breaches(self, now: datetime, limit: int) -> list[Breach]:
+        """Record the breach of every open case whose promise broke by `now`: once per
+        dark stretch (timeline `promise_breached`), even with several instances."""
+
+    async def get_case(self, case_id: str) -> CaseView | None: ...
+
+    async def list_cases(self, where: CaseFilter, now: datetime) -> CasePage: ...
+
+    async def golden_thread(self, now: datetime, window: timedelta) -> GoldenThreadSummary:
+        """Open and breached cases, dark seconds p50/p95/max, by status and by source,
+        and the breaches whose promise broke within `window` before `now`."""

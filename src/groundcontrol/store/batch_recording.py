@@ -33,6 +33,7 @@ from groundcontrol.store.recording import (
 )
 from groundcontrol.store.rows import customer_values, to_case, to_customer
 from groundcontrol.store.schema import cases, customers, events, follow_ups, notifications, timeline
+from groundcontrol.store.thread_rows import thread_values
 from groundcontrol.store.transitions import Entry
 
 PENDING = NotificationState.PENDING.value
@@ -122,7 +123,8 @@ async def _write_cases(
             "data": dict(case.data),
             "last_event_pk": event_pks[plan.last_event[case.id]],
             "updated_at": now,
-        }
+            "source": case.source,
+        } | (thread_values(case.thread) if case.thread is not None else {})
 
     if plan.new_cases:
         rows = [

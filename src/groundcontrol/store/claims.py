@@ -17,6 +17,7 @@ from groundcontrol.domain import (
     as_utc,
 )
 from groundcontrol.store.base import Claim, Decision, DecisionKind
+from groundcontrol.store.contacts import record_contacts, sent_contacts
 from groundcontrol.store.dialect import Dialect
 from groundcontrol.store.recording import insert_notification_rows, notification_row
 from groundcontrol.store.rows import to_case, to_customer
@@ -274,8 +275,7 @@ async def _record_sends(
             for c, d in mine
         ],
     )
-    case_ids = sorted({c.case.id for c, _ in mine})  # sorted: a stable lock order
-    await conn.execute(update(cases).where(cases.c.id.in_(case_ids)).values(last_message_at=now))
+    await record_contacts(conn, sent_contacts([c for c, _ in mine], now), message=True)
     await conn.execute(timeline.insert(), [_sent_entry(c, d, now) for c, d in mine])
 
 
@@ -320,9 +320,7 @@ async def _consequences(
     conn: AsyncConnection, claim: Claim, decision: Decision, now: datetime
 ) -> list[Entry]:
     if decision.kind is DecisionKind.SENT:
-        await conn.execute(
-            update(cases).where(cases.c.id == claim.case.id).values(last_message_at=now)
-        )
+        await record_contacts(conn, sent_contacts([claim], now), message=True)
     if decision.kind is DecisionKind.FAIL:
         return await _fail(conn, claim, decision, now)
     return [outcome_entry(claim, decision)]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from groundcontrol import golden_thread
 from groundcontrol.domain import (
     CaseState,
     ChannelName,
@@ -25,7 +26,9 @@ from groundcontrol.domain import (
     NotificationState,
     Priority,
 )
+from groundcontrol.golden_thread import Contact, ContactKind
 from groundcontrol.routing import Outcome, Plan, PlannedNotification, next_channel
+from groundcontrol.store import memory_cases
 from groundcontrol.store.base import (
     AttemptView,
     Claim,
@@ -37,6 +40,13 @@ from groundcontrol.store.base import (
     NotificationView,
     Planner,
     TimelineEntry,
+)
+from groundcontrol.store.case_views import (
+    Breach,
+    CaseFilter,
+    CasePage,
+    CaseView,
+    GoldenThreadSummary,
 )
 from groundcontrol.store.recording import new_notification_id, public_event
 from groundcontrol.store.transitions import (
@@ -172,6 +182,7 @@ class _Tables:
     notifications: dict[str, _Notification] = field(default_factory=dict)
     follow_ups: dict[int, _FollowUp] = field(default_factory=dict)
     timeline: dict[str, list[TimelineEntry]] = field(default_factory=dict)
+    breaches: list[Breach] = field(default_factory=list)
 
     def add_timeline(self, case_id: str, at: datetime, entries: Sequence[Entry]) -> None:
         rows = self.timeline.setdefault(case_id, [])
@@ -355,6 +366,7 @@ class MemoryStore:
             changes["sequence"] = event.sequence
         if before is not None and before.status != event.status:
             changes |= {"status": event.status, "previous_status": before.status}
+        changes |= {"source": event.source, "thread": plan.thread or case.state.thread}
         case.state = replace(case.state, **changes)
         case.event_payload = recorded.payload
 
@@ -522,6 +534,11 @@ class MemoryStore:
             for n in tables.notifications.values()
             if n.state is SENDING and n.lease_expires_at is not None
         ]
+        times += [
+            c.state.thread.breach_due
+            for c in tables.cases.values()
+            if c.state.thread is not None and c.state.thread.breach_due is not None
+        ]
         return min(times, default=None)
 
     # --- dispatch ---------------------------------------------------------------------------
@@ -577,6 +594,9 @@ class MemoryStore:
         if decision.kind is DecisionKind.SENT:
             case = self._tables.cases[claim.case.id]
             case.state = replace(case.state, last_message_at=now)
+            if golden_thread.is_contact(claim.kind, NotificationState.SENT):
+                contact = Contact(now, ContactKind.SENT, claim.channel, claim.notification_id)
+                self._contact(claim.case.id, contact)
         if decision.kind is DecisionKind.FAIL:
             return self._fail(claim, decision, now)
         return [outcome_entry(claim, decision)]
@@ -716,6 +736,54 @@ class MemoryStore:
 
     async def state_counts(self) -> dict[str, int]:
         return dict(Counter(n.state.value for n in self._tables.notifications.values()))
+
+    # --- the golden thread -----------------------------------------------------------------
+    def _contact(self, case_id: str, contact: Contact) -> bool:
+        case = self._tables.cases.get(case_id)
+        thread = case.state.thread if case else None
+        if case is None or thread is None or contact.at < thread.dark_since:
+            return False
+        case.state = replace(case.state, thread=golden_thread.after_contact(thread, contact))
+        return True
+
+    async def record_contact(self, case_id: str, contact: Contact) -> bool:
+        if not self._contact(case_id, contact):
+            return False
+        detail = {"kind": contact.kind.value, "channel": contact.channel}
+        self._tables.add_timeline(case_id, contact.at, [(contact.kind.value, None, detail)])
+        return True
+
+    async def fire_due_breaches(self, now: datetime, limit: int) -> list[Breach]:
+        states = [c.state for c in self._tables.cases.values()]
+        found = []
+        for state in memory_cases.due_breaches(states, now, limit):
+            thread = state.thread
+            assert thread is not None and thread.deadline is not None
+            breach = Breach(
+                state.id,
+                state.customer_id,
+                state.status,
+                state.source,
+                thread.dark_since,
+                thread.deadline,
+            )
+            after = golden_thread.after_breach(thread, thread.deadline)
+            self._tables.cases[state.id].state = replace(state, thread=after)
+            self._tables.breaches.append(breach)
+            self._tables.add_timeline(state.id, now, [breach.entry()])
+            found.append(breach)
+        return found
+
+    async def get_case(self, case_id: str) -> CaseView | None:
+        case = self._tables.cases.get(case_id)
+        return memory_cases.case_view(case.state) if case else None
+
+    async def list_cases(self, where: CaseFilter, now: datetime) -> CasePage:
+        return memory_cases.list_cases((c.state for c in self._tables.cases.values()), where, now)
+
+    async def golden_thread(self, now: datetime, window: timedelta) -> GoldenThreadSummary:
+        states = (c.state for c in self._tables.cases.values())
+        return memory_cases.summary(states, self._tables.breaches, now, window)
 
 
 def _repeat(existing: _Event, event: Event) -> IngestResult:

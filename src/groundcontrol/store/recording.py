@@ -21,6 +21,7 @@ from groundcontrol.store.base import IngestResult, IngestStatus, Planner
 from groundcontrol.store.dialect import Dialect
 from groundcontrol.store.rows import customer_values, to_case, to_customer
 from groundcontrol.store.schema import cases, customers, events, follow_ups, notifications
+from groundcontrol.store.thread_rows import thread_values
 from groundcontrol.store.timeline import add_timeline
 from groundcontrol.store.transitions import Entry, event_entries
 
@@ -238,7 +239,10 @@ async def _update_case(
         "data": {**(before.data if before else {}), **event.data},
         "last_event_pk": event_pk,
         "updated_at": now,
+        "source": event.source,
     }
+    if plan.thread is not None:
+        values |= thread_values(plan.thread)
     if event.sequence is not None:
         values["sequence"] = event.sequence
     if before is not None and before.status != event.status:

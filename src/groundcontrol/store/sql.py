@@ -21,7 +21,16 @@ from groundcontrol.domain import (
     NotificationState,
     as_utc,
 )
-from groundcontrol.store import batch_recording, claims, followups, migrate, recording
+from groundcontrol.golden_thread import Contact
+from groundcontrol.store import (
+    batch_recording,
+    case_reads,
+    claims,
+    contacts,
+    followups,
+    migrate,
+    recording,
+)
 from groundcontrol.store.base import (
     Claim,
     Decision,
@@ -32,6 +41,13 @@ from groundcontrol.store.base import (
     TimelineEntry,
 )
 from groundcontrol.store.callbacks import apply_provider_status
+from groundcontrol.store.case_views import (
+    Breach,
+    CaseFilter,
+    CasePage,
+    CaseView,
+    GoldenThreadSummary,
+)
 from groundcontrol.store.dialect import Dialect
 from groundcontrol.store.rows import to_attempt, to_customer, to_notification, to_timeline
 from groundcontrol.store.schema import (
@@ -42,6 +58,7 @@ from groundcontrol.store.schema import (
     notifications,
     timeline,
 )
+from groundcontrol.store.thread_rows import from_epoch
 from groundcontrol.store.timeline import Entry, add_timeline
 
 _REDRIVABLE = (NotificationState.DEAD.value, NotificationState.FAILED.value)
@@ -187,10 +204,14 @@ class SqlStore:
             select(func.min(notifications.c.lease_expires_at)).where(
                 notifications.c.state == sending
             ),
+            select(func.min(cases.c.breach_due_epoch)),
         )
-        async with self.read() as conn:  # one round trip for the three
+        async with self.read() as conn:  # one round trip for the four
             row = (await conn.execute(select(*(q.scalar_subquery() for q in earliest)))).one()
-        known = [as_utc(t) for t in row if t is not None]
+        *times, breach_due = row
+        known = [as_utc(t) for t in times if t is not None]
+        if breach_due is not None:
+            known.append(from_epoch(breach_due))
         return min(known) if known else None
 
     # --- dispatch ---------------------------------------------------------------------------
@@ -300,3 +321,32 @@ class SqlStore:
         query = select(notifications.c.state, func.count()).group_by(notifications.c.state)
         async with self.read() as conn:
             return {state: count for state, count in (await conn.execute(query)).all()}
+
+    # --- the golden thread -----------------------------------------------------------------
+    async def record_contact(self, case_id: str, contact: Contact) -> bool:
+        async with self.write() as conn:
+            done = await conn.execute(
+                contacts.contact_statement(message=False),
+                contacts.contact_params(case_id, contact),
+            )
+            if not done.rowcount:
+                return False
+            detail = {"kind": contact.kind.value, "channel": contact.channel}
+            await add_timeline(conn, case_id, contact.at, [(contact.kind.value, None, detail)])
+        return True
+
+    async def fire_due_breaches(self, now: datetime, limit: int) -> list[Breach]:
+        async with self.write() as conn:
+            return await contacts.record_due_breaches(conn, self.dialect, now, limit)
+
+    async def get_case(self, case_id: str) -> CaseView | None:
+        async with self.read() as conn:
+            return await case_reads.get_case(conn, case_id)
+
+    async def list_cases(self, where: CaseFilter, now: datetime) -> CasePage:
+        async with self.read() as conn:
+            return await case_reads.list_cases(conn, where, now)
+
+    async def golden_thread(self, now: datetime, window: timedelta) -> GoldenThreadSummary:
+        async with self.read() as conn:
+            return await case_reads.summary(conn, now, window)
