@@ -5,7 +5,7 @@ Plain frozen values, no I/O. Times are always timezone-aware UTC datetimes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
@@ -13,6 +13,10 @@ from typing import Any, Literal, get_args
 
 ChannelName = Literal["email", "sms", "chat"]
 CHANNELS: tuple[ChannelName, ...] = get_args(ChannelName)
+
+
+# What every part of the flow reads the time from: injected, so tests fix it.
+Clock = Callable[[], datetime]
 
 
 def utcnow() -> datetime:
@@ -161,3 +165,12 @@ class CaseState:
     priority: Priority
     data: Mapping[str, Any]
     last_message_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """What a template produced for one channel."""
+
+    text: str
+    subject: str | None = None  # email only
+    html: str | None = None  # email only, optional

@@ -18,7 +18,7 @@ from groundcontrol import keys
 from groundcontrol.api.auth import authenticate_source
 from groundcontrol.api.problems import ProblemError, field_errors, validation_error
 from groundcontrol.api.schemas import EventBody, to_event, unwrap_cloudevent
-from groundcontrol.store.base import IngestResult, IngestStatus
+from groundcontrol.store.contract import IngestResult, IngestStatus
 
 JSON = "application/json"
 CLOUDEVENTS = "application/cloudevents+json"
