@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint typecheck unit bench clean
+.PHONY: install run test test-night lint typecheck unit bench clean
 
 install: $(VENV)/.installed
 
@@ -27,6 +27,14 @@ typecheck: install
 test: lint typecheck  ## everything CI runs
 	$(BIN)/groundcontrol check
 	$(BIN)/python -m pytest
+	$(MAKE) test-night
+
+# 02:30 UTC is 03:30 in Amsterdam, inside the default quiet hours: a test that reads the
+# wall clock's hour, date or zone instead of the injected clock fails here at any hour.
+NIGHT := 2026-11-30 02:30:00
+test-night: install  ## the clock-driven tiers again, under a pinned night clock (libfaketime)
+	@command -v faketime >/dev/null || { echo "test-night needs Debian's faketime: apt-get install faketime"; exit 1; }
+	faketime -f '@$(NIGHT)' $(BIN)/python -m pytest -q tests/unit tests/service tests/integration
 
 unit: install
 	$(BIN)/python -m pytest tests/unit -q

@@ -14,6 +14,7 @@ import base64
 import json
 import socket
 import textwrap
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -90,14 +91,23 @@ priority = "normal"
 
 
 class FakeClock:
-    """The app's clock; tests move it instead of sleeping."""
+    """The app's clock; tests move it instead of sleeping.
+
+    `run_in_real_time()` lets it tick with the real loop (tests of the run loop and
+    APScheduler wake-ups) while it still reads a pinned calendar time: the wall
+    clock's hour, date and zone never reach a test, so it passes at any hour."""
 
     def __init__(self, now: datetime = NOW) -> None:
         self.now = now
-        self.real = False  # True: follow the wall clock (tests of the real run loop)
+        self._ticking_since: float | None = None  # monotonic start of real-time ticking
 
     def __call__(self) -> datetime:
-        return datetime.now(UTC) if self.real else self.now
+        if self._ticking_since is None:
+            return self.now
+        return self.now + timedelta(seconds=time.monotonic() - self._ticking_since)
+
+    def run_in_real_time(self) -> None:
+        self._ticking_since = time.monotonic()
 
     def advance(self, delta: timedelta | None = None, **parts: float) -> datetime:
         self.now += delta if delta is not None else timedelta(**parts)

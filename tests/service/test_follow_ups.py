@@ -121,7 +121,7 @@ async def test_follow_up_fires_within_a_second_of_its_due_time_with_the_real_loo
     """
     world.configure(journeys=journeys)
     sink = world.peers.chat
-    world.clock.real = True
+    world.clock.run_in_real_time()
 
     async with world.serve(run_dispatcher=True) as svc:
         posted = time.monotonic()
