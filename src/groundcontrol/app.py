@@ -7,7 +7,7 @@ import asyncio
 import logging
 import secrets
 import signal
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from functools import partial
 
@@ -18,23 +18,21 @@ from groundcontrol import keys, studio
 from groundcontrol.api import ingest, openapi, ops, read, twilio_callbacks, unsubscribe
 from groundcontrol.api.problems import problem_middleware
 from groundcontrol.channels.factory import build_channels, describe
-from groundcontrol.delivery.batching import GroupCommitter
 from groundcontrol.delivery.decisions import DeliveryPolicies
 from groundcontrol.delivery.dispatcher import DispatchConfig, Dispatcher
 from groundcontrol.delivery.frequency import FrequencyCap
+from groundcontrol.delivery.ingestor import Ingestor
 from groundcontrol.delivery.quiet_hours import QuietHours
 from groundcontrol.delivery.retry import RetryPolicy
 from groundcontrol.delivery.scheduler import Clock
 from groundcontrol.delivery.throttle import OutageGuard, RateLimiter
-from groundcontrol.domain import Event, utcnow
+from groundcontrol.domain import utcnow
 from groundcontrol.durations import parse_duration
 from groundcontrol.metrics import Metrics
-from groundcontrol.planning.journeys import Journeys, load_journeys
-from groundcontrol.planning.plan import planner_for
+from groundcontrol.planning.journeys import load_journeys
 from groundcontrol.security import UnsubscribeTokens, derive_key
 from groundcontrol.settings import DEMO_TOKEN, Settings, is_loopback_host
 from groundcontrol.store import create_store
-from groundcontrol.store.contract import IngestResult, Store
 from groundcontrol.store.sql.engine import SqlStore
 from groundcontrol.store.sql.retention import RetainingStore, run_retention
 from groundcontrol.store.sql.template_store import TemplateStore
@@ -147,38 +145,21 @@ def _dispatcher(app: web.Application) -> Dispatcher:
     )
 
 
-def _ingest(
-    store: Store, journeys: Journeys, clock: Callable[[], datetime]
-) -> GroupCommitter[Event, IngestResult]:
-    async def commit(events: Sequence[Event]) -> list[IngestResult]:
-        now = clock()
-        planner = planner_for(journeys, now)
-        return await store.record_events(events, planner, now)
-
-    return GroupCommitter(commit)
-
-
 async def _dispatch_ctx(app: web.Application, *, run: bool) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     dispatcher = _dispatcher(app)
-    committer = _ingest(app[keys.STORE], app[keys.JOURNEYS], app[keys.CLOCK])
+    ingestor = Ingestor(app[keys.STORE], app[keys.JOURNEYS], app[keys.CLOCK], dispatcher.wake)
     app[keys.DISPATCHER] = dispatcher
     app[keys.WAKE] = dispatcher.wake
-
-    async def ingest_events(events: Sequence[Event]) -> list[IngestResult]:
-        results = await committer.submit(events)
-        dispatcher.wake()
-        return results
-
-    app[keys.INGEST] = ingest_events
-    committer.start()
+    app[keys.INGESTOR] = ingestor
+    ingestor.start()
     clock, runner = await _start_dispatch(app, dispatcher, run)
     yield
     clock.stop()
     await dispatcher.stop(parse_duration(settings.server.shutdown_grace))
     if runner is not None:
         await asyncio.gather(runner, return_exceptions=True)
-    await committer.stop()
+    await ingestor.stop()
 
 
 async def _start_dispatch(

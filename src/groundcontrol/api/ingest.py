@@ -53,7 +53,7 @@ async def _ingest(request: web.Request) -> tuple[str, IngestResult]:
     source = authenticate_source(settings.sources, request.headers, body, now)
     payload, prefix = parse_payload(body, request.content_type)
     event = to_event(validate_event(payload, prefix), source, canonical_hash(payload))
-    [result] = await request.app[keys.INGEST]([event])
+    [result] = await request.app[keys.INGESTOR].ingest([event])
     _raise_for_refusal(result, prefix)
     return source, result
 
