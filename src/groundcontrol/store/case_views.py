@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from groundcontrol.golden_thread import Thread
+from groundcontrol.planning.golden_thread import Thread
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from groundcontrol import golden_thread
 from groundcontrol.domain import (
     CaseState,
     ChannelName,
@@ -26,10 +25,18 @@ from groundcontrol.domain import (
     NotificationState,
     Priority,
 )
-from groundcontrol.golden_thread import Contact, ContactKind
-from groundcontrol.routing import Outcome, Plan, PlannedNotification, next_channel
+from groundcontrol.planning import golden_thread
+from groundcontrol.planning.golden_thread import Contact, ContactKind
+from groundcontrol.planning.plan import Outcome, Plan, PlannedNotification, next_channel
 from groundcontrol.store import memory_cases
-from groundcontrol.store.base import (
+from groundcontrol.store.case_views import (
+    Breach,
+    CaseFilter,
+    CasePage,
+    CaseView,
+    GoldenThreadSummary,
+)
+from groundcontrol.store.contract import (
     AttemptView,
     Claim,
     Decision,
@@ -41,14 +48,7 @@ from groundcontrol.store.base import (
     Planner,
     TimelineEntry,
 )
-from groundcontrol.store.case_views import (
-    Breach,
-    CaseFilter,
-    CasePage,
-    CaseView,
-    GoldenThreadSummary,
-)
-from groundcontrol.store.recording import new_notification_id, public_event
+from groundcontrol.store.sql.recording import new_notification_id, public_event
 from groundcontrol.store.transitions import (
     ATTEMPT_OUTCOME,
     NOT_ATTEMPTED,

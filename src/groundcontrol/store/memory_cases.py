@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from groundcontrol.domain import CaseState
-from groundcontrol.golden_thread import rank
+from groundcontrol.planning.golden_thread import rank
 from groundcontrol.store.case_views import (
     Breach,
     CaseCursor,
