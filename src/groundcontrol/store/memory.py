@@ -767,7 +767,7 @@ class MemoryStore:
                 thread.dark_since,
                 thread.deadline,
             )
-            after = golden_thread.after_breach(thread, thread.deadline)
+            after = golden_thread.after_breach(thread, now)
             self._tables.cases[state.id].state = replace(state, thread=after)
             self._tables.breaches.append(breach)
             self._tables.add_timeline(state.id, now, [breach.entry()])

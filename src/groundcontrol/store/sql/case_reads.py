@@ -40,12 +40,12 @@ async def get_case(conn: AsyncConnection, case_id: str) -> CaseView | None:
 
 
 def breached_now(now: datetime) -> Any:
-    return and_(cases.c.is_open, cases.c.deadline_epoch < epoch(now))
+    return and_(cases.c.is_open, cases.c.deadline_epoch <= epoch(now))
 
 
 def not_breached_now(now: datetime) -> Any:
     deadline = cases.c.deadline_epoch
-    return or_(not_(cases.c.is_open), deadline.is_(None), deadline >= epoch(now))
+    return or_(not_(cases.c.is_open), deadline.is_(None), deadline > epoch(now))
 
 
 def _conditions(where: CaseFilter, now: datetime) -> list[Any]:

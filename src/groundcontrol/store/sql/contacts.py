@@ -89,8 +89,7 @@ BREACH_COLUMNS = (
     cases.c.status,
     cases.c.source,
     cases.c.dark_since,
-    cases.c.promise_seconds,
-    cases.c.breach_due_epoch,
+    cases.c.deadline_epoch,
 )
 
 
@@ -98,29 +97,23 @@ async def record_due_breaches(
     conn: AsyncConnection, dialect: Dialect, now: datetime, limit: int
 ) -> list[Breach]:
     """Record the breach of every case whose promise broke by `now`, once per dark
-    stretch: the row's breach_due is cleared in the transaction that records it, and
-    another instance skips rows this one holds (PostgreSQL SKIP LOCKED)."""
-    query = dialect.claim_rows(
-        select(*BREACH_COLUMNS)
-        .where(cases.c.breach_due_epoch <= epoch(now))
-        .order_by(cases.c.breach_due_epoch)
-        .limit(limit)
+    stretch: one UPDATE clears the rows' breach_due and returns only the rows it changed,
+    so a row another instance recorded first is not recorded again (SKIP LOCKED only
+    spares the wait)."""
+    due = cases.c.breach_due_epoch <= epoch(now)
+    picked = dialect.claim_rows(
+        select(cases.c.id).where(due).order_by(cases.c.breach_due_epoch).limit(limit)
     )
-    rows = (await conn.execute(query)).all()
-    if not rows:
-        return []
-    found = [_breach(row) for row in rows]
-    await conn.execute(
+    changed = await conn.execute(
         update(cases)
-        .where(cases.c.id == bindparam("b_case"), cases.c.breach_due_epoch == bindparam("b_due"))
-        .values(breach_due_epoch=None, breached_at=bindparam("b_at")),
-        [
-            {"b_case": b.case_id, "b_due": row.breach_due_epoch, "b_at": b.deadline}
-            for b, row in zip(found, rows, strict=True)
-        ],
+        .where(cases.c.id.in_(picked.scalar_subquery()), due)
+        .values(breach_due_epoch=None, breached_at=now)
+        .returning(*BREACH_COLUMNS)
     )
-    await conn.execute(breaches.insert(), [b.row(now) for b in found])
-    await conn.execute(timeline.insert(), [_timeline_row(b, now) for b in found])
+    found = sorted((_breach(row) for row in changed), key=lambda b: (b.deadline, b.case_id))
+    if found:
+        await conn.execute(breaches.insert(), [b.row(now) for b in found])
+        await conn.execute(timeline.insert(), [_timeline_row(b, now) for b in found])
     return found
 
 
@@ -136,7 +129,7 @@ def _timeline_row(breach: Breach, now: datetime) -> dict[str, Any]:
 
 
 def _breach(row: Any) -> Breach:
-    deadline = from_epoch(row.breach_due_epoch)
+    deadline = from_epoch(row.deadline_epoch)
     return Breach(
         case_id=row.id,
         customer_id=row.customer_id,
