@@ -15,7 +15,7 @@ import jinja2
 from aiohttp import web
 
 from groundcontrol import keys, studio
-from groundcontrol.api import ingest, openapi, ops, read, twilio_callbacks, unsubscribe
+from groundcontrol.api import cases, ingest, openapi, ops, read, twilio_callbacks, unsubscribe
 from groundcontrol.api.problems import problem_middleware
 from groundcontrol.channels.factory import build_channels, describe
 from groundcontrol.delivery.decisions import DeliveryPolicies
@@ -44,6 +44,7 @@ log = logging.getLogger("groundcontrol")
 ROUTES = (
     ingest.routes,
     read.routes,
+    cases.routes,
     ops.routes,
     openapi.routes,
     unsubscribe.routes,

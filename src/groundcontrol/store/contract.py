@@ -217,6 +217,9 @@ class Store(Protocol):
         """Record the breach of every open case whose promise broke by `now`: once per
         dark stretch (timeline `promise_breached`), even with several instances."""
 
+    async def thread_counts(self, now: datetime) -> tuple[int, int]:
+        """How many cases are open, and how many of them breached, now (for metrics)."""
+
     async def get_case(self, case_id: str) -> CaseView | None: ...
 
     async def list_cases(self, where: CaseFilter, now: datetime) -> CasePage: ...

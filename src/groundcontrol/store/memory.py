@@ -774,6 +774,11 @@ class MemoryStore:
             found.append(breach)
         return found
 
+    async def thread_counts(self, now: datetime) -> tuple[int, int]:
+        threads = [c.state.thread for c in self._tables.cases.values() if c.state.thread]
+        open_threads = [t for t in threads if t.open]
+        return len(open_threads), sum(t.breached(now) for t in open_threads)
+
     async def get_case(self, case_id: str) -> CaseView | None:
         case = self._tables.cases.get(case_id)
         return memory_cases.case_view(case.state) if case else None

@@ -82,6 +82,13 @@ async def list_cases(conn: AsyncConnection, where: CaseFilter, now: datetime) ->
     return CasePage(items, cursor)
 
 
+async def thread_counts(conn: AsyncConnection, now: datetime) -> tuple[int, int]:
+    breached = func.sum(case((breached_now(now), 1), else_=0))
+    query = select(func.count(), breached).where(cases.c.is_open, HAS_THREAD)
+    open_count, breached_count = (await conn.execute(query)).one()
+    return int(open_count), int(breached_count or 0)
+
+
 # --- the summary ------------------------------------------------------------------------
 
 

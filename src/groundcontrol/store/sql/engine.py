@@ -339,6 +339,10 @@ class SqlStore:
         async with self.write() as conn:
             return await contacts.record_due_breaches(conn, self.dialect, now, limit)
 
+    async def thread_counts(self, now: datetime) -> tuple[int, int]:
+        async with self.read() as conn:
+            return await case_reads.thread_counts(conn, now)
+
     async def get_case(self, case_id: str) -> CaseView | None:
         async with self.read() as conn:
             return await case_reads.get_case(conn, case_id)
