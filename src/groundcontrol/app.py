@@ -149,7 +149,13 @@ def _dispatcher(app: web.Application) -> Dispatcher:
 async def _dispatch_ctx(app: web.Application, *, run: bool) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     dispatcher = _dispatcher(app)
-    ingestor = Ingestor(app[keys.STORE], app[keys.JOURNEYS], app[keys.CLOCK], dispatcher.wake)
+    ingestor = Ingestor(
+        app[keys.STORE],
+        app[keys.JOURNEYS],
+        app[keys.CLOCK],
+        dispatcher.wake,
+        quiet=dispatcher.policies.quiet_hours.window_around,
+    )
     app[keys.DISPATCHER] = dispatcher
     app[keys.WAKE] = dispatcher.wake
     app[keys.INGESTOR] = ingestor

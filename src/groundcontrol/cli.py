@@ -19,6 +19,7 @@ from typing import Any, cast
 from groundcontrol.domain import CHANNELS, ChannelName, RenderedMessage
 from groundcontrol.errors import GroundControlError
 from groundcontrol.planning.journeys import Journeys, load_journeys
+from groundcontrol.planning.promises import cadence_problems
 from groundcontrol.settings import DEFAULT_CONFIG, Settings, load_settings
 from groundcontrol.templates.check import check_templates, list_templates
 from groundcontrol.templates.context import Sample, load_sample, load_samples
@@ -132,7 +133,8 @@ def run_check(args: argparse.Namespace) -> int:
     if not templates_dir.is_dir():
         print(f"templates folder {templates_dir} does not exist", file=sys.stderr)
         return EXIT_PROBLEMS
-    problems = check_templates(_renderer(settings), journeys, templates_dir / "_samples")
+    problems = cadence_problems(journeys)
+    problems += check_templates(_renderer(settings), journeys, templates_dir / "_samples")
     for problem in problems:
         print(f"{templates_dir}/{problem}" if _names_a_file(problem) else problem)
     if problems:

@@ -152,7 +152,8 @@ def parse_journeys(data: Mapping[str, Any], origin: str = "journeys") -> Journey
         model = _JourneysModel.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors()
         )
         raise ConfigError(f"{origin}: {problems}") from exc
     rules: dict[str, Rule] = {}

@@ -413,7 +413,7 @@ class MemoryStore:
             "due_at": planned.due_at.isoformat(),
             "every_seconds": planned.every.total_seconds() if planned.every else None,
             "max": planned.max,
-        }
+        } | ({"note": planned.note} if planned.note else {})
         self._tables.add_timeline(event.case_id, now, [("follow_up_scheduled", None, detail)])
 
     # --- customers ----------------------------------------------------------------------

@@ -291,3 +291,34 @@ async def test_the_case_routes_need_the_admin_token(journeys: World) -> None:
         for path in ("/v1/cases", "/v1/cases/C-1001", "/v1/golden-thread"):
             response = await service.client.get(path)
             assert response.status == 401
+
+
+# --- promises kept by construction -------------------------------------------------------------
+
+QUIET_JOURNEYS = """
+[[rules]]
+status = "received"
+template = "case_received"
+promise = "12h"
+follow_up = { after = "11h", template = "still_working" }
+"""
+
+
+async def test_a_follow_up_quiet_hours_would_push_past_the_promise_goes_earlier(
+    world: World,
+) -> None:
+    # 10:00 UTC is 11:00 in Amsterdam. The follow-up would be due at 22:00 local, inside
+    # quiet hours (21:00-08:00) that end long after the promise breaks (23:00 local).
+    world.configure(journeys=QUIET_JOURNEYS)
+    async with world.serve() as service:
+        await service.post("received", customer=customer(world.peers, "sms"))
+        await service.drain()
+        [scheduled] = await service.entries("follow_up_scheduled")
+        assert scheduled["detail"]["due_at"] == at(9 * 3600 + 59 * 60)  # 20:59 local
+        assert "before quiet hours begin" in scheduled["detail"]["note"]
+
+        await service.advance(9 * 3600 + 59 * 60)
+        assert len(world.peers.twilio.messages) == 2, "the follow-up went before quiet hours"
+        await service.advance(3 * 3600)
+        assert await breaches(service) == 0
+        assert (await case(service))["dark_since"] == at(9 * 3600 + 59 * 60)
