@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from groundcontrol.domain import (
@@ -45,6 +46,8 @@ from groundcontrol.store.sql.schema import (
 from groundcontrol.store.sql.timeline import Entry, add_timeline
 
 _REDRIVABLE = (NotificationState.DEAD.value, NotificationState.FAILED.value)
+# How often a batch is recorded again after losing a race with another instance.
+RACE_ATTEMPTS = 3
 
 
 class SqlStore:
@@ -85,17 +88,21 @@ class SqlStore:
     async def record_events(
         self, events: Sequence[Event], planner: Planner, now: datetime
     ) -> list[IngestResult]:
+        for attempt in range(1, RACE_ATTEMPTS + 1):
+            try:
+                return await self._record_batch(events, planner, now)
+            except IntegrityError:
+                # Another instance recorded one of these event ids or created one of these
+                # cases since we read: the next attempt reads and plans against its rows.
+                if attempt == RACE_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _record_batch(
+        self, events: Sequence[Event], planner: Planner, now: datetime
+    ) -> list[IngestResult]:
         async with self.write() as conn:
-            if len(events) == 1:
-                # One event (and every retry of a batch that lost a race with another
-                # instance) goes row by row: it settles such races itself.
-                results = [
-                    await recording.record_event(conn, self.dialect, events[0], planner, now)
-                ]
-            else:
-                results = await batch_recording.record_batch(
-                    conn, self.dialect, events, planner, now
-                )
+            results = await batch_recording.record_batch(conn, self.dialect, events, planner, now)
             await self.wake_others(conn, "events")
         return results
 
