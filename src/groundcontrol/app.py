@@ -33,8 +33,9 @@ from groundcontrol.planning.journeys import load_journeys
 from groundcontrol.security import UnsubscribeTokens, derive_key
 from groundcontrol.settings import DEMO_TOKEN, Settings, is_loopback_host
 from groundcontrol.store import create_store
+from groundcontrol.store.contract import Store
+from groundcontrol.store.retention import run_retention
 from groundcontrol.store.sql.engine import SqlStore
-from groundcontrol.store.sql.retention import RetainingStore, run_retention
 from groundcontrol.store.sql.template_store import TemplateStore
 from groundcontrol.templates.overrides import PublishedTemplates
 from groundcontrol.templates.renderer import Renderer
@@ -169,9 +170,7 @@ async def _start_dispatch(
     if not run:
         return clock, None
     store = app[keys.STORE]
-    listen = getattr(store, "listen", None)
-    if listen is not None:
-        await listen(dispatcher.wake)
+    await store.listen(dispatcher.wake)
     clock.every(
         app[keys.SETTINGS].delivery.duration("poll_interval"), dispatcher.wake, "wake-dispatcher"
     )
@@ -182,12 +181,12 @@ async def _start_dispatch(
 
 def _schedule_retention(app: web.Application, clock: Clock) -> None:
     store, days = app[keys.STORE], app[keys.SETTINGS].retention.days
-    if days and isinstance(store, RetainingStore):
+    if days:
         sweep = partial(_sweep_old_rows, store, days, app[keys.CLOCK])
         clock.daily(app[keys.SETTINGS].retention.hour, sweep, "retention")
 
 
-async def _sweep_old_rows(store: RetainingStore, days: int, clock: Callable[[], datetime]) -> None:
+async def _sweep_old_rows(store: Store, days: int, clock: Callable[[], datetime]) -> None:
     # On PostgreSQL every instance schedules this; an advisory lock lets one of them run it.
     try:
         report = await run_retention(store, days, clock())

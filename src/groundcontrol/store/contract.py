@@ -6,8 +6,9 @@ protocol and passes the same contract suite (tests/contract/).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -120,6 +121,21 @@ class NotificationFilter:
     limit: int = 100
 
 
+@dataclass(frozen=True)
+class RetentionReport:
+    """How many rows of each kind one retention sweep deleted."""
+
+    notifications: int = 0
+    attempts: int = 0
+    follow_ups: int = 0
+    timeline: int = 0
+    events: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(getattr(self, f.name) for f in fields(self))
+
+
 class Store(Protocol):
     """Every method is one transaction (or one per item, for batches)."""
 
@@ -199,3 +215,31 @@ class Store(Protocol):
 
     async def state_counts(self) -> dict[str, int]:
         """How many notifications are in each state (for metrics)."""
+
+    # --- optional abilities: StoreBase gives each a default, engines override ---------
+    async def listen(self, on_wake: Callable[[], None]) -> None:
+        """Call `on_wake` whenever another instance makes something due (PostgreSQL
+        LISTEN/NOTIFY). One process has no other instance to hear from."""
+
+    def singleton(self, name: str) -> AbstractAsyncContextManager[bool]:
+        """Hold `name` across instances for the block; yields False while another instance
+        holds it (PostgreSQL advisory lock). One process is always alone: True."""
+        ...
+
+    async def purge(self, horizon: datetime) -> RetentionReport:
+        """Delete finished history older than `horizon` (retention.days)."""
+
+
+class StoreBase:
+    """The optional abilities' defaults (saq style): a store in one process, with no
+    other instance to hear from or to race, and no history kept for a sweep."""
+
+    async def listen(self, on_wake: Callable[[], None]) -> None:
+        return None
+
+    @asynccontextmanager
+    async def singleton(self, name: str) -> AsyncIterator[bool]:
+        yield True
+
+    async def purge(self, horizon: datetime) -> RetentionReport:
+        return RetentionReport()

@@ -45,6 +45,7 @@ from groundcontrol.store.contract import (
     IngestResult,
     NotificationFilter,
     NotificationView,
+    StoreBase,
     TimelineEntry,
 )
 
@@ -329,7 +330,7 @@ class _Tables:
         return entries
 
 
-class MemoryStore:
+class MemoryStore(StoreBase):
     """A `Store` held in dictionaries; `memory://` in `create_store`."""
 
     def __init__(self) -> None:

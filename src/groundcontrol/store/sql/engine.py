@@ -29,9 +29,18 @@ from groundcontrol.store.contract import (
     NotificationFilter,
     NotificationView,
     Planner,
+    RetentionReport,
+    StoreBase,
     TimelineEntry,
 )
-from groundcontrol.store.sql import batch_recording, claims, followups, migrate, recording
+from groundcontrol.store.sql import (
+    batch_recording,
+    claims,
+    followups,
+    migrate,
+    recording,
+    retention,
+)
 from groundcontrol.store.sql.callbacks import apply_provider_status
 from groundcontrol.store.sql.dialect import Dialect
 from groundcontrol.store.sql.rows import to_attempt, to_customer, to_notification, to_timeline
@@ -50,7 +59,7 @@ _REDRIVABLE = (NotificationState.DEAD.value, NotificationState.FAILED.value)
 RACE_ATTEMPTS = 3
 
 
-class SqlStore:
+class SqlStore(StoreBase):
     """Shared bookkeeping; subclasses build the engine and may add engine features."""
 
     dialect: Dialect
@@ -83,6 +92,9 @@ class SqlStore:
     async def wake_others(self, conn: AsyncConnection, kind: str) -> None:
         """Hook, inside a write transaction: when it commits, tell other instances that
         something became due (PostgreSQL NOTIFY). One process (SQLite) has no others."""
+
+    async def purge(self, horizon: datetime) -> RetentionReport:
+        return await retention.purge(self, horizon)
 
     # --- ingest -------------------------------------------------------------------------
     async def record_events(
