@@ -1,11 +1,10 @@
-"""Row helpers the SQL engines share: customers, stored events, new notifications.
+"""Row helpers the SQL engines share: customers and stored events.
 
 What an event does is decided in `planning.events`; `batch_recording` writes it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,11 +12,10 @@ from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from groundcontrol.domain import Customer
-from groundcontrol.planning.rows import StoredEvent, planned_entries
+from groundcontrol.planning.rows import StoredEvent
 from groundcontrol.store.sql.dialect import Dialect
 from groundcontrol.store.sql.rows import customer_values, to_customer
-from groundcontrol.store.sql.schema import customers, events, notifications
-from groundcontrol.store.sql.timeline import add_timeline
+from groundcontrol.store.sql.schema import customers, events
 
 STORED_EVENT_COLUMNS = (events.c.body_hash, events.c.outcome, events.c.notification_ids)
 
@@ -43,16 +41,3 @@ async def upsert_customer(
     statement = dialect.insert(customers).values(**values, created_at=now, updated_at=now)
     changes = {k: v for k, v in values.items() if k != "id"} | {"updated_at": now}
     await conn.execute(statement.on_conflict_do_update(index_elements=["id"], set_=changes))
-
-
-async def insert_notification_rows(
-    conn: AsyncConnection,
-    case_id: str,
-    rows: list[dict[str, Any]],
-    notes: Sequence[str],
-    now: datetime,
-) -> None:
-    if not rows:
-        return
-    await conn.execute(notifications.insert(), rows)
-    await add_timeline(conn, case_id, now, planned_entries(rows, notes))
