@@ -35,8 +35,6 @@ from groundcontrol.settings import DEMO_TOKEN, Settings, is_loopback_host
 from groundcontrol.store import create_store
 from groundcontrol.store.contract import Store
 from groundcontrol.store.retention import run_retention
-from groundcontrol.store.sql.engine import SqlStore
-from groundcontrol.store.sql.template_store import TemplateStore
 from groundcontrol.templates.overrides import PublishedTemplates
 from groundcontrol.templates.renderer import Renderer
 
@@ -258,15 +256,10 @@ def _install_overrides(app: web.Application, files: jinja2.BaseLoader) -> jinja2
 
 async def _overrides_ctx(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx step (after the store opened): load and follow published overrides."""
-    store = app[keys.STORE]
-    if not isinstance(store, SqlStore):
-        # The in-memory store (tests, demos) keeps no published overrides: files only.
-        yield
-        return
-    template_store = TemplateStore(store)
-    app[keys.TEMPLATE_STORE] = template_store
+    templates = app[keys.STORE].templates()
+    app[keys.TEMPLATE_STORE] = templates
     published = app[keys.PUBLISHED]
     published.on_refresh(app[keys.RENDERER].clear_cache)
-    await published.start(template_store, store)
+    await published.start(templates)
     yield
     await published.stop()

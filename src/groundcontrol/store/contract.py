@@ -28,6 +28,8 @@ from groundcontrol.domain import DecisionKind as DecisionKind
 from groundcontrol.domain import IngestResult as IngestResult
 from groundcontrol.domain import IngestStatus as IngestStatus
 from groundcontrol.planning.plan import Planner as Planner
+from groundcontrol.store.memory_templates import MemoryTemplates
+from groundcontrol.store.templates import TemplateStore
 
 
 @dataclass(frozen=True)
@@ -229,10 +231,26 @@ class Store(Protocol):
     async def purge(self, horizon: datetime) -> RetentionReport:
         """Delete finished history older than `horizon` (retention.days)."""
 
+    def templates(self) -> TemplateStore:
+        """Published template overrides, drafts and test sends (the studio's)."""
+        ...
+
 
 class StoreBase:
     """The optional abilities' defaults (saq style): a store in one process, with no
-    other instance to hear from or to race, and no history kept for a sweep."""
+    other instance to hear from or to race, no history kept for a sweep, and template
+    overrides kept in memory."""
+
+    _templates: TemplateStore | None = None
+
+    def templates(self) -> TemplateStore:
+        if self._templates is None:
+            self._templates = self._new_templates()
+        return self._templates
+
+    def _new_templates(self) -> TemplateStore:
+        """Hook: the engine's template persistence (made once, on first use)."""
+        return MemoryTemplates()
 
     async def listen(self, on_wake: Callable[[], None]) -> None:
         return None

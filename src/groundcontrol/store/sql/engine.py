@@ -6,7 +6,7 @@ PostgreSQL subclasses in `store/sql/sqlite.py`, `store/sql/postgres.py`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -52,7 +52,9 @@ from groundcontrol.store.sql.schema import (
     notifications,
     timeline,
 )
+from groundcontrol.store.sql.template_store import SqlTemplateStore
 from groundcontrol.store.sql.timeline import Entry, add_timeline
+from groundcontrol.store.templates import TemplateStore, Unfollow
 
 _REDRIVABLE = (NotificationState.DEAD.value, NotificationState.FAILED.value)
 # How often a batch is recorded again after losing a race with another instance.
@@ -95,6 +97,14 @@ class SqlStore(StoreBase):
 
     async def purge(self, horizon: datetime) -> RetentionReport:
         return await retention.purge(self, horizon)
+
+    def _new_templates(self) -> TemplateStore:
+        return SqlTemplateStore(self)
+
+    async def subscribe(self, channel: str, callback: Callable[[], None]) -> Unfollow | None:
+        """Hook: call `callback` on each NOTIFY on `channel` from any instance; returns
+        how to stop. One process (SQLite) has no other instance: None."""
+        return None
 
     # --- ingest -------------------------------------------------------------------------
     async def record_events(
