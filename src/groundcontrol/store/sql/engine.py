@@ -7,7 +7,7 @@ PostgreSQL subclasses in `store/sql/sqlite.py`, `store/sql/postgres.py`).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -110,15 +110,12 @@ class SqlStore(StoreBase):
     async def record_events(
         self, events: Sequence[Event], planner: Planner, now: datetime
     ) -> list[IngestResult]:
-        for attempt in range(1, RACE_ATTEMPTS + 1):
-            try:
+        for _ in range(RACE_ATTEMPTS - 1):
+            with suppress(IntegrityError):
                 return await self._record_batch(events, planner, now)
-            except IntegrityError:
-                # Another instance recorded one of these event ids or created one of these
-                # cases since we read: the next attempt reads and plans against its rows.
-                if attempt == RACE_ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable")
+            # Another instance recorded one of these event ids or created one of these
+            # cases since we read: the next attempt reads and plans against its rows.
+        return await self._record_batch(events, planner, now)
 
     async def _record_batch(
         self, events: Sequence[Event], planner: Planner, now: datetime
