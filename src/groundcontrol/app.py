@@ -170,6 +170,7 @@ async def _dispatch_ctx(app: web.Application, *, run: bool) -> AsyncIterator[Non
 
     app[keys.INGEST] = ingest_events
     committer.start()
+    await _release_quiet_deferrals(app)
     clock, runner = await _start_dispatch(app, dispatcher, run)
     yield
     clock.stop()
@@ -177,6 +178,15 @@ async def _dispatch_ctx(app: web.Application, *, run: bool) -> AsyncIterator[Non
     if runner is not None:
         await asyncio.gather(runner, return_exceptions=True)
     await committer.stop()
+
+
+async def _release_quiet_deferrals(app: web.Application) -> None:
+    """Quiet hours switched off since messages were held for them: they go now."""
+    if app[keys.SETTINGS].quiet_hours.enabled:
+        return
+    released = await app[keys.STORE].release_quiet_deferrals(app[keys.CLOCK]())
+    if released:
+        log.info("quiet hours are off: released %d message(s) they were holding", released)
 
 
 async def _start_dispatch(
