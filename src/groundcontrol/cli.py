@@ -9,13 +9,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
-import logging
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
+from groundcontrol import logs
 from groundcontrol.channels.base import RenderedMessage
 from groundcontrol.domain import CHANNELS, ChannelName
 from groundcontrol.errors import GroundControlError
@@ -108,21 +107,10 @@ def run_templates_import(args: argparse.Namespace) -> int:
 
 def run_serve(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
-    _configure_logging()
+    logs.configure(settings.logging)
     app = importlib.import_module("groundcontrol.app")  # heavy: only when serving
     asyncio.run(app.serve(settings))
     return EXIT_OK
-
-
-def _configure_logging() -> None:
-    logging.basicConfig(
-        level=os.environ.get("GC_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # Every clock tick would otherwise log twice a second.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def run_check(args: argparse.Namespace) -> int:
