@@ -13,7 +13,7 @@ routes = web.RouteTableDef()
 
 # (path, what it is): the API list, the start-up log and the home page share this.
 PLACES = (
-    ("/v1/events", "Ingest API: POST case events (source token)"),
+    ("/v1/events", "Ingest API: case events (source token)"),
     ("/studio", "Template studio: edit and preview messages (admin sign-in)"),
     ("/openapi.json", "OpenAPI document: every API endpoint"),
     ("/metrics", "Prometheus metrics"),

@@ -409,7 +409,12 @@ def _ops_paths() -> dict[str, Schema]:
         "description": "Prometheus text exposition",
         "content": {"text/plain": {"schema": _STR}},
     }
+    home = {
+        "description": "A small HTML page linking the studio, this document and the metrics",
+        "content": {"text/html": {"schema": _STR}},
+    }
     return {
+        "/": {"get": _operation("Where things are (for a person, in a browser)", {"200": home})},
         "/healthz": {"get": _operation("Liveness", {"200": _json(_ref("Status"), "Alive")})},
         "/readyz": {
             "get": _operation(
