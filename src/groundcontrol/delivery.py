@@ -16,6 +16,7 @@ from groundcontrol.quiet_hours import QuietHours
 from groundcontrol.retry import RetryPolicy
 from groundcontrol.routing import next_channel
 from groundcontrol.store.base import Claim, Decision, DecisionKind
+from groundcontrol.store.transitions import QUIET_HOURS_DETAIL
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def quiet_deferral(claim: Claim, quiet: QuietHours, now: datetime) -> Decision |
     until = quiet.defer_until(now, claim.customer.timezone)
     if until is None:
         return None
-    return Decision(DecisionKind.DEFER, detail="quiet hours", at=until)
+    return Decision(DecisionKind.DEFER, detail=QUIET_HOURS_DETAIL, at=until)
 
 
 def cap_deferral(

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from groundcontrol import delivery
+from groundcontrol import activity, delivery
 from groundcontrol.api.unsubscribe import unsubscribe_url
 from groundcontrol.batching import GroupCommitter
 from groundcontrol.cap_slots import CapSlots
@@ -205,6 +205,7 @@ class Dispatcher:
         self._count(claim, decision)
 
     def _count(self, claim: Claim, decision: Decision) -> None:
+        activity.decided(claim, decision)
         if decision.kind is DecisionKind.SENT:
             seconds = (self.clock() - claim.due_at).total_seconds()
             self.metrics.notification_sent(claim.channel, max(seconds, 0.0))

@@ -21,7 +21,7 @@ from groundcontrol.domain import (
     NotificationState,
     as_utc,
 )
-from groundcontrol.store import batch_recording, claims, followups, migrate, recording
+from groundcontrol.store import batch_recording, claims, followups, migrate, recording, releases
 from groundcontrol.store.base import (
     Claim,
     Decision,
@@ -43,6 +43,7 @@ from groundcontrol.store.schema import (
     timeline,
 )
 from groundcontrol.store.timeline import Entry, add_timeline
+from groundcontrol.store.transitions import counts_as_attempt
 
 _REDRIVABLE = (NotificationState.DEAD.value, NotificationState.FAILED.value)
 
@@ -257,7 +258,8 @@ class SqlStore:
                 .where(attempts.c.notification_id == notification_id)
                 .order_by(attempts.c.id)
             )
-            log = tuple(to_attempt(a) for a in (await conn.execute(log_query)).mappings())
+            rows = (await conn.execute(log_query)).mappings()
+            log = tuple(to_attempt(a) for a in rows if counts_as_attempt(a["outcome"]))
             return to_notification(row, log)
 
     async def list_notifications(self, where: NotificationFilter) -> list[NotificationView]:
@@ -295,6 +297,20 @@ class SqlStore:
             await add_timeline(conn, row.case_id, now, [("redriven", notification_id, detail)])
             await self.wake_others(conn, "notifications")
         return True
+
+    async def send_now(self, notification_id: str, now: datetime) -> bool:
+        async with self.write() as conn:
+            released = await releases.send_now(conn, notification_id, now)
+            if released:
+                await self.wake_others(conn, "notifications")
+        return released
+
+    async def release_quiet_deferrals(self, now: datetime) -> int:
+        async with self.write() as conn:
+            count = await releases.release_quiet_deferrals(conn, now)
+            if count:
+                await self.wake_others(conn, "notifications")
+        return count
 
     async def state_counts(self) -> dict[str, int]:
         query = select(notifications.c.state, func.count()).group_by(notifications.c.state)
