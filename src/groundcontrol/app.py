@@ -7,7 +7,7 @@ import asyncio
 import logging
 import secrets
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from functools import partial
 
@@ -15,7 +15,7 @@ import jinja2
 from aiohttp import web
 
 from groundcontrol import keys, studio
-from groundcontrol.api import ingest, openapi, ops, read, twilio_callbacks, unsubscribe
+from groundcontrol.api import home, ingest, openapi, ops, read, twilio_callbacks, unsubscribe
 from groundcontrol.api.problems import problem_middleware
 from groundcontrol.channels.factory import build_channels, describe
 from groundcontrol.delivery.decisions import DeliveryPolicies
@@ -41,6 +41,7 @@ from groundcontrol.templates.renderer import Renderer
 log = logging.getLogger("groundcontrol")
 
 ROUTES = (
+    home.routes,
     ingest.routes,
     read.routes,
     ops.routes,
@@ -152,6 +153,7 @@ async def _dispatch_ctx(app: web.Application, *, run: bool) -> AsyncIterator[Non
     app[keys.WAKE] = dispatcher.wake
     app[keys.INGESTOR] = ingestor
     ingestor.start()
+    await _release_quiet_deferrals(app)
     clock, runner = await _start_dispatch(app, dispatcher, run)
     yield
     clock.stop()
@@ -159,6 +161,15 @@ async def _dispatch_ctx(app: web.Application, *, run: bool) -> AsyncIterator[Non
     if runner is not None:
         await asyncio.gather(runner, return_exceptions=True)
     await ingestor.stop()
+
+
+async def _release_quiet_deferrals(app: web.Application) -> None:
+    """Quiet hours switched off since messages were held for them: they go now."""
+    if app[keys.SETTINGS].quiet_hours.enabled:
+        return
+    released = await app[keys.STORE].release_quiet_deferrals(app[keys.CLOCK]())
+    if released:
+        log.info("quiet hours are off: released %d message(s) they were holding", released)
 
 
 async def _start_dispatch(
@@ -226,6 +237,14 @@ def warn_about_lease(settings: Settings) -> None:
         )
 
 
+def _base_url(addresses: Sequence[object], settings: Settings) -> str:
+    """The first address served, as a URL a person on this machine can open."""
+    if not addresses or not isinstance(addresses[0], tuple):
+        return settings.server.public_url
+    host, port = addresses[0][:2]
+    return f"http://[{host}]:{port}" if ":" in str(host) else f"http://{host}:{port}"
+
+
 async def serve(settings: Settings) -> None:
     """Run until SIGTERM or SIGINT, then shut down gracefully and return."""
     warn_about_demo_token(settings)
@@ -237,6 +256,8 @@ async def serve(settings: Settings) -> None:
     await site.start()
     for address in runner.addresses:
         log.info("listening on http://%s:%s", *address[:2])
+    for line in home.where_things_are(_base_url(runner.addresses, settings)):
+        log.info("%s", line)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

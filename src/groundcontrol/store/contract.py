@@ -70,7 +70,7 @@ class NotificationView:
     channel: ChannelName
     state: NotificationState
     priority: Priority
-    attempts: int
+    attempts: int  # provider calls made or in flight: len(attempt_log), deferrals not counted
     due_at: datetime
     created_at: datetime
     updated_at: datetime
@@ -214,6 +214,14 @@ class Store(Protocol):
 
     async def redrive(self, notification_id: str, now: datetime) -> bool:
         """A dead (or failed) notification becomes pending again with fresh attempts."""
+
+    async def send_now(self, notification_id: str, now: datetime) -> bool:
+        """A pending notification becomes due now and urgent (so quiet hours and the cap
+        let it through), on the timeline as `released`. False when it is not pending."""
+
+    async def release_quiet_deferrals(self, now: datetime) -> int:
+        """Pending notifications held by quiet hours become due now (`released` on the
+        timeline): called at start when quiet hours are off. Returns how many."""
 
     async def state_counts(self) -> dict[str, int]:
         """How many notifications are in each state (for metrics)."""

@@ -33,6 +33,8 @@ from groundcontrol.planning.rows import CUSTOMER_FACING, Entry, StoredEvent
 from groundcontrol.planning.transitions import (
     ATTEMPT_OUTCOME,
     NOT_ATTEMPTED,
+    QUIET_HOURS_DETAIL,
+    counts_as_attempt,
     decision_changes,
     failure,
     outcome_entry,
@@ -156,7 +158,8 @@ class _Notification:
         )
 
     def view(self, with_log: bool) -> NotificationView:
-        log = tuple(_attempt_view(a) for a in self.log) if with_log else ()
+        attempted = (a for a in self.log if counts_as_attempt(a.outcome))
+        log = tuple(_attempt_view(a) for a in attempted) if with_log else ()
         return NotificationView(
             id=self.id,
             case_id=self.case_id,
@@ -590,6 +593,26 @@ class MemoryStore(StoreBase):
         self._tables.add_timeline(n.case_id, now, [("redriven", notification_id, detail)])
         return True
 
+    async def send_now(self, notification_id: str, now: datetime) -> bool:
+        n = self._tables.notifications.get(notification_id)
+        if n is None or n.state is not PENDING:
+            return False
+        n.due_at, n.priority, n.updated_at = now, Priority.URGENT, now
+        detail: dict[str, Any] = {"reason": "send-now by an operator"}
+        self._tables.add_timeline(n.case_id, now, [("released", notification_id, detail)])
+        return True
+
+    async def release_quiet_deferrals(self, now: datetime) -> int:
+        held = sorted(
+            (n for n in self._tables.notifications.values() if _held_by_quiet_hours(n, now)),
+            key=lambda n: n.id,
+        )
+        detail: dict[str, Any] = {"reason": "quiet hours are off"}
+        for n in held:
+            n.due_at, n.updated_at = now, now
+            self._tables.add_timeline(n.case_id, now, [("released", n.id, detail)])
+        return len(held)
+
     async def state_counts(self) -> dict[str, int]:
         return dict(Counter(n.state.value for n in self._tables.notifications.values()))
 
@@ -626,6 +649,17 @@ def _mark_attempt(
     if attempt is not None:
         attempt.outcome, attempt.detail, attempt.finished_at = outcome, detail, now
         attempt.provider_id = provider_id
+
+
+def _held_by_quiet_hours(n: _Notification, now: datetime) -> bool:
+    last = n.attempt(n.lease_version)
+    return (
+        n.state is PENDING
+        and n.due_at > now
+        and last is not None
+        and last.outcome == "deferred"
+        and last.detail == QUIET_HOURS_DETAIL
+    )
 
 
 def _attempt_view(attempt: _Attempt) -> AttemptView:

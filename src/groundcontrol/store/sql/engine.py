@@ -22,6 +22,7 @@ from groundcontrol.domain import (
     NotificationState,
     as_utc,
 )
+from groundcontrol.planning.transitions import counts_as_attempt
 from groundcontrol.store.contract import (
     Claim,
     Decision,
@@ -39,6 +40,7 @@ from groundcontrol.store.sql import (
     followups,
     migrate,
     recording,
+    releases,
     retention,
 )
 from groundcontrol.store.sql.callbacks import apply_provider_status
@@ -283,7 +285,8 @@ class SqlStore(StoreBase):
                 .where(attempts.c.notification_id == notification_id)
                 .order_by(attempts.c.id)
             )
-            log = tuple(to_attempt(a) for a in (await conn.execute(log_query)).mappings())
+            rows = (await conn.execute(log_query)).mappings()
+            log = tuple(to_attempt(a) for a in rows if counts_as_attempt(a["outcome"]))
             return to_notification(row, log)
 
     async def list_notifications(self, where: NotificationFilter) -> list[NotificationView]:
@@ -321,6 +324,20 @@ class SqlStore(StoreBase):
             await add_timeline(conn, row.case_id, now, [("redriven", notification_id, detail)])
             await self.wake_others(conn, "notifications")
         return True
+
+    async def send_now(self, notification_id: str, now: datetime) -> bool:
+        async with self.write() as conn:
+            released = await releases.send_now(conn, notification_id, now)
+            if released:
+                await self.wake_others(conn, "notifications")
+        return released
+
+    async def release_quiet_deferrals(self, now: datetime) -> int:
+        async with self.write() as conn:
+            count = await releases.release_quiet_deferrals(conn, now)
+            if count:
+                await self.wake_others(conn, "notifications")
+        return count
 
     async def state_counts(self) -> dict[str, int]:
         query = select(notifications.c.state, func.count()).group_by(notifications.c.state)
