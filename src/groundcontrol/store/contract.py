@@ -27,8 +27,10 @@ from groundcontrol.domain import Decision as Decision
 from groundcontrol.domain import DecisionKind as DecisionKind
 from groundcontrol.domain import IngestResult as IngestResult
 from groundcontrol.domain import IngestStatus as IngestStatus
+from groundcontrol.planning.callbacks import NONE, CallbackRoutes
 from groundcontrol.planning.golden_thread import Contact
 from groundcontrol.planning.plan import Planner as Planner
+from groundcontrol.store.callback_views import CallbackClaim, CallbackOutcome, CallbackView
 from groundcontrol.store.case_views import (
     Breach,
     CaseFilter,
@@ -254,6 +256,25 @@ class Store(Protocol):
         """Open and breached cases, dark seconds p50/p95/max, by status and by source,
         and the breaches whose promise broke within `window` before `now`."""
 
+    # --- callbacks to the source systems (planning/callbacks.py) ---------------------------
+    def route_callbacks(self, routes: CallbackRoutes) -> None:
+        """Which sources want which callbacks; the store plans them as it records."""
+
+    async def claim_callbacks(
+        self, now: datetime, limit: int, owner: str, lease: timedelta
+    ) -> list[CallbackClaim]:
+        """Claim due callbacks (or ones whose lease expired) for posting."""
+
+    async def finish_callback(
+        self, claimed: CallbackClaim, outcome: CallbackOutcome, now: datetime
+    ) -> bool:
+        """Apply an attempt's outcome; False when the lease moved on (nothing written)."""
+
+    async def list_callbacks(self, state: str | None, limit: int) -> list[CallbackView]: ...
+
+    async def redrive_callback(self, callback_id: str, now: datetime) -> bool:
+        """A dead callback is pending again with fresh attempts."""
+
     # --- optional abilities: StoreBase gives each a default, engines override ---------
     async def listen(self, on_wake: Callable[[], None]) -> None:
         """Call `on_wake` whenever another instance makes something due (PostgreSQL
@@ -278,6 +299,10 @@ class StoreBase:
     overrides kept in memory."""
 
     _templates: TemplateStore | None = None
+    callback_routes: CallbackRoutes = NONE
+
+    def route_callbacks(self, routes: CallbackRoutes) -> None:
+        self.callback_routes = routes
 
     def templates(self) -> TemplateStore:
         if self._templates is None:

@@ -24,12 +24,14 @@ from groundcontrol.domain import (
 )
 from groundcontrol.planning.golden_thread import Contact
 from groundcontrol.planning.transitions import counts_as_attempt
+from groundcontrol.store.callback_views import CallbackClaim, CallbackOutcome, CallbackView
 from groundcontrol.store.case_views import (
     Breach,
     CaseFilter,
     CasePage,
     CaseView,
     GoldenThreadSummary,
+    breach_callbacks,
 )
 from groundcontrol.store.contract import (
     Claim,
@@ -44,6 +46,7 @@ from groundcontrol.store.contract import (
 )
 from groundcontrol.store.sql import (
     batch_recording,
+    callback_outbox,
     case_reads,
     claims,
     contacts,
@@ -226,9 +229,10 @@ class SqlStore(StoreBase):
             select(func.min(notifications.c.lease_expires_at)).where(
                 notifications.c.state == sending
             ),
+            *callback_outbox.earliest_due(),
             select(func.min(cases.c.breach_due_epoch)),
         )
-        async with self.read() as conn:  # one round trip for the four
+        async with self.read() as conn:  # one round trip for all of them
             row = (await conn.execute(select(*(q.scalar_subquery() for q in earliest)))).one()
         *times, breach_due = row
         known = [as_utc(t) for t in times if t is not None]
@@ -374,7 +378,12 @@ class SqlStore(StoreBase):
 
     async def fire_due_breaches(self, now: datetime, limit: int) -> list[Breach]:
         async with self.write() as conn:
-            return await contacts.record_due_breaches(conn, self.dialect, now, limit)
+            found = await contacts.record_due_breaches(conn, self.dialect, now, limit)
+            rows = breach_callbacks(self.callback_routes, found, now)
+            await callback_outbox.insert(conn, rows)
+            if rows:
+                await self.wake_others(conn, "callbacks")
+        return found
 
     async def thread_counts(self, now: datetime) -> tuple[int, int]:
         async with self.read() as conn:
@@ -391,3 +400,30 @@ class SqlStore(StoreBase):
     async def golden_thread(self, now: datetime, window: timedelta) -> GoldenThreadSummary:
         async with self.read() as conn:
             return await case_reads.summary(conn, now, window)
+
+    # --- callbacks ---------------------------------------------------------------------------
+    async def claim_callbacks(
+        self, now: datetime, limit: int, owner: str, lease: timedelta
+    ) -> list[CallbackClaim]:
+        async with self.write() as conn:
+            return await callback_outbox.claim(conn, self.dialect, now, limit, owner, lease)
+
+    async def finish_callback(
+        self, claimed: CallbackClaim, outcome: CallbackOutcome, now: datetime
+    ) -> bool:
+        async with self.write() as conn:
+            done = await callback_outbox.finish(conn, claimed, outcome, now)
+            if done and outcome.retry_at is not None:
+                await self.wake_others(conn, "callbacks")
+        return done
+
+    async def list_callbacks(self, state: str | None, limit: int) -> list[CallbackView]:
+        async with self.read() as conn:
+            return await callback_outbox.listed(conn, state, limit)
+
+    async def redrive_callback(self, callback_id: str, now: datetime) -> bool:
+        async with self.write() as conn:
+            done = await callback_outbox.redrive(conn, callback_id, now)
+            if done:
+                await self.wake_others(conn, "callbacks")
+        return done
