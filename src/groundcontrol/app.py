@@ -27,6 +27,7 @@ from groundcontrol.api import (
 )
 from groundcontrol.api.problems import problem_middleware
 from groundcontrol.channels.factory import build_channels, describe
+from groundcontrol.dashboard import views as dashboard
 from groundcontrol.delivery.callbacks import CallbackPoster
 from groundcontrol.delivery.decisions import DeliveryPolicies
 from groundcontrol.delivery.dispatcher import DispatchConfig, Dispatcher
@@ -56,6 +57,8 @@ ROUTES = (
     ingest.routes,
     read.routes,
     cases.routes,
+    dashboard.routes,
+    dashboard.static,
     ops.routes,
     openapi.routes,
     unsubscribe.routes,
