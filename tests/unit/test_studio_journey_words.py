@@ -23,13 +23,23 @@ JOURNEYS = parse_journeys(
             {
                 "status": "received",
                 "template": "case_received",
-                "follow_up": {"after": "48h", "template": "still_working", "every": "72h", "max": 3},
+                "follow_up": {
+                    "after": "48h",
+                    "template": "still_working",
+                    "every": "72h",
+                    "max": 3,
+                },
             },
             {
                 "status": "in_progress",
                 "template": "case_in_progress",
                 "coalesce": "30s",
-                "follow_up": {"after": "72h", "template": "still_working", "every": "72h", "max": 3},
+                "follow_up": {
+                    "after": "72h",
+                    "template": "still_working",
+                    "every": "72h",
+                    "max": 3,
+                },
             },
             {
                 "status": "waiting_on_customer",
@@ -84,8 +94,7 @@ def test_a_follow_up_says_its_cadence_for_each_status_that_uses_it() -> None:
 
 def test_a_message_that_is_its_own_follow_up_says_both() -> None:
     assert when_sent(JOURNEYS, "waiting") == [
-        "When a case becomes waiting_on_customer (high priority); again after 24 h of silence,"
-        " once"
+        "When a case becomes waiting_on_customer (high priority); again after 24 h of silence, once"
     ]
 
 

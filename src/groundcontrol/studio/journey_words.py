@@ -76,7 +76,9 @@ def uses(journeys: Journeys, template: str) -> list[Use]:
                 text += f"; again {cadence(rule)}"
             found.append(Use(rule.status, False, text))
         elif follow is not None and follow.template == template:
-            found.append(Use(rule.status, True, f"While a case stays {rule.status}: {cadence(rule)}"))
+            found.append(
+                Use(rule.status, True, f"While a case stays {rule.status}: {cadence(rule)}")
+            )
     return found
 
 
