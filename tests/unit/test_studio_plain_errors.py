@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from groundcontrol.store.template_store import TemplateKey
-from groundcontrol.studio.drafts import check_draft, draft_renderer
-from groundcontrol.studio.plain_errors import explain
+from groundcontrol.studio.drafts import Problem, check_draft, draft_renderer
+from groundcontrol.studio.fields import split
+from groundcontrol.studio.plain_errors import Shown, explain, shown
 from groundcontrol.template_context import load_samples
 from groundcontrol.templates import Renderer
 
@@ -79,3 +80,35 @@ def test_a_date_filter_on_text_says_it_needs_a_date() -> None:
 def test_anything_else_keeps_the_renderers_words_capitalised() -> None:
     assert explain("something odd happened") == "Something odd happened"
     assert explain("syntax error: odd", sample="received") == "Odd (in sample received)"
+
+
+EMAIL = (
+    '{% extends "_layouts/email.j2" %}\n'
+    "{% block subject %}About {{ case.nope }}{% endblock %}\n"
+    "{% block message %}\nHi,\n{{ case.data.eta }}\n{% endblock %}\n"
+)
+
+
+def test_a_problem_is_shown_at_its_field_and_line_in_the_simple_editor() -> None:
+    fields = split("email", EMAIL)
+    body = shown(
+        Problem("undefined variable: 'dict object' has no attribute 'eta'", 5, "minimal"),
+        EMAIL,
+        "email",
+        fields,
+    )
+    assert (body.field, body.line, body.where) == ("body", 2, "Message, line 2")
+    assert body.text.startswith("`case.data.eta` is missing in sample minimal")
+    subject = shown(Problem("x", 2), EMAIL, "email", fields)
+    assert (subject.field, subject.where) == ("subject", "Subject")
+
+
+def test_a_problem_is_shown_at_its_line_of_the_whole_template_in_the_advanced_editor() -> None:
+    at = shown(Problem("x", 5), EMAIL, "email", None)
+    assert (at.field, at.line, at.where) == ("source", 5, "Line 5")
+
+
+def test_a_problem_outside_the_draft_has_no_place() -> None:
+    assert shown(Problem("_layouts/email.j2 line 3: boom"), EMAIL, "email", None) == Shown(
+        "_layouts/email.j2 line 3: boom"
+    )

@@ -11,8 +11,50 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
+
+from groundcontrol.domain import ChannelName
+from groundcontrol.studio.drafts import Problem
+from groundcontrol.studio.fields import Fields, field_line
+
+_FIELD_NAMES = {"subject": "Subject", "body": "Message", "source": "Line"}
 
 _Rule = tuple[re.Pattern[str], Callable[[re.Match[str], str], str]]
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A problem as the editor shows it: in words, at the field and line it is on."""
+
+    text: str
+    field: str = ""  # "subject" | "body" | "source" (advanced editor) | "" (not in the draft)
+    line: int | None = None
+
+    @property
+    def where(self) -> str:
+        """ "Subject", "Message, line 3", "Line 3"."""
+        if not self.field or self.line is None:
+            return ""
+        if self.field == "subject":
+            return "Subject"
+        if self.field == "source":
+            return f"Line {self.line}"
+        return f"{_FIELD_NAMES[self.field]}, line {self.line}"
+
+
+def shown(problem: Problem, source: str, channel: ChannelName, fields: Fields | None) -> Shown:
+    """`problem` in words, placed in the simple editor's `fields`, or at its line of
+    the whole template when the advanced editor is open (`fields` None)."""
+    lines = source.splitlines()
+    line = problem.line
+    line_text = lines[line - 1] if line and line <= len(lines) else ""
+    text = explain(problem.message, line_text, problem.sample)
+    if line is None:
+        return Shown(text)
+    if fields is None:
+        return Shown(text, "source", line)
+    at = field_line(channel, fields, line)
+    return Shown(text, at.field, at.line) if at else Shown(text)
 
 
 def explain(message: str, line_text: str = "", sample: str | None = None) -> str:
