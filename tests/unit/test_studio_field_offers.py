@@ -80,3 +80,8 @@ def test_labels_read_as_words() -> None:
     assert label("case.data.case_title") == "Case title"
     assert label("customer.first_name") == "First name"
     assert label("case.data.eta") == "ETA"  # a short key is an abbreviation
+
+
+def test_a_date_every_sample_has_is_inserted_as_a_date() -> None:
+    occurred = by_path()["event.occurred_at"]
+    assert occurred.snippet == "{{ event.occurred_at | date }}"

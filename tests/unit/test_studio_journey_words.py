@@ -72,7 +72,7 @@ def test_seven_days_are_days() -> None:
 def test_a_status_message_says_when_it_goes_out() -> None:
     assert when_sent(JOURNEYS, "case_received") == ["When a case becomes received"]
     assert when_sent(JOURNEYS, "case_in_progress") == [
-        "When a case becomes in_progress; changes within 30 s make one message"
+        "When a case becomes in progress; changes within 30 s make one message"
     ]
 
 
@@ -86,7 +86,7 @@ def test_a_follow_up_says_its_cadence_for_each_status_that_uses_it() -> None:
         Use(
             "in_progress",
             True,
-            "While a case stays in_progress: after 72 h of silence, then every 72 h,"
+            "While a case stays in progress: after 72 h of silence, then every 72 h,"
             " at most 3 times",
         ),
     ]
@@ -94,7 +94,7 @@ def test_a_follow_up_says_its_cadence_for_each_status_that_uses_it() -> None:
 
 def test_a_message_that_is_its_own_follow_up_says_both() -> None:
     assert when_sent(JOURNEYS, "waiting") == [
-        "When a case becomes waiting_on_customer (high priority); again after 24 h of silence, once"
+        "When a case becomes waiting on customer (high priority); again after 24 h of silence, once"
     ]
 
 

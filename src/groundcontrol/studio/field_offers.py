@@ -7,6 +7,7 @@ message still renders for every case: `{{ case.data.eta | default("", true) }}`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,7 @@ _CASE = ("id", "status", "previous_status")
 _EVENT_SKIP = {"id", "case_id", "status", "data", "customer", "type", "source"}
 _EXAMPLE_CHARS = 40
 TODAY = "{{ now | date }}"
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
@@ -37,12 +39,13 @@ class Offer:
     label: str
     example: str
     everywhere: bool  # every sample has a value
+    dated: bool = False  # every value is an ISO date: shown through the `date` filter
 
     @property
     def snippet(self) -> str:
-        if self.everywhere:
-            return f"{{{{ {self.path} }}}}"
-        return f'{{{{ {self.path} | default("", true) }}}}'
+        if not self.everywhere:
+            return f'{{{{ {self.path} | default("", true) }}}}'
+        return f"{{{{ {self.path} | date }}}}" if self.dated else f"{{{{ {self.path} }}}}"
 
 
 def offers(samples: list[Sample], locale: str = "en") -> list[Offer]:
@@ -95,7 +98,9 @@ def _offer(path: str, contexts: list[dict[str, Any]]) -> Offer:
     example = str(present[0]) if present else ""
     if len(example) > _EXAMPLE_CHARS:
         example = example[: _EXAMPLE_CHARS - 1] + "…"
-    return Offer(path, label(path), example, bool(values) and len(present) == len(values))
+    everywhere = bool(values) and len(present) == len(values)
+    dated = everywhere and all(isinstance(v, str) and _ISO_DATE.match(v) for v in present)
+    return Offer(path, label(path), example, everywhere, dated)
 
 
 def label(path: str) -> str:

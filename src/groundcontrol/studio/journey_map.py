@@ -13,7 +13,7 @@ from groundcontrol.journeys import Journeys, Rule
 from groundcontrol.store.template_store import TemplateKey
 from groundcontrol.studio.auth import studio_page
 from groundcontrol.studio.catalogue import Cell, Row, coverage
-from groundcontrol.studio.journey_words import cadence, on_status, title
+from groundcontrol.studio.journey_words import cadence, on_status, status_words, title
 from groundcontrol.studio.views import render_page
 from groundcontrol.template_overrides import PUBLISHED, TEMPLATE_STORE
 
@@ -47,7 +47,9 @@ def stages(journeys: Journeys, rows: list[Row], locales: list[str]) -> list[Stag
 
 def _stage(rule: Rule, by_name: dict[str, Row], locales: list[str]) -> Stage:
     # The stage's heading names the status, so its first step says only "at once".
-    at_once = on_status(rule).replace(f"When a case becomes {rule.status}", "At once", 1)
+    at_once = on_status(rule).replace(
+        f"When a case becomes {status_words(rule.status)}", "At once", 1
+    )
     steps = [Step(at_once, *_message(rule.template, by_name, locales))]
     if rule.follow_up is not None:
         later = cadence(rule)

@@ -31,6 +31,11 @@ def title(template: str) -> str:
     return " ".join(words).capitalize() if words else template
 
 
+def status_words(status: str) -> str:
+    """ "in_progress" -> "in progress": the status as a sentence says it."""
+    return status.replace("_", " ")
+
+
 def duration(span: timedelta) -> str:
     """ "48 h", "30 s", "15 min", "1 h 30 min", "7 days": as a planner would say it."""
     seconds = int(span.total_seconds())
@@ -46,7 +51,7 @@ def duration(span: timedelta) -> str:
 
 def on_status(rule: Rule) -> str:
     """ "When a case becomes received", with what changes the moment it goes out."""
-    text = f"When a case becomes {rule.status}"
+    text = f"When a case becomes {status_words(rule.status)}"
     if rule.priority in (Priority.HIGH, Priority.URGENT):
         text += f" ({rule.priority.name.lower()} priority)"
     if rule.coalesce:
@@ -76,9 +81,8 @@ def uses(journeys: Journeys, template: str) -> list[Use]:
                 text += f"; again {cadence(rule)}"
             found.append(Use(rule.status, False, text))
         elif follow is not None and follow.template == template:
-            found.append(
-                Use(rule.status, True, f"While a case stays {rule.status}: {cadence(rule)}")
-            )
+            stays = f"While a case stays {status_words(rule.status)}: {cadence(rule)}"
+            found.append(Use(rule.status, True, stays))
     return found
 
 

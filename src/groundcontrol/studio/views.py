@@ -59,7 +59,16 @@ def _language_name(tag: str) -> str:
         return tag
 
 
+_UNIT = re.compile(r"(\d) (s|min|h|days|times)\b")
+
+
+def keep_units(text: str) -> str:
+    """ "48 h" never breaks between the number and its unit."""
+    return _UNIT.sub("\\1\u00a0\\2", text)
+
+
 _ENV.filters["code_spans"] = code_spans
+_ENV.filters["keep_units"] = keep_units
 _ENV.filters["language"] = language
 
 

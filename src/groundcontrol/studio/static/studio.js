@@ -4,6 +4,7 @@
 (function () {
   const form = document.getElementById("editor");
   if (!form) return;
+  form.classList.add("scripted"); // field buttons work: their template text can hide
   const sample = form.querySelector("#sample");
   const gutter = form.querySelector(".gutter");
   const source = form.querySelector("#source");
