@@ -176,7 +176,9 @@ async def test_a_marketer_changes_what_we_send_when_a_case_is_received(
     body = page.get_by_label("Message", exact=True)
     await body.fill("Hello from the new words.\n\nYour title: ")
     await page.get_by_role("button", name="Case title").click()
-    await expect(body).to_have_value("Hello from the new words.\n\nYour title: {{ case.data.case_title | default(\"\", true) }}")
+    await expect(body).to_have_value(
+        'Hello from the new words.\n\nYour title: {{ case.data.case_title | default("", true) }}'
+    )
     await expect(page.locator("#preview .subject")).to_have_text("Your request is in, ref C-1001")
     email_body = page.frame_locator("iframe.html").locator("body")
     await expect(email_body).to_contain_text("Your title: Address change")
@@ -313,13 +315,30 @@ async def test_the_journey_map_shows_each_status_its_messages_and_the_gaps(
 ) -> None:
     expect = async_api.expect
     page = await signed_in(browser, service, "Ada")
+    # A French translation is started: French becomes a language every message lacks.
+    new = page.get_by_role("region", name="Add a message or a language")
+    await new.get_by_label("Name").fill("case_received")
+    await new.get_by_label("Channel").select_option("sms")
+    await new.get_by_label("Language").fill("fr")
+    await new.get_by_role("button", name="Open editor").click()
+    await expect(page.locator("h1")).to_contain_text("SMS · French")
+    await page.get_by_label("Message", exact=True).fill("Bonjour {{ customer.first_name }}")
+    await page.get_by_role("button", name="Save draft").click()
+    await expect(page.locator(".notice")).to_contain_text("Draft saved")
+
+    await page.get_by_role("link", name="Messages").click()
     await page.get_by_role("link", name="journey map").click()
     received = page.get_by_role("region", name="When a case becomes received")
     await expect(received).to_contain_text("At once")
     await expect(received).to_contain_text("Case received")
-    await expect(received).to_contain_text("After 48 h of silence, then every 72 h, at most 3 times")
+    await expect(received).to_contain_text(
+        "After 48 h of silence, then every 72 h, at most 3 times"
+    )
     await expect(received).to_contain_text("Still working")
-    await expect(page.locator(".ok, .gaps-note")).to_have_count(1)
+    await expect(page.locator(".gaps-note")).to_contain_text("18 gaps")  # 6 messages x 3 channels
+    await expect(
+        received.get_by_role("link", name="Case received, SMS, French: missing, draft")
+    ).to_be_visible()
     await assert_accessible(page)
     await shot(page, "journeys")
     await received.get_by_role("link", name="Case received, SMS, Dutch: ready").click()

@@ -128,7 +128,9 @@ def coverage(
     files: list[str], overrides: list[TemplateVersion], drafts: list[Draft]
 ) -> tuple[list[str], list[Row]]:
     """The locales (columns, "" first) and one row per template name."""
+    # A draft of a new language adds its column; only files say a cell has words.
     catalogue = list_templates_from(files + [d.key.file for d in drafts])
+    existing = list_templates_from(files)
     published = {v.key: v.version for v in overrides}
     drafted = {d.key for d in drafts}
     locales = sorted(
@@ -136,7 +138,7 @@ def coverage(
     )
     rows = []
     for name in sorted(catalogue):
-        present = {(ch, loc) for ch, locs in catalogue[name].items() for loc in locs}
+        present = {(ch, loc) for ch, locs in existing.get(name, {}).items() for loc in locs}
         cells = [
             _cell(
                 TemplateKey(name, channel, locale), (channel, locale) in present, published, drafted

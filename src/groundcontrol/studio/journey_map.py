@@ -78,6 +78,6 @@ async def journey_map(request: web.Request) -> web.StreamResponse:
         stages=found,
         locales=locales,
         channels=CHANNELS,
-        gaps=sum(len(step.gaps) for stage in found for step in stage.steps),
+        gaps=len({cell.key for stage in found for step in stage.steps for cell in step.gaps}),
         default_locale=request.app[keys.SETTINGS].templates.default_locale,
     )
