@@ -78,7 +78,7 @@ class Service:
 
     def emails(self) -> list[EmailMessage]:
         return [
-            message_from_bytes(p.read_bytes(), policy=policy.default)  # type: ignore[misc]
+            message_from_bytes(p.read_bytes(), policy=policy.default)
             for p in sorted(self.outbox.glob("*.eml"))
         ]
 

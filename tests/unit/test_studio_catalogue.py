@@ -46,7 +46,7 @@ def test_a_draft_of_a_new_language_adds_its_column_but_is_not_words_in_use() -> 
 
 
 def test_messages_come_in_journey_order_with_when_they_are_sent() -> None:
-    _, rows = coverage(FILES + ["old_promo/sms.j2"], [], [])
+    _, rows = coverage([*FILES, "old_promo/sms.j2"], [], [])
     listed = messages(JOURNEYS, rows)
     assert [(m.title, m.when) for m in listed] == [
         ("Case received", ["When a case becomes received"]),
@@ -56,7 +56,7 @@ def test_messages_come_in_journey_order_with_when_they_are_sent() -> None:
 
 
 def test_a_question_in_words_finds_the_messages_about_its_status() -> None:
-    _, rows = coverage(FILES + ["old_promo/sms.j2"], [], [])
+    _, rows = coverage([*FILES, "old_promo/sms.j2"], [], [])
     listed = messages(JOURNEYS, rows)
     found = [m.title for m in listed if m.matches("what do we send when a case is received")]
     assert found == ["Case received", "Still working"]
