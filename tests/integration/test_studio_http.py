@@ -368,3 +368,10 @@ async def test_the_journey_map_lists_every_status_with_its_follow_up(studio: Stu
     assert "When a case becomes waiting on customer At once (high priority)" in shown
     assert "After 24 h of silence, then every 48 h, at most 2 times Waiting reminder" in shown
     assert "No gaps" in shown
+
+
+async def test_a_new_email_opens_with_empty_subject_and_message_fields(studio: Studio) -> None:
+    await studio.sign_in()
+    page = await (await studio.client.get("/studio/templates/brand_new/email")).text()
+    assert 'id="subject" name="subject" class="field" value=""' in page
+    assert 'name="body"' in page and 'name="source"' not in page

@@ -15,6 +15,7 @@ from groundcontrol.studio.fields import (
     empty,
     field_line,
     join,
+    layout_or_default,
     split,
 )
 
@@ -103,3 +104,9 @@ def test_lines_of_the_file_map_to_lines_of_the_fields() -> None:
     assert field_line("email", fields, 4) == FieldLine("body", 1)
     assert field_line("email", fields, 6) == FieldLine("body", 3)
     assert field_line("sms", Fields(body="a\nb"), 2) == FieldLine("body", 2)
+
+
+def test_a_posted_layout_name_is_a_name_or_the_standard_layout() -> None:
+    assert layout_or_default("_layouts/brand.j2") == "_layouts/brand.j2"
+    assert layout_or_default('x" %}{{ 7 }}{% extends "y') == "_layouts/email.j2"
+    assert layout_or_default("") == "_layouts/email.j2"

@@ -30,7 +30,7 @@ from groundcontrol.studio.drafts import (
     render_preview,
 )
 from groundcontrol.studio.field_offers import TODAY, offers
-from groundcontrol.studio.fields import Fields, empty, join, split
+from groundcontrol.studio.fields import Fields, empty, join, layout_or_default, split
 from groundcontrol.studio.journey_words import title, when_sent
 from groundcontrol.studio.plain_errors import shown
 from groundcontrol.studio.real_samples import recent_samples
@@ -379,7 +379,7 @@ async def _submitted(request: web.Request) -> Submitted:
         fields = Fields(
             body=_text(form.get("body")),
             subject=_text(form.get("subject")),
-            layout=_text(form.get("layout")) or Fields(body="").layout,
+            layout=layout_or_default(_text(form.get("layout"))),
         )
         source = join(key.channel, fields)
     else:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from groundcontrol.domain import ChannelName
 
 EMAIL_LAYOUT = "_layouts/email.j2"
+LAYOUT_NAME = re.compile(r"[\w./-]+")
 
 _EMAIL = re.compile(
     r'\{% extends "(?P<layout>[\w./-]+)" %\}\n'
@@ -65,6 +66,11 @@ def join(channel: ChannelName, fields: Fields) -> str:
         f"{{% block subject %}}{subject}{{% endblock %}}\n"
         f"{{% block message %}}\n{fields.body}{{% endblock %}}\n"
     )
+
+
+def layout_or_default(name: str) -> str:
+    """A layout name as a form posted it, or the standard layout when it is not one."""
+    return name if LAYOUT_NAME.fullmatch(name) else EMAIL_LAYOUT
 
 
 def empty(channel: ChannelName) -> str:
