@@ -213,14 +213,14 @@ async def test_the_sms_preview_is_a_phone_with_characters_segments_and_encoding(
     facts = page.locator(".sms-facts")
     await expect(facts).to_contain_text("Characters")
     await expect(facts).to_contain_text("GSM-7")
+    await assert_accessible(page)
+    await shot(page, "editor-sms")  # the whole Dutch SMS, wrapped
     await body.fill("Hoi {{ customer.first_name }} 👋")
     await expect(page.locator(".phone .bubble")).to_have_text("Hoi Ada 👋")
     await expect(facts).to_contain_text("UCS-2")
     await expect(facts.locator("div", has_text="Text messages").locator("dd")).to_contain_text(
         "1 (each send is billed as 1"
     )
-    await assert_accessible(page)
-    await shot(page, "editor-sms")
 
 
 async def test_problems_are_in_plain_words_at_their_field_and_line(
