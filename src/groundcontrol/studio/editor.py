@@ -121,17 +121,14 @@ async def switch(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     to = "advanced" if form.get("to") == "advanced" else "simple"
     fits = to == "advanced" or split(key.channel, submitted.source) is not None
-    notice = (
-        None
-        if fits
-        else (
-            "This template has parts the simple editor cannot show (such as its own HTML), "
-            "so it stays in the advanced editor."
-        )
-    )
-    return await _page_for(request, await open_template(request, key), submitted, to)(
-        notice or "", 200
-    )
+    page = _page_for(request, await open_template(request, key), submitted, to)
+    return await page("" if fits else _DOES_NOT_FIT, 200)
+
+
+_DOES_NOT_FIT = (
+    "This template has parts the simple editor cannot show (such as its own HTML), "
+    "so it stays in the advanced editor."
+)
 
 
 @routes.post(EDITOR + "/preview")
