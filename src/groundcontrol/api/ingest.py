@@ -54,7 +54,9 @@ async def _ingest(request: web.Request) -> tuple[str, IngestResult]:
     payload, prefix = parse_payload(body, request.content_type)
     event = to_event(validate_event(payload, prefix), source, canonical_hash(payload))
     [result] = await request.app[keys.INGEST]([event])
-    _raise_for_refusal(result, prefix)
+    refused = refusal(result, prefix)
+    if refused is not None:
+        raise refused
     return source, result
 
 
@@ -123,9 +125,10 @@ def canonical_hash(payload: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _raise_for_refusal(result: IngestResult, prefix: str) -> None:
+def refusal(result: IngestResult, prefix: str) -> ProblemError | None:
+    """The problem of an event the store refused (a conflict, an unknown customer)."""
     if result.status is IngestStatus.CONFLICT:
-        raise ProblemError(
+        return ProblemError(
             409,
             "Conflicting event",
             f"event {result.event_id!r} was already received with a different body",
@@ -134,13 +137,14 @@ def _raise_for_refusal(result: IngestResult, prefix: str) -> None:
     if result.status is IngestStatus.UNKNOWN_CUSTOMER:
         field = f"{prefix}.customer.id" if prefix else "customer.id"
         message = "no stored customer with this id; send it inline or PUT /v1/customers/{id}"
-        raise ProblemError(
+        return ProblemError(
             422,
             "Unknown customer",
             message,
             type_=UNKNOWN_CUSTOMER,
             errors=[{"field": field, "message": message}],
         )
+    return None
 
 
 def _accepted(result: IngestResult, duplicate: bool) -> dict[str, Any]:
