@@ -35,6 +35,7 @@ from groundcontrol.settings import DEMO_TOKEN, Settings, is_loopback_host
 from groundcontrol.store import create_store
 from groundcontrol.store.base import IngestResult, Store
 from groundcontrol.store.retention import RetainingStore, run_retention
+from groundcontrol.subscriptions.supervisor import Subscriptions
 from groundcontrol.template_overrides import install_overrides, overrides_ctx
 from groundcontrol.templates import Renderer
 from groundcontrol.throttle import OutageGuard, RateLimiter
@@ -75,10 +76,17 @@ def create_app(
     app[keys.UNSUBSCRIBE] = UnsubscribeTokens(_unsubscribe_key(settings))
     app[keys.STORE] = create_store(settings.store.url, pool_size=settings.store.pool_size)
     app[keys.CHANNELS] = build_channels(settings, clock)
+    app[keys.SUBSCRIPTIONS] = Subscriptions.from_settings(settings.subscriptions, app[keys.METRICS])
     for table in ROUTES:
         app.router.add_routes(table)
     app.cleanup_ctx.extend(
-        [_store_ctx, overrides_ctx, _channels_ctx, partial(_dispatch_ctx, run=run_dispatcher)]
+        [
+            _store_ctx,
+            overrides_ctx,
+            _channels_ctx,
+            partial(_dispatch_ctx, run=run_dispatcher),
+            _subscriptions_ctx,  # stops first: its last batches still commit
+        ]
     )
     return app
 
@@ -177,6 +185,14 @@ async def _dispatch_ctx(app: web.Application, *, run: bool) -> AsyncIterator[Non
     if runner is not None:
         await asyncio.gather(runner, return_exceptions=True)
     await committer.stop()
+
+
+async def _subscriptions_ctx(app: web.Application) -> AsyncIterator[None]:
+    subscriptions = app[keys.SUBSCRIPTIONS]
+    subscriptions.start(app[keys.INGEST])
+    yield
+    grace = parse_duration(app[keys.SETTINGS].server.shutdown_grace)
+    await subscriptions.stop(grace.total_seconds())
 
 
 async def _start_dispatch(

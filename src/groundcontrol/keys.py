@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # names used in the AppKey type arguments below
     from groundcontrol.security import UnsubscribeTokens  # noqa: F401
     from groundcontrol.settings import Settings  # noqa: F401
     from groundcontrol.store.base import IngestResult, Store  # noqa: F401
+    from groundcontrol.subscriptions.supervisor import Subscriptions  # noqa: F401
     from groundcontrol.templates import Renderer  # noqa: F401
 
 Clock = Callable[[], datetime]
@@ -36,3 +37,4 @@ WAKE = web.AppKey[Callable[[], None]]("wake")
 METRICS = web.AppKey["Metrics"]("metrics")
 UNSUBSCRIBE = web.AppKey["UnsubscribeTokens"]("unsubscribe")
 DISPATCHER = web.AppKey["Dispatcher"]("dispatcher")
+SUBSCRIPTIONS = web.AppKey["Subscriptions"]("subscriptions")

@@ -36,7 +36,7 @@ async def post_event(request: web.Request) -> web.Response:
     try:
         source, result = await _ingest(request)
     except ProblemError as exc:
-        metrics.event_rejected(_reason(exc))
+        metrics.event_rejected(rejection_reason(exc))
         raise
     metrics.ingest_time(time.perf_counter() - started)
     duplicate = result.status is IngestStatus.DUPLICATE
@@ -166,7 +166,8 @@ _REASONS = {
 }
 
 
-def _reason(exc: ProblemError) -> str:
+def rejection_reason(exc: ProblemError) -> str:
+    """The metrics label of a refused event."""
     if exc.type_ == UNKNOWN_CUSTOMER:
         return "unknown_customer"
     return _REASONS.get(exc.status, str(exc.status))

@@ -32,7 +32,9 @@ class Decoded:
 def decode(message: Message, source: str) -> Decoded:
     """The message's event, as coming from `source`; raises ProblemError."""
     payload, prefix = _payload(message)
-    return Decoded(to_event(validate_event(payload, prefix), source, canonical_hash(payload)), prefix)
+    return Decoded(
+        to_event(validate_event(payload, prefix), source, canonical_hash(payload)), prefix
+    )
 
 
 def _payload(message: Message) -> tuple[Any, str]:
