@@ -22,12 +22,6 @@ Ingest = Callable[[Sequence[Event]], Awaitable[list[IngestResult]]]
 
 
 @dataclass(frozen=True)
-class Rejected:
-    message: Message
-    problem: ProblemError
-
-
-@dataclass(frozen=True)
 class BatchRunner:
     """Processes batches for one subscription; the events count as from `source`."""
 
@@ -38,31 +32,32 @@ class BatchRunner:
     metrics: Metrics
 
     async def process(self, messages: Sequence[Message]) -> None:
-        decoded, rejected = self._decode(messages)
-        results = await self.ingest([d.event for _, d in decoded]) if decoded else []
-        for (message, item), result in zip(decoded, results, strict=True):
+        decoded, problems = self._decode(messages)
+        results = await self.ingest([d.event for d in decoded.values()]) if decoded else []
+        for (index, item), result in zip(decoded.items(), results, strict=True):
             refused = refusal(result, item.prefix)
             if refused is not None:
-                rejected.append(Rejected(message, refused))
+                problems[index] = refused
             else:
                 self._count(result)
-        for bad in rejected:
-            await self.transport.dead_letter(bad.message, self._document(bad.problem))
-            self.metrics.subscription_dead_lettered(self.name, rejection_reason(bad.problem))
+        for index in sorted(problems):  # in the order they came
+            await self.transport.dead_letter(messages[index], self._document(problems[index]))
+            self.metrics.subscription_dead_lettered(self.name, rejection_reason(problems[index]))
         await self.transport.ack(messages)
         self.metrics.subscription_consumed(self.name, len(messages))
 
     def _decode(
         self, messages: Sequence[Message]
-    ) -> tuple[list[tuple[Message, Decoded]], list[Rejected]]:
-        decoded: list[tuple[Message, Decoded]] = []
-        rejected: list[Rejected] = []
-        for message in messages:
+    ) -> tuple[dict[int, Decoded], dict[int, ProblemError]]:
+        """Each message's event or problem, by its position in the batch."""
+        decoded: dict[int, Decoded] = {}
+        problems: dict[int, ProblemError] = {}
+        for index, message in enumerate(messages):
             try:
-                decoded.append((message, decode(message, self.source)))
+                decoded[index] = decode(message, self.source)
             except ProblemError as exc:
-                rejected.append(Rejected(message, exc))
-        return decoded, rejected
+                problems[index] = exc
+        return decoded, problems
 
     def _count(self, result: IngestResult) -> None:
         duplicate = result.status is IngestStatus.DUPLICATE
