@@ -44,7 +44,8 @@ class Backoff:
     maximum: float
 
     def delay(self, failures: int) -> float:
-        return float(min(self.maximum, self.initial * 2 ** max(0, failures - 1)))
+        # The exponent is capped: a broker down for days must not overflow the float.
+        return min(self.maximum, self.initial * 2.0 ** min(max(0, failures - 1), 64))
 
 
 class Subscription:
