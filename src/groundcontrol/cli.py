@@ -21,6 +21,7 @@ from groundcontrol.domain import CHANNELS, ChannelName
 from groundcontrol.errors import GroundControlError
 from groundcontrol.journeys import Journeys, load_journeys
 from groundcontrol.settings import DEFAULT_CONFIG, Settings, load_settings
+from groundcontrol.subscriptions.transports import transport_for
 from groundcontrol.template_context import Sample, load_sample, load_samples
 from groundcontrol.templates import Renderer, check_templates, list_templates
 
@@ -127,6 +128,8 @@ def _configure_logging() -> None:
 
 def run_check(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
+    for subscription in settings.subscriptions:
+        transport_for(subscription)  # a missing broker client names its extra
     journeys = load_journeys(settings.journeys.file)
     templates_dir = settings.templates.dir
     if not templates_dir.is_dir():
