@@ -19,6 +19,7 @@ pytestmark = pytest.mark.slow
 
 EVENTS = 600
 BACKLOG = 300
+STOP_EVENTS = 300
 BURST = 25
 NAME = "crash-test"
 
@@ -117,3 +118,38 @@ async def test_kill_9_while_consuming_loses_no_message_and_plans_none_twice(
         f"{transport}: {at_kill:.0f} consumed before the kill, "
         f"{duplicates:.0f} redelivered after it as duplicates"
     )
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_sigterm_while_consuming_acknowledges_what_it_committed_and_leaves_the_rest(
+    tmp_path: Path, transport: str
+) -> None:
+    service = GroundControl(tmp_path)
+    async with peer_for(transport) as broker:
+        subscribe(service, broker)
+        try:
+            await publish(broker, range(STOP_EVENTS))
+            await service.start()
+
+            async def some_consumed() -> bool:
+                return await consumed(service) >= 100
+
+            await eventually(some_consumed, within=30, what="100 messages consumed")
+            service.terminate()
+            async with asyncio.timeout(30):
+                assert await service.exit_code() == 0, service.log()
+            first_run = len(service.store_rows("SELECT event_id FROM events"))
+
+            await service.start()
+            await service.wait_for_state("sent", STOP_EVENTS, within=60)
+            duplicates = await _metric(service, "groundcontrol_subscription_duplicates_total")
+            await service.stop()
+        finally:
+            await service.close()
+
+    assert first_run < STOP_EVENTS, "everything was consumed before the stop: it proves nothing"
+    # Every event committed before the stop was acknowledged: none came back.
+    assert duplicates == 0
+    events = service.store_rows("SELECT source, event_id FROM events")
+    assert len(events) == len(set(events)) == STOP_EVENTS, service.log()
