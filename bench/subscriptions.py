@@ -3,8 +3,9 @@
 Each broker gets `events` messages published before the service starts (its own
 queue, stream or subject, as tests/peers/brokers.py makes them); the service (ingest
 only, SQLite) consumes them through its `[[subscriptions]]` entry, and the rate is
-counted from the first message consumed to the last, by `/metrics`. The webhook row is
-the closed-loop ingest of benchmark 1 on the same store, measured in this run.
+counted from the first message consumed to the last, by `/metrics`. The webhook rows
+are the closed-loop ingest of benchmark 1 on the same store, measured in this run
+before and after the brokers.
 """
 
 from __future__ import annotations
@@ -29,20 +30,22 @@ _CONSUMED = re.compile(rf'groundcontrol_subscription_consumed_total{{subscriptio
 
 
 async def run(workdir: Path, events: int) -> list[dict[str, Any]]:
-    rows = [await _webhook(workdir, events)]
+    """The webhook before and after the brokers (the machine drifts); x is over their mean."""
+    before = await _webhook(workdir, events, "before")
+    rows = []
     for transport in TRANSPORTS:
         async with peer_for(transport) as broker:
             rows.append(await _consume(workdir, broker, events))
-    baseline = rows[0]["events_per_s"]
-    for row in rows[1:]:
+    after = await _webhook(workdir, events, "after")
+    baseline = (before["events_per_s"] + after["events_per_s"]) / 2
+    for row in rows:
         row["x_webhook"] = round(row["events_per_s"] / baseline, 2)
-    return rows
+    return [before, *rows, after]
 
 
-async def _webhook(workdir: Path, events: int) -> dict[str, Any]:
-    service = Service(
-        f"sqlite:///{workdir}/sub_webhook.db", workdir / "sub_webhook", ingest_only=True
-    )
+async def _webhook(workdir: Path, events: int, when: str) -> dict[str, Any]:
+    name = f"sub_webhook_{when}"
+    service = Service(f"sqlite:///{workdir}/{name}.db", workdir / name, ingest_only=True)
     await service.start()
     try:
         await closed_loop([service.url], bodies(200, "email", "http://127.0.0.1:9"), 8)  # warm-up
@@ -51,7 +54,8 @@ async def _webhook(workdir: Path, events: int) -> dict[str, Any]:
         )
     finally:
         service.stop()
-    return {"way in": "webhook POST /v1/events (concurrency 64)", **_row(result.rate, events)}
+    way_in = f"webhook POST /v1/events (concurrency 64), {when}"
+    return {"way in": way_in, **_row(result.rate, events)}
 
 
 async def _consume(workdir: Path, broker: BrokerPeer, events: int) -> dict[str, Any]:
