@@ -165,7 +165,7 @@ class NatsPeer:
                     problem = json.loads((msg.headers or {})["Groundcontrol-Problem"])
                     letters.append(DeadLetter(msg.data, problem))
                     await msg.ack()
-        except nats.errors.TimeoutError:
+        except TimeoutError:  # nats-py raises its own or asyncio's: nothing left
             pass
         finally:
             await reader.unsubscribe()

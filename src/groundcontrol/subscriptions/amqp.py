@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
-from groundcontrol.settings import AmqpSubscription
 from groundcontrol.subscriptions.base import POLL_SECONDS, BrokerError, Message, MissingExtra
+from groundcontrol.subscriptions.config import AmqpSubscription
 
 try:
     import aio_pika

@@ -2,8 +2,9 @@
 acknowledges them once their events are committed, and dead-letters the ones that
 cannot be processed. The runner does the rest, the same for every broker.
 
-A new broker (Kafka, say) is one module implementing `Transport` plus a line in
-`transports.py`: the runner, the decoding and the supervisor stay as they are.
+A new broker (Kafka, say) is one module implementing `Transport`, its settings model
+in `config.py` and a line in `transports.py`: the runner, the decoding and the
+supervisor stay as they are.
 """
 
 from __future__ import annotations

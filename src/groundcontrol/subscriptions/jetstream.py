@@ -13,15 +13,14 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from groundcontrol.settings import NatsSubscription
 from groundcontrol.subscriptions.base import POLL_SECONDS, BrokerError, Message, MissingExtra
+from groundcontrol.subscriptions.config import NatsSubscription
 
 try:
     import nats
     from nats.aio.client import Client
     from nats.aio.msg import Msg
     from nats.errors import Error as NatsError
-    from nats.errors import TimeoutError as NatsTimeout
     from nats.js import JetStreamContext
     from nats.js.api import ConsumerConfig
     from nats.js.errors import NotFoundError
@@ -92,7 +91,7 @@ class JetStreamTransport:
         async with _translated():
             try:
                 received = await pull.fetch(batch=limit, timeout=POLL_SECONDS)
-            except NatsTimeout:
+            except TimeoutError:  # nats-py raises its own or asyncio's, by the path taken
                 return []
         return [_message(msg) for msg in received]
 

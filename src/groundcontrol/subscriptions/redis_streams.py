@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from groundcontrol.settings import RedisSubscription
 from groundcontrol.subscriptions.base import POLL_SECONDS, BrokerError, Message, MissingExtra
+from groundcontrol.subscriptions.config import RedisSubscription
 
 try:
     from redis import asyncio as redis

@@ -19,8 +19,8 @@ from enum import StrEnum
 from typing import Any
 
 from groundcontrol.metrics import Metrics
-from groundcontrol.settings import SubscriptionSettings
 from groundcontrol.subscriptions.base import Transport
+from groundcontrol.subscriptions.config import SubscriptionSettings
 from groundcontrol.subscriptions.runner import BatchRunner, Ingest
 from groundcontrol.subscriptions.transports import transport_for
 

@@ -3,12 +3,12 @@ broker client, so only the clients actually configured need to be installed."""
 
 from __future__ import annotations
 
-from groundcontrol.settings import (
+from groundcontrol.subscriptions.base import Transport
+from groundcontrol.subscriptions.config import (
     AmqpSubscription,
     NatsSubscription,
     SubscriptionSettings,
 )
-from groundcontrol.subscriptions.base import Transport
 
 
 def transport_for(settings: SubscriptionSettings) -> Transport:

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from groundcontrol.errors import ConfigError
-from groundcontrol.settings import (
+from groundcontrol.settings import load_settings
+from groundcontrol.subscriptions.config import (
     AmqpSubscription,
     NatsSubscription,
     RedisSubscription,
-    load_settings,
     subject_matches,
 )
 
