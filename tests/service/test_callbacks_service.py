@@ -18,6 +18,7 @@ from tests.service.harness import (
     SOURCE_TOKEN,
     Service,
     World,
+    customer,
 )
 
 from groundcontrol import keys
@@ -120,3 +121,33 @@ async def test_a_refused_callback_is_dead_until_re_driven(
         assert await store.list_callbacks("dead", 10) == []
         [sent] = await store.list_callbacks("sent", 10)
         assert sent.id == dead.id
+
+
+async def test_a_gone_address_tells_the_back_office_to_fix_it_and_that_nobody_is_left(
+    world: World, back_office: ChatSink
+) -> None:
+    world.peers.chat.script(Reply(status=410))  # the customer's chat webhook is gone
+    chat_only = customer(world.peers, "chat")
+    async with world.serve() as service:
+        await service.post("received", customer=chat_only)
+        await service.drain()
+
+        bodies = [json.loads(r.body) for r in back_office.requests]
+        assert [b["type"] for b in bodies] == ["contact.invalid", "customer.unreachable"]
+        assert all(r.signature_valid for r in back_office.requests)
+        invalid, unreachable = bodies
+        assert invalid["data"]["channel"] == "chat"
+        assert "410" in invalid["data"]["detail"]
+        assert unreachable["data"]["tried_channels"] == ["chat"]
+        assert len({r.headers["webhook-id"] for r in back_office.requests}) == 2
+
+
+async def test_a_failure_with_a_channel_left_is_no_unreachable_callback(
+    world: World, back_office: ChatSink
+) -> None:
+    world.peers.chat.script(Reply(status=410))
+    async with world.serve() as service:
+        await service.post("received", customer=customer(world.peers, "chat", "sms"))
+        await service.drain()
+        assert [json.loads(r.body)["type"] for r in back_office.requests] == ["contact.invalid"]
+        assert len(world.peers.twilio.messages) == 1, "the fallback reached the customer"

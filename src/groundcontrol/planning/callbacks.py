@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from groundcontrol.domain import Claim, Decision, DecisionKind, NotificationKind
+
 PROMISE_BREACHED = "case.promise_breached"
 UNREACHABLE = "customer.unreachable"
 CONTACT_INVALID = "contact.invalid"
@@ -71,3 +73,35 @@ def callback_row(
         "created_at": now,
         "updated_at": now,
     }
+
+
+def failure_callbacks(
+    routes: CallbackRoutes, claim: Claim, decision: Decision, now: datetime
+) -> list[dict[str, Any]]:
+    """What a failed customer message tells the back office: `contact.invalid` when the
+    address is refused for good, `customer.unreachable` when no channel is left."""
+    if decision.kind is not DecisionKind.FAIL or claim.kind is NotificationKind.TEST:
+        return []
+    data: dict[str, Any] = {
+        "notification_id": claim.notification_id,
+        "channel": claim.channel,
+        "detail": decision.detail,
+    }
+    kinds = [CONTACT_INVALID] if decision.invalid_address else []
+    if decision.fallback_channel is None:
+        kinds.append(UNREACHABLE)
+        data["tried_channels"] = [*claim.tried_channels, claim.channel]
+    rows = [
+        callback_row(
+            routes,
+            kind,
+            source=claim.case.source,
+            case_id=claim.case.id,
+            customer_id=claim.customer.id,
+            status=claim.case.status,
+            data=data,
+            now=now,
+        )
+        for kind in kinds
+    ]
+    return [row for row in rows if row is not None]

@@ -27,6 +27,7 @@ from groundcontrol.domain import (
     Priority,
 )
 from groundcontrol.planning import followups, golden_thread, reports
+from groundcontrol.planning.callbacks import failure_callbacks
 from groundcontrol.planning.events import BatchPlan, EventKey, SupersedeMark, plan_batch
 from groundcontrol.planning.golden_thread import Contact, ContactKind
 from groundcontrol.planning.plan import Planner
@@ -504,7 +505,13 @@ class MemoryStore(StoreBase):
 
     async def finish(self, results: Sequence[tuple[Claim, Decision]], now: datetime) -> list[bool]:
         with self._transaction():
-            return [self._finish_one(claim, decision, now) for claim, decision in results]
+            done = [self._finish_one(claim, decision, now) for claim, decision in results]
+            for (claim, decision), ok in zip(results, done, strict=True):
+                for row in (
+                    failure_callbacks(self.callback_routes, claim, decision, now) if ok else []
+                ):
+                    self._tables.callbacks[row["id"]] = row
+            return done
 
     def _finish_one(self, claim: Claim, decision: Decision, now: datetime) -> bool:
         """Apply one decision, fenced by the claim's lease version. False: refused."""

@@ -22,6 +22,7 @@ from groundcontrol.domain import (
     NotificationState,
     as_utc,
 )
+from groundcontrol.planning.callbacks import failure_callbacks
 from groundcontrol.planning.golden_thread import Contact
 from groundcontrol.planning.transitions import counts_as_attempt
 from groundcontrol.store.callback_views import CallbackClaim, CallbackOutcome, CallbackView
@@ -251,6 +252,13 @@ class SqlStore(StoreBase):
     async def finish(self, results: Sequence[tuple[Claim, Decision]], now: datetime) -> list[bool]:
         async with self.write() as conn:
             done = await claims.finish_many(conn, self.dialect, results, now)
+            told = [
+                row
+                for (claim, decision), ok in zip(results, done, strict=True)
+                if ok
+                for row in failure_callbacks(self.callback_routes, claim, decision, now)
+            ]
+            await callback_outbox.insert(conn, told)
             if any(d.fallback_channel or d.kind.value in ("retry", "defer") for _, d in results):
                 await self.wake_others(conn, "notifications")
         return done
