@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ from tests.service.harness import (
 )
 
 from groundcontrol import keys
-from groundcontrol.settings import SourceSettings
+from groundcontrol.settings import DEFAULT_CALLBACK_EVENTS, SourceSettings
 from groundcontrol.signatures import decode_secret
 
 JOURNEYS = """
@@ -36,19 +37,36 @@ template = "case_received"
 NOBODY: dict[str, Any] = {"id": "cust-dark", "name": "Nobody", "channels": []}
 
 
-@pytest.fixture
-async def back_office(world: World) -> AsyncIterator[ChatSink]:
+@asynccontextmanager
+async def listening(world: World, *events: str) -> AsyncIterator[ChatSink]:
+    """A back office on loopback that checks signatures; crm asks for `events` (all the
+    default ones when none are given), erp for nothing."""
     key = decode_secret(CHAT_SECRET)
     async with ChatSink(signing_key=key, now=lambda: world.clock()) as sink:
         crm = SourceSettings(
             token=SecretStr(SOURCE_TOKEN),
             callback_url=sink.url,
             callback_secret=SecretStr(CHAT_SECRET),
+            callback_events=list(events or DEFAULT_CALLBACK_EVENTS),
         )
         world.configure(
             journeys=JOURNEYS,
             sources={"crm": crm, "erp": SourceSettings(token=SecretStr(OTHER_SOURCE_TOKEN))},
         )
+        yield sink
+
+
+@pytest.fixture
+async def back_office(world: World) -> AsyncIterator[ChatSink]:
+    """Asks for breaches only."""
+    async with listening(world, "case.promise_breached") as sink:
+        yield sink
+
+
+@pytest.fixture
+async def told_everything(world: World) -> AsyncIterator[ChatSink]:
+    """Asks for the default callbacks: breaches, invalid contacts, unreachable customers."""
+    async with listening(world) as sink:
         yield sink
 
 
@@ -124,8 +142,9 @@ async def test_a_refused_callback_is_dead_until_re_driven(
 
 
 async def test_a_gone_address_tells_the_back_office_to_fix_it_and_that_nobody_is_left(
-    world: World, back_office: ChatSink
+    world: World, told_everything: ChatSink
 ) -> None:
+    back_office = told_everything
     world.peers.chat.script(Reply(status=410))  # the customer's chat webhook is gone
     chat_only = customer(world.peers, "chat")
     async with world.serve() as service:
@@ -143,11 +162,30 @@ async def test_a_gone_address_tells_the_back_office_to_fix_it_and_that_nobody_is
 
 
 async def test_a_failure_with_a_channel_left_is_no_unreachable_callback(
-    world: World, back_office: ChatSink
+    world: World, told_everything: ChatSink
 ) -> None:
+    back_office = told_everything
     world.peers.chat.script(Reply(status=410))
     async with world.serve() as service:
         await service.post("received", customer=customer(world.peers, "chat", "sms"))
         await service.drain()
         assert [json.loads(r.body)["type"] for r in back_office.requests] == ["contact.invalid"]
         assert len(world.peers.twilio.messages) == 1, "the fallback reached the customer"
+
+
+async def test_a_customer_with_no_usable_channel_is_reported_when_the_event_arrives(
+    world: World, told_everything: ChatSink
+) -> None:
+    async with world.serve() as service:
+        await service.post("received", customer=NOBODY)
+        await service.drain()
+        [request] = told_everything.requests
+        body = json.loads(request.body)
+        assert (body["type"], body["case_id"], body["customer_id"]) == (
+            "customer.unreachable",
+            "C-1001",
+            "cust-dark",
+        )
+        await service.advance(60)
+        types = [json.loads(r.body)["type"] for r in told_everything.requests]
+        assert types == ["customer.unreachable", "case.promise_breached"]

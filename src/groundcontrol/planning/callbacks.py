@@ -9,12 +9,20 @@ the same retry policy, leases, breaker and dead letters as customer messages.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from groundcontrol.domain import Claim, Decision, DecisionKind, NotificationKind
+from groundcontrol.domain import (
+    Claim,
+    Decision,
+    DecisionKind,
+    Event,
+    IngestResult,
+    IngestStatus,
+    NotificationKind,
+)
 
 PROMISE_BREACHED = "case.promise_breached"
 UNREACHABLE = "customer.unreachable"
@@ -105,3 +113,30 @@ def failure_callbacks(
         for kind in kinds
     ]
     return [row for row in rows if row is not None]
+
+
+def unreachable_callbacks(
+    routes: CallbackRoutes,
+    events: Sequence[Event],
+    results: Sequence[IngestResult],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """`customer.unreachable` for each event whose rule found no usable channel (the
+    customer opted out of all, or has no address for any): written with the event."""
+    rows = []
+    for event, result in zip(events, results, strict=True):
+        if result.status is not IngestStatus.ACCEPTED or result.outcome != "unreachable":
+            continue
+        row = callback_row(
+            routes,
+            UNREACHABLE,
+            source=event.source,
+            case_id=event.case_id,
+            customer_id=event.customer.id,
+            status=event.status,
+            data={"event_id": event.id, "detail": "customer has no usable channel"},
+            now=now,
+        )
+        if row is not None:
+            rows.append(row)
+    return rows

@@ -27,7 +27,7 @@ from groundcontrol.domain import (
     Priority,
 )
 from groundcontrol.planning import followups, golden_thread, reports
-from groundcontrol.planning.callbacks import failure_callbacks
+from groundcontrol.planning.callbacks import failure_callbacks, unreachable_callbacks
 from groundcontrol.planning.events import BatchPlan, EventKey, SupersedeMark, plan_batch
 from groundcontrol.planning.golden_thread import Contact, ContactKind
 from groundcontrol.planning.plan import Planner
@@ -394,6 +394,8 @@ class MemoryStore(StoreBase):
                 now=now,
             )
             tables.write_batch(batch, now)
+            for row in unreachable_callbacks(self.callback_routes, events, batch.results, now):
+                tables.callbacks[row["id"]] = row
         return batch.results
 
     # --- customers ----------------------------------------------------------------------

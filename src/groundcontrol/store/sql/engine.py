@@ -22,7 +22,7 @@ from groundcontrol.domain import (
     NotificationState,
     as_utc,
 )
-from groundcontrol.planning.callbacks import failure_callbacks
+from groundcontrol.planning.callbacks import failure_callbacks, unreachable_callbacks
 from groundcontrol.planning.golden_thread import Contact
 from groundcontrol.planning.transitions import counts_as_attempt
 from groundcontrol.store.callback_views import CallbackClaim, CallbackOutcome, CallbackView
@@ -140,6 +140,8 @@ class SqlStore(StoreBase):
     ) -> list[IngestResult]:
         async with self.write() as conn:
             results = await batch_recording.record_batch(conn, self.dialect, events, planner, now)
+            told = unreachable_callbacks(self.callback_routes, events, results, now)
+            await callback_outbox.insert(conn, told)
             await self.wake_others(conn, "events")
         return results
 
