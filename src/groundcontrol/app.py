@@ -31,7 +31,7 @@ from groundcontrol.durations import parse_duration
 from groundcontrol.metrics import Metrics
 from groundcontrol.planning.journeys import Journeys, load_journeys
 from groundcontrol.planning.plan import planner_for
-from groundcontrol.security import UnsubscribeTokens, derive_key
+from groundcontrol.security import CaseTokens, UnsubscribeTokens, derive_key
 from groundcontrol.settings import DEMO_TOKEN, Settings, is_loopback_host
 from groundcontrol.store import create_store
 from groundcontrol.store.contract import IngestResult, Store
@@ -74,7 +74,8 @@ def create_app(
         default_locale=settings.templates.default_locale,
     )
     app[keys.METRICS] = Metrics()
-    app[keys.UNSUBSCRIBE] = UnsubscribeTokens(_unsubscribe_key(settings))
+    app[keys.UNSUBSCRIBE] = UnsubscribeTokens(_link_key(settings, "unsubscribe"))
+    app[keys.CASE_TOKENS] = CaseTokens(_link_key(settings, "case-page"))
     app[keys.STORE] = create_store(settings.store.url, pool_size=settings.store.pool_size)
     app[keys.CHANNELS] = build_channels(settings, clock)
     for table in ROUTES:
@@ -85,15 +86,15 @@ def create_app(
     return app
 
 
-def _unsubscribe_key(settings: Settings) -> bytes:
+def _link_key(settings: Settings, purpose: str) -> bytes:
     secret = settings.server.secret_key or settings.admin.token
     if secret is None:
         log.warning(
-            "neither server.secret_key nor admin.token is set: "
-            "unsubscribe links stop working at restart"
+            "neither server.secret_key nor admin.token is set: %s links stop working at restart",
+            purpose,
         )
         return secrets.token_bytes(32)
-    return derive_key(secret.get_secret_value(), "unsubscribe")
+    return derive_key(secret.get_secret_value(), purpose)
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -144,6 +145,7 @@ def _dispatcher(app: web.Application) -> Dispatcher:
             ),
         ),
         limiter=RateLimiter(delivery.retry_rate, burst=max(1, int(delivery.retry_rate))),
+        case_tokens=app[keys.CASE_TOKENS],
     )
 
 

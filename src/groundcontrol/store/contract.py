@@ -213,6 +213,24 @@ class Store(Protocol):
         """Opt a customer out of (or back into) a channel. Opting out cancels that
         channel's pending notifications; returns how many were cancelled."""
 
+    # --- the case page ------------------------------------------------------------------
+    async def get_case(self, case_id: str) -> CaseState | None: ...
+
+    async def record_view(self, case_id: str, now: datetime) -> bool:
+        """The customer opened the case page: timeline `viewed`, a contact (the golden
+        thread). False for an unknown case."""
+
+    async def set_preferences(
+        self,
+        customer_id: str,
+        channel_order: Sequence[ChannelName],
+        quiet_hours: bool,
+        now: datetime,
+    ) -> bool:
+        """Store the customer's own channel order and quiet-hours choice, on the timeline
+        of each of their cases (`preferences_changed`). Opt-outs are `set_opt_out`'s.
+        False for an unknown customer."""
+
     # --- time -------------------------------------------------------------------
     async def fire_due_follow_ups(self, now: datetime, limit: int) -> int:
         """Turn due follow-ups into pending notifications and schedule their next

@@ -49,6 +49,8 @@ from groundcontrol.store.transitions import (
     fallback_entry,
     forgotten_entry,
     outcome_entry,
+    preferences_entry,
+    view_entry,
 )
 
 PENDING = NotificationState.PENDING
@@ -440,6 +442,35 @@ class MemoryStore:
             why = {"reason": f"customer opted out of {channel}"}
             self._tables.add_timeline(n.case_id, now, [("cancelled", n.id, why)])
         return len(cancelled)
+
+    # --- the case page --------------------------------------------------------------------
+    async def get_case(self, case_id: str) -> CaseState | None:
+        case = self._tables.cases.get(case_id)
+        return case.state if case else None
+
+    async def record_view(self, case_id: str, now: datetime) -> bool:
+        if case_id not in self._tables.cases:
+            return False
+        self._tables.add_timeline(case_id, now, [view_entry()])
+        return True
+
+    async def set_preferences(
+        self,
+        customer_id: str,
+        channel_order: Sequence[ChannelName],
+        quiet_hours: bool,
+        now: datetime,
+    ) -> bool:
+        customer = self._tables.customers.get(customer_id)
+        if customer is None:
+            return False
+        chosen = replace(customer, channel_order=tuple(channel_order), quiet_hours=quiet_hours)
+        self._tables.customers[customer_id] = chosen
+        for case in self._tables.cases.values():
+            if case.state.customer_id == customer_id:
+                entry = preferences_entry(channel_order, quiet_hours)
+                self._tables.add_timeline(case.state.id, now, [entry])
+        return True
 
     # --- time -----------------------------------------------------------------------------
     async def fire_due_follow_ups(self, now: datetime, limit: int) -> int:

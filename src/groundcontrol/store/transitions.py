@@ -3,6 +3,7 @@ store apply the same values and timeline entries, so they cannot drift apart."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +39,16 @@ def event_entries(event: Event, plan: Plan) -> list[Entry]:
     if plan.outcome is Outcome.UNREACHABLE:
         entries.append(("unreachable", None, {"reason": plan.note}))
     return entries
+
+
+def view_entry() -> Entry:
+    """The customer opened the case page. Nothing about who or from where: privacy."""
+    return ("viewed", None, {})
+
+
+def preferences_entry(channel_order: Sequence[ChannelName], quiet_hours: bool) -> Entry:
+    detail = {"channel_order": list(channel_order), "quiet_hours": quiet_hours}
+    return ("preferences_changed", None, detail)
 
 
 def decision_changes(decision: Decision, now: datetime) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from groundcontrol.domain import (
+    CaseState,
     ChannelName,
     Customer,
     Event,
@@ -33,7 +34,13 @@ from groundcontrol.store.contract import (
 from groundcontrol.store.sql import batch_recording, claims, followups, migrate, recording
 from groundcontrol.store.sql.callbacks import apply_provider_status
 from groundcontrol.store.sql.dialect import Dialect
-from groundcontrol.store.sql.rows import to_attempt, to_customer, to_notification, to_timeline
+from groundcontrol.store.sql.rows import (
+    to_attempt,
+    to_case,
+    to_customer,
+    to_notification,
+    to_timeline,
+)
 from groundcontrol.store.sql.schema import (
     attempts,
     cases,
@@ -43,6 +50,7 @@ from groundcontrol.store.sql.schema import (
     timeline,
 )
 from groundcontrol.store.sql.timeline import Entry, add_timeline
+from groundcontrol.store.transitions import preferences_entry, view_entry
 
 _REDRIVABLE = (NotificationState.DEAD.value, NotificationState.FAILED.value)
 
@@ -171,6 +179,44 @@ class SqlStore:
             await add_timeline(
                 conn, case_id, now, [(kind, None, {"channel": channel, "reason": reason})]
             )
+
+    # --- the case page --------------------------------------------------------------------
+    async def get_case(self, case_id: str) -> CaseState | None:
+        async with self.read() as conn:
+            row = (await conn.execute(select(cases).where(cases.c.id == case_id))).mappings()
+            found = row.first()
+        return to_case(found) if found else None
+
+    async def record_view(self, case_id: str, now: datetime) -> bool:
+        async with self.write() as conn:
+            if await conn.scalar(select(cases.c.id).where(cases.c.id == case_id)) is None:
+                return False
+            await add_timeline(conn, case_id, now, [view_entry()])
+        return True
+
+    async def set_preferences(
+        self,
+        customer_id: str,
+        channel_order: Sequence[ChannelName],
+        quiet_hours: bool,
+        now: datetime,
+    ) -> bool:
+        async with self.write() as conn:
+            changed = await conn.execute(
+                update(customers)
+                .where(customers.c.id == customer_id)
+                .values(channel_order=list(channel_order), quiet_hours=quiet_hours, updated_at=now)
+            )
+            if not changed.rowcount:
+                return False
+            entry = preferences_entry(channel_order, quiet_hours)
+            for case_id in await self._case_ids(conn, customer_id):
+                await add_timeline(conn, case_id, now, [entry])
+        return True
+
+    async def _case_ids(self, conn: AsyncConnection, customer_id: str) -> list[str]:
+        query = select(cases.c.id).where(cases.c.customer_id == customer_id)
+        return list((await conn.execute(query)).scalars())
 
     # --- time -----------------------------------------------------------------------------
     async def fire_due_follow_ups(self, now: datetime, limit: int) -> int:

@@ -1,0 +1,77 @@
+"""What the case page asks of every store engine: the case, views on the timeline, and the
+customer's own preferences, which the back office's updates and claims carry unchanged."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.contract.test_store_contract import LEASE, T0, event, kinds, record
+
+from groundcontrol.domain import Customer
+from groundcontrol.store.contract import Store
+
+
+async def test_get_case_returns_the_case_and_its_customer(store: Store) -> None:
+    await record(store, event())
+    case = await store.get_case("C-1")
+    assert case is not None
+    assert (case.id, case.customer_id, case.status) == ("C-1", "cust-1", "received")
+    assert case.data == {"case_title": "Address change"}
+    assert await store.get_case("C-404") is None
+
+
+async def test_a_view_is_on_the_timeline_and_says_nothing_about_the_viewer(store: Store) -> None:
+    await record(store, event())
+    assert await store.record_view("C-1", T0 + timedelta(minutes=5)) is True
+    entries = await store.timeline("C-1")
+    assert entries is not None
+    assert (entries[-1].kind, entries[-1].at, entries[-1].detail) == (
+        "viewed",
+        T0 + timedelta(minutes=5),
+        {},
+    )
+    assert await store.record_view("C-404", T0) is False
+
+
+async def test_preferences_are_stored_and_on_every_case_of_the_customer(store: Store) -> None:
+    await record(store, event(), event("evt-2", case_id="C-2"))
+    assert await store.set_preferences("cust-1", ["sms", "email"], False, T0) is True
+    customer = await store.get_customer("cust-1")
+    assert customer is not None
+    assert (customer.channel_order, customer.quiet_hours) == (("sms", "email"), False)
+    for case_id in ("C-1", "C-2"):
+        assert (await kinds(store, case_id))[-1] == "preferences_changed"
+    entries = await store.timeline("C-1")
+    assert entries is not None
+    assert entries[-1].detail == {"channel_order": ["sms", "email"], "quiet_hours": False}
+    assert await store.set_preferences("cust-404", ["sms"], True, T0) is False
+
+
+async def test_the_back_offices_updates_keep_the_customers_preferences(store: Store) -> None:
+    await record(store, event())
+    await store.set_preferences("cust-1", ["sms", "email"], False, T0)
+    await record(store, event("evt-2", "resolved", at=T0 + timedelta(hours=1)))
+    customer = await store.get_customer("cust-1")
+    assert customer is not None
+    assert (customer.channel_order, customer.quiet_hours) == (("sms", "email"), False)
+    await store.put_customer(customer, T0)
+    assert await store.get_customer("cust-1") == customer
+
+
+async def test_a_new_customer_has_quiet_hours_on_and_no_order_of_their_own(store: Store) -> None:
+    await store.put_customer(Customer(id="cust-9", channels=("email",)), T0)
+    customer = await store.get_customer("cust-9")
+    assert customer is not None
+    assert (customer.channel_order, customer.quiet_hours) == ((), True)
+
+
+async def test_the_next_message_is_planned_and_claimed_with_the_preferences(store: Store) -> None:
+    await record(store, event())
+    await store.set_preferences("cust-1", ["sms", "email"], False, T0)
+    [result] = await record(store, event("evt-2", "resolved", at=T0 + timedelta(hours=1)))
+    [nid] = result.notification_ids
+    view = await store.get_notification(nid)
+    assert view is not None and view.channel == "sms"
+    claims = await store.claim_due(T0 + timedelta(hours=2), 10, "owner", LEASE)
+    [claim] = [c for c in claims if c.notification_id == nid]
+    assert (claim.customer.channel_order, claim.customer.quiet_hours) == (("sms", "email"), False)
