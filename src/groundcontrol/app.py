@@ -14,7 +14,7 @@ from functools import partial
 import jinja2
 from aiohttp import web
 
-from groundcontrol import keys, studio
+from groundcontrol import casepage, keys, studio
 from groundcontrol.api import ingest, openapi, ops, read, twilio_callbacks, unsubscribe
 from groundcontrol.api.problems import problem_middleware
 from groundcontrol.channels.factory import build_channels, describe
@@ -31,7 +31,7 @@ from groundcontrol.durations import parse_duration
 from groundcontrol.metrics import Metrics
 from groundcontrol.planning.journeys import Journeys, load_journeys
 from groundcontrol.planning.plan import planner_for
-from groundcontrol.security import CaseTokens, UnsubscribeTokens, derive_key
+from groundcontrol.security import CaseTokens, FormTokens, UnsubscribeTokens, derive_key
 from groundcontrol.settings import DEMO_TOKEN, Settings, is_loopback_host
 from groundcontrol.store import create_store
 from groundcontrol.store.contract import IngestResult, Store
@@ -51,6 +51,7 @@ ROUTES = (
     unsubscribe.routes,
     twilio_callbacks.routes,
     studio.routes,
+    casepage.routes,
 )
 
 
@@ -76,6 +77,8 @@ def create_app(
     app[keys.METRICS] = Metrics()
     app[keys.UNSUBSCRIBE] = UnsubscribeTokens(_link_key(settings, "unsubscribe"))
     app[keys.CASE_TOKENS] = CaseTokens(_link_key(settings, "case-page"))
+    app[keys.CASE_FORMS] = FormTokens(_link_key(settings, "case-page-form"))
+    app[casepage.LIMITS] = casepage.default_limits()
     app[keys.STORE] = create_store(settings.store.url, pool_size=settings.store.pool_size)
     app[keys.CHANNELS] = build_channels(settings, clock)
     for table in ROUTES:

@@ -88,6 +88,25 @@ class CaseTokens:
         return case_id, customer_id
 
 
+class FormTokens:
+    """CSRF tokens for a form behind a link token: the MAC of the link token and a
+    per-browser nonce kept in a SameSite=Strict cookie (signed double submit), so another
+    site can neither read nor forge the pair."""
+
+    def __init__(self, key: bytes) -> None:
+        if not key:
+            raise ValueError("the form key must not be empty")
+        self._key = key
+
+    def make(self, link_token: str, nonce: str) -> str:
+        return _encode(_mac(self._key, f"{link_token}\n{nonce}"))
+
+    def valid(self, link_token: str, nonce: str, presented: str) -> bool:
+        if not nonce or not presented:
+            return False
+        return constant_time_equals(presented, self.make(link_token, nonce))
+
+
 def seal(key: bytes, payload: bytes, *, mac_bytes: int = 32) -> str:
     """`v1.<base64url(payload)>.<base64url(mac)>`: readable, but not forgeable."""
     signed = f"{_VERSION}.{_encode(payload)}"
