@@ -31,13 +31,13 @@ from groundcontrol.app import create_app
 from groundcontrol.settings import ServerSettings
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser, Page
+    from playwright.async_api import Browser, Page, ViewportSize
 
 pytestmark = [NEEDS_CHROMIUM, NEEDS_AXE]
 async_api = pytest.importorskip("playwright.async_api", reason=PLAYWRIGHT_HINT)
 
 SHOTS = REPO / "docs"
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 @dataclass
@@ -59,8 +59,7 @@ class Service:
     def emails(self) -> list[email.message.EmailMessage]:
         files = sorted(self.outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
         return [
-            email.message_from_bytes(p.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
-            for p in files
+            email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in files
         ]
 
     def texts(self) -> list[str]:
