@@ -32,7 +32,7 @@ from groundcontrol.casepage.preferences import (
     opt_changes,
     parse_form,
 )
-from groundcontrol.casepage.words import page_context, page_words
+from groundcontrol.casepage.words import Words, page_context, page_words
 from groundcontrol.errors import TemplateError
 from groundcontrol.links import CASE_PAGE_PATH
 from groundcontrol.templates.renderer import normalise_locale
@@ -182,18 +182,26 @@ async def _page(
         # studio); the customer gets the plain page rather than an error with details.
         raise NoSuchPage() from None
     nonce = _nonce(request)
-    html = _ENV.get_template("case.html").render(
-        words=words,
-        prefs=prefs,
-        notice=notice,
-        problem=status >= 400,
-        action=request.path,
-        csrf=app[keys.CASE_FORMS].make(opened.token, nonce),
-        css=Markup(CSS),
-    )
+    csrf = app[keys.CASE_FORMS].make(opened.token, nonce)
+    html = case_html(words, prefs, action=request.path, csrf=csrf, notice=notice)
     response = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
     _set_nonce(request, response, nonce)
     return response
+
+
+def case_html(
+    words: Words, prefs: Preferences, *, action: str, csrf: str, notice: str | None = None
+) -> str:
+    """The page itself (the studio previews the words with it too)."""
+    return _ENV.get_template("case.html").render(
+        words=words,
+        prefs=prefs,
+        notice=notice,
+        problem=notice == "form_expired",
+        action=action,
+        csrf=csrf,
+        css=Markup(CSS),
+    )
 
 
 def _nonce(request: web.Request) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from groundcontrol.studio import auth, catalogue, editor, history
+from groundcontrol.studio import auth, catalogue, editor, history, page_words
 
 STATIC = Path(__file__).parent / "static"
 
@@ -16,5 +16,6 @@ routes: list[web.AbstractRouteDef] = [
     *catalogue.routes,
     *editor.routes,
     *history.routes,
+    *page_words.routes,
     web.static("/studio/static", STATIC),
 ]
