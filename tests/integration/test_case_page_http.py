@@ -113,8 +113,11 @@ async def test_no_personal_data_but_the_first_name(api: Api) -> None:
 
 async def test_opening_the_page_is_on_the_timeline_as_viewed(api: Api) -> None:
     await post(api)
-    await page(api, link_in_latest_email(api))
+    path = link_in_latest_email(api)
+    assert (await api.client.head(path)).status == 200  # a link checker: not a view
+    await page(api, path)
     timeline = await (await api.timeline("C-1001")).json()
+    assert [e["kind"] for e in timeline["entries"]].count("viewed") == 1
     assert timeline["entries"][-1]["kind"] == "viewed"
     assert timeline["entries"][-1]["detail"] == {}
 
@@ -262,6 +265,14 @@ async def test_requests_are_rate_limited_per_link(api: Api) -> None:
     assert int(response.headers["Retry-After"]) > 0
     api.clock.advance(timedelta(minutes=10))
     assert (await page(api, path))[0].status == 200
+
+
+async def test_a_body_over_the_size_limit_is_a_private_problem(api: Api) -> None:
+    await post(api)
+    path = link_in_latest_email(api)
+    response = await api.client.post(path, data={"channels": "x" * (1024 * 1024 + 10)})
+    await expect_problem(response, 413)
+    assert_private(response)
 
 
 async def test_requests_are_rate_limited_per_address_whatever_the_link(api: Api) -> None:

@@ -93,6 +93,9 @@ def private(handler: Handler) -> Handler:
         except TooMany as exc:
             response = _plain(429, "Too many requests", "Please try again in a few minutes.")
             response.headers["Retry-After"] = str(exc.retry_after)
+        except web.HTTPException as exc:  # e.g. a body over the size limit: a problem
+            exc.headers.update(PRIVATE_HEADERS)
+            raise
         response.headers.update(PRIVATE_HEADERS)
         return response
 
@@ -104,7 +107,8 @@ def private(handler: Handler) -> Handler:
 async def show(request: web.Request) -> web.StreamResponse:
     """The page. Opening it is a contact: timeline `viewed` (the golden thread)."""
     opened = await _open(request)
-    await request.app[keys.STORE].record_view(opened.case.id, _now(request))
+    if request.method == "GET":  # a HEAD (link checkers, previews) shows nobody anything
+        await request.app[keys.STORE].record_view(opened.case.id, _now(request))
     notice = "saved" if request.query.get("saved") == "1" else None
     return await _page(request, opened, current(opened.customer), notice=notice)
 
