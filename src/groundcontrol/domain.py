@@ -199,3 +199,63 @@ class RenderedMessage:
     text: str
     subject: str | None = None  # email only
     html: str | None = None  # email only, optional
+
+
+class IngestStatus(StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"  # same (source, id), same body: the first result again
+    CONFLICT = "conflict"  # same (source, id), other body: 409
+    UNKNOWN_CUSTOMER = "unknown_customer"  # {"id": ...} only, and no such customer: 422
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    status: IngestStatus
+    event_id: str  # the source's id, echoed
+    outcome: str = ""  # planning.plan.Outcome value of the first recording
+    notification_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A notification claimed for sending, with everything needed to render it."""
+
+    notification_id: str
+    lease_version: int  # fencing token: finishing with an older one is refused
+    attempt: int  # the attempt number now in flight (1-based)
+    kind: NotificationKind
+    template: str
+    status: str  # the case status this notification was planned for
+    channel: ChannelName
+    priority: Priority
+    message_key: str
+    case: CaseState  # the case as it is now: rendered with the latest data
+    customer: Customer
+    event: Mapping[str, Any]  # the latest event's public body (template context)
+    tried_channels: tuple[ChannelName, ...]  # channels this story already failed on
+    due_at: datetime
+    created_at: datetime
+
+
+class DecisionKind(StrEnum):
+    SENT = "sent"
+    RETRY = "retry"  # transient: pending again at `at`
+    DEFER = "defer"  # not attempted (quiet hours, cap): pending again at `at`, attempt not counted
+    FAIL = "fail"  # permanent or exhausted: failed + fallback, or dead when none is left
+    SUPERSEDE = "supersede"  # found stale at send time (case moved on)
+    CANCEL = "cancel"  # found unsendable at send time (opted out meanwhile)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What became of one claimed attempt; the store applies it in one transaction."""
+
+    kind: DecisionKind
+    detail: str = ""
+    at: datetime | None = None  # RETRY / DEFER: next due time
+    provider_id: str | None = None  # SENT
+    segments: int | None = None  # SENT (sms)
+    fallback_channel: ChannelName | None = None  # FAIL: next channel, if any
+    opt_out: bool = False  # FAIL: the provider says the customer opted out of this channel
+    disable_address: bool = False  # FAIL: the address is gone (webhook 410)
+    outcome_unknown: bool = False  # RETRY: the provider may have sent it (possible duplicate)

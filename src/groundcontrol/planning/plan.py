@@ -58,6 +58,11 @@ class Plan:
         return self.outcome is not Outcome.STALE
 
 
+# Given the event, what the case knew before and the customer (after the inline
+# upsert), decide what to do. Pure; called inside the recording transaction.
+Planner = Callable[[Event, CaseState | None, Customer], Plan]
+
+
 def usable_channels(customer: Customer, exclude: Iterable[ChannelName] = ()) -> list[ChannelName]:
     """The customer's preference order, minus opted-out, address-less and excluded channels."""
     skip = set(exclude)
@@ -142,9 +147,7 @@ def _plan_follow_up(follow_up: FollowUp | None, now: datetime) -> PlannedFollowU
     )
 
 
-def planner_for(
-    journeys: Journeys, now: datetime
-) -> Callable[[Event, CaseState | None, Customer], Plan]:
+def planner_for(journeys: Journeys, now: datetime) -> Planner:
     """`plan_event` with the journeys and the time fixed: what the store calls per event."""
 
     def plan(event: Event, case: CaseState | None, customer: Customer) -> Plan:

@@ -6,10 +6,10 @@ protocol and passes the same contract suite (tests/contract/).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any, Protocol
 
 from groundcontrol.domain import (
@@ -21,71 +21,16 @@ from groundcontrol.domain import (
     NotificationState,
     Priority,
 )
-from groundcontrol.planning.plan import Plan
 
-# Given the event, what the case knew before and the customer (after the inline
-# upsert), decide what to do. Pure; called inside the recording transaction.
-Planner = Callable[[Event, CaseState | None, Customer], Plan]
-
-
-class IngestStatus(StrEnum):
-    ACCEPTED = "accepted"
-    DUPLICATE = "duplicate"  # same (source, id), same body: the first result again
-    CONFLICT = "conflict"  # same (source, id), other body: 409
-    UNKNOWN_CUSTOMER = "unknown_customer"  # {"id": ...} only, and no such customer: 422
-
-
-@dataclass(frozen=True)
-class IngestResult:
-    status: IngestStatus
-    event_id: str  # the source's id, echoed
-    outcome: str = ""  # routing.Outcome value of the first recording
-    notification_ids: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A notification claimed for sending, with everything needed to render it."""
-
-    notification_id: str
-    lease_version: int  # fencing token: finishing with an older one is refused
-    attempt: int  # the attempt number now in flight (1-based)
-    kind: NotificationKind
-    template: str
-    status: str  # the case status this notification was planned for
-    channel: ChannelName
-    priority: Priority
-    message_key: str
-    case: CaseState  # the case as it is now: rendered with the latest data
-    customer: Customer
-    event: Mapping[str, Any]  # the latest event's public body (template context)
-    tried_channels: tuple[ChannelName, ...]  # channels this story already failed on
-    due_at: datetime
-    created_at: datetime
-
-
-class DecisionKind(StrEnum):
-    SENT = "sent"
-    RETRY = "retry"  # transient: pending again at `at`
-    DEFER = "defer"  # not attempted (quiet hours, cap): pending again at `at`, attempt not counted
-    FAIL = "fail"  # permanent or exhausted: failed + fallback, or dead when none is left
-    SUPERSEDE = "supersede"  # found stale at send time (case moved on)
-    CANCEL = "cancel"  # found unsendable at send time (opted out meanwhile)
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What became of one claimed attempt; the store applies it in one transaction."""
-
-    kind: DecisionKind
-    detail: str = ""
-    at: datetime | None = None  # RETRY / DEFER: next due time
-    provider_id: str | None = None  # SENT
-    segments: int | None = None  # SENT (sms)
-    fallback_channel: ChannelName | None = None  # FAIL: next channel, if any
-    opt_out: bool = False  # FAIL: the provider says the customer opted out of this channel
-    disable_address: bool = False  # FAIL: the address is gone (webhook 410)
-    outcome_unknown: bool = False  # RETRY: the provider may have sent it (possible duplicate)
+# Re-exported: the values the contract speaks in live in domain.py and planning/plan.py.
+from groundcontrol.domain import Claim as Claim
+from groundcontrol.domain import Decision as Decision
+from groundcontrol.domain import DecisionKind as DecisionKind
+from groundcontrol.domain import IngestResult as IngestResult
+from groundcontrol.domain import IngestStatus as IngestStatus
+from groundcontrol.planning.plan import Planner as Planner
+from groundcontrol.store.memory_templates import MemoryTemplates
+from groundcontrol.store.templates import TemplateStore
 
 
 @dataclass(frozen=True)
@@ -126,7 +71,7 @@ class NotificationView:
     channel: ChannelName
     state: NotificationState
     priority: Priority
-    attempts: int
+    attempts: int  # provider calls made or in flight: len(attempt_log), deferrals not counted
     due_at: datetime
     created_at: datetime
     updated_at: datetime
@@ -177,6 +122,21 @@ class NotificationFilter:
     channel: ChannelName | None = None
     case_id: str | None = None
     limit: int = 100
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    """How many rows of each kind one retention sweep deleted."""
+
+    notifications: int = 0
+    attempts: int = 0
+    follow_ups: int = 0
+    timeline: int = 0
+    events: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(getattr(self, f.name) for f in fields(self))
 
 
 class Store(Protocol):
@@ -274,5 +234,57 @@ class Store(Protocol):
     async def redrive(self, notification_id: str, now: datetime) -> bool:
         """A dead (or failed) notification becomes pending again with fresh attempts."""
 
+    async def send_now(self, notification_id: str, now: datetime) -> bool:
+        """A pending notification becomes due now and urgent (so quiet hours and the cap
+        let it through), on the timeline as `released`. False when it is not pending."""
+
+    async def release_quiet_deferrals(self, now: datetime) -> int:
+        """Pending notifications held by quiet hours become due now (`released` on the
+        timeline): called at start when quiet hours are off. Returns how many."""
+
     async def state_counts(self) -> dict[str, int]:
         """How many notifications are in each state (for metrics)."""
+
+    # --- optional abilities: StoreBase gives each a default, engines override ---------
+    async def listen(self, on_wake: Callable[[], None]) -> None:
+        """Call `on_wake` whenever another instance makes something due (PostgreSQL
+        LISTEN/NOTIFY). One process has no other instance to hear from."""
+
+    def singleton(self, name: str) -> AbstractAsyncContextManager[bool]:
+        """Hold `name` across instances for the block; yields False while another instance
+        holds it (PostgreSQL advisory lock). One process is always alone: True."""
+        ...
+
+    async def purge(self, horizon: datetime) -> RetentionReport:
+        """Delete finished history older than `horizon` (retention.days)."""
+
+    def templates(self) -> TemplateStore:
+        """Published template overrides, drafts and test sends (the studio's)."""
+        ...
+
+
+class StoreBase:
+    """The optional abilities' defaults (saq style): a store in one process, with no
+    other instance to hear from or to race, no history kept for a sweep, and template
+    overrides kept in memory."""
+
+    _templates: TemplateStore | None = None
+
+    def templates(self) -> TemplateStore:
+        if self._templates is None:
+            self._templates = self._new_templates()
+        return self._templates
+
+    def _new_templates(self) -> TemplateStore:
+        """Hook: the engine's template persistence (made once, on first use)."""
+        return MemoryTemplates()
+
+    async def listen(self, on_wake: Callable[[], None]) -> None:
+        return None
+
+    @asynccontextmanager
+    async def singleton(self, name: str) -> AsyncIterator[bool]:
+        yield True
+
+    async def purge(self, horizon: datetime) -> RetentionReport:
+        return RetentionReport()

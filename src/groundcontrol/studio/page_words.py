@@ -19,7 +19,7 @@ from groundcontrol.casepage.views import case_html
 from groundcontrol.casepage.words import WORDS, Words, page_context, page_words
 from groundcontrol.domain import ChannelName
 from groundcontrol.errors import TemplateError
-from groundcontrol.store.sql.template_store import EditConflict, TemplateKey
+from groundcontrol.store.templates import EditConflict, TemplateKey
 from groundcontrol.studio.auth import session_of, studio_page
 from groundcontrol.studio.drafts import Problem, draft_renderer, locate
 from groundcontrol.studio.editor import file_source, now_of
