@@ -14,9 +14,10 @@ from functools import partial
 import jinja2
 from aiohttp import web
 
-from groundcontrol import casepage, keys, studio
+from groundcontrol import keys, studio
 from groundcontrol.api import home, ingest, openapi, ops, read, twilio_callbacks, unsubscribe
 from groundcontrol.api.problems import problem_middleware
+from groundcontrol.casepage import views as case_page
 from groundcontrol.channels.factory import build_channels, describe
 from groundcontrol.delivery.decisions import DeliveryPolicies
 from groundcontrol.delivery.dispatcher import DispatchConfig, Dispatcher
@@ -49,7 +50,7 @@ ROUTES = (
     unsubscribe.routes,
     twilio_callbacks.routes,
     studio.routes,
-    casepage.routes,
+    case_page.routes,
 )
 
 
@@ -76,7 +77,7 @@ def create_app(
     app[keys.UNSUBSCRIBE] = UnsubscribeTokens(_link_key(settings, "unsubscribe"))
     app[keys.CASE_TOKENS] = CaseTokens(_link_key(settings, "case-page"))
     app[keys.CASE_FORMS] = FormTokens(_link_key(settings, "case-page-form"))
-    app[casepage.LIMITS] = casepage.default_limits()
+    app[case_page.LIMITS] = case_page.default_limits()
     app[keys.STORE] = create_store(settings.store.url, pool_size=settings.store.pool_size)
     app[keys.CHANNELS] = build_channels(settings, clock)
     for table in ROUTES:

@@ -12,7 +12,7 @@ import base64
 import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 PAGES = Path(__file__).parent / "pages"
 CSS = (PAGES / "case.css").read_text(encoding="utf-8")
+LIMIT_WINDOW = timedelta(minutes=10)
 NONCE_COOKIE = "gc_case"
 CSRF_FIELD = "csrf"
 _STYLE_HASH = base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()
@@ -71,6 +72,15 @@ class PageLimits:
     def __init__(self, per_address: WindowLimit, per_token: WindowLimit) -> None:
         self.per_address = per_address
         self.per_token = per_token
+
+
+def default_limits() -> PageLimits:
+    """60 requests per client address and 30 per link, per 10 minutes: plenty for a
+    customer, little for someone guessing links or flooding the timeline with views."""
+    return PageLimits(
+        per_address=WindowLimit(limit=60, window=LIMIT_WINDOW),
+        per_token=WindowLimit(limit=30, window=LIMIT_WINDOW),
+    )
 
 
 LIMITS = web.AppKey("case_page_limits", PageLimits)

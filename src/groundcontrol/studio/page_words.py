@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import cast
 
 from aiohttp import web
 
 from groundcontrol import keys
-from groundcontrol.casepage.history import Step
 from groundcontrol.casepage.preferences import current
 from groundcontrol.casepage.views import case_html
-from groundcontrol.casepage.words import WORDS, Words, page_context, page_words
+from groundcontrol.casepage.words import WORDS, Words, sample_words
 from groundcontrol.domain import ChannelName
 from groundcontrol.errors import TemplateError
 from groundcontrol.store.templates import EditConflict, TemplateKey
@@ -226,23 +224,8 @@ def _problems(
 
 def _words(request: web.Request, renderer: Renderer, key: TemplateKey, sample: Sample) -> Words:
     settings = request.app[keys.SETTINGS].quiet_hours
-    context = page_context(sample.case, sample.customer, sample.now, (settings.start, settings.end))
-    history = _sample_history(sample)
-    prefs = current(sample.customer)
-    return page_words(
-        renderer, key.locale or renderer.default_locale, context, history, prefs.order
-    )
-
-
-def _sample_history(sample: Sample) -> list[Step]:
-    """What a sample case's page would list: its status, a message, a change of mind."""
-    at = sample.case.status_at
-    channel = next(iter(sample.customer.channels), "email")
-    return [
-        Step(at, "status", status=sample.case.status),
-        Step(at + timedelta(minutes=1), "message", channel=channel),
-        Step(at + timedelta(hours=2), "preferences"),
-    ]
+    locale = key.locale or renderer.default_locale
+    return sample_words(renderer, locale, sample, (settings.start, settings.end))
 
 
 def _samples(request: web.Request) -> list[Sample]:
