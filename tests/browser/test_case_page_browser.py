@@ -24,7 +24,14 @@ from tests.browser.chromium import (
     PLAYWRIGHT_HINT,
     axe_violations,
 )
-from tests.integration.api_harness import REPO, SOURCE_TOKEN, Clock, event, settings_for
+from tests.integration.api_harness import (
+    ADMIN_TOKEN,
+    REPO,
+    SOURCE_TOKEN,
+    Clock,
+    event,
+    settings_for,
+)
 
 from groundcontrol import keys
 from groundcontrol.app import create_app
@@ -215,3 +222,34 @@ async def test_the_strict_csp_lets_only_the_pages_own_style_in(
     await button.click()
     await async_api.expect(page.get_by_role("status")).to_contain_text("Opgeslagen")
     assert refused == [] or all("body { color: red }" in r or "style-src" in r for r in refused)
+
+
+async def test_a_marketer_edits_the_words_in_the_studio_and_the_page_says_them(
+    browser: Browser, service: Service
+) -> None:
+    expect = async_api.expect
+    await service.post()
+    context = await browser.new_context(viewport={"width": 1360, "height": 900})
+    context.set_default_timeout(10_000)
+    studio = await context.new_page()
+    await studio.goto(f"{service.url}/studio/")
+    await studio.get_by_label("Your name").fill("Ada")
+    await studio.get_by_label("Admin token").fill(ADMIN_TOKEN)
+    await studio.get_by_role("button", name="Sign in").click()
+    await studio.get_by_role("link", name="Case page words").click()
+    await studio.get_by_role("link", name="_page/page.nl.j2").click()
+    source = studio.locator("#source")
+    text = await source.input_value()
+    await source.fill(text.replace("Wat er nu gebeurt", "Zo gaat het verder"))
+    await studio.get_by_role("button", name="Preview").click()
+    preview = studio.frame_locator("iframe.page-preview")
+    await expect(preview.get_by_role("heading", name="Zo gaat het verder")).to_be_visible()
+    await studio.screenshot(path=str(SHOTS / "studio" / "page-words.png"), full_page=True)
+    await studio.get_by_role("button", name="Publish").click()
+    await expect(studio.get_by_role("status")).to_contain_text("Published version 1")
+
+    page = await phone(browser)
+    await open_from_latest_email(
+        page, service, "Bekijk je aanvraag en hoe we je op de hoogte houden"
+    )
+    await expect(page.get_by_role("heading", name="Zo gaat het verder")).to_be_visible()
