@@ -3,12 +3,13 @@ customer's own preferences, which the back office's updates and claims carry unc
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from tests.contract.test_store_contract import LEASE, T0, event, kinds, record
 
-from groundcontrol.domain import Customer
-from groundcontrol.store.contract import Store
+from groundcontrol.domain import Customer, CustomerPatch
+from groundcontrol.store.contract import Decision, DecisionKind, Store
 
 
 async def test_get_case_returns_the_case_and_its_customer(store: Store) -> None:
@@ -75,3 +76,23 @@ async def test_the_next_message_is_planned_and_claimed_with_the_preferences(stor
     claims = await store.claim_due(T0 + timedelta(hours=2), 10, "owner", LEASE)
     [claim] = [c for c in claims if c.notification_id == nid]
     assert (claim.customer.channel_order, claim.customer.quiet_hours) == (("sms", "email"), False)
+
+
+async def test_turning_quiet_hours_off_releases_only_this_customers_held_messages(
+    store: Store,
+) -> None:
+    grace = CustomerPatch("cust-2", {"email": "grace@example.com", "channels": ["email"]})
+    await record(store, event(), replace(event("evt-2", case_id="C-2"), customer=grace))
+    claims = await store.claim_due(T0, 10, "w1", LEASE)
+    assert len(claims) == 2
+    quiet = Decision(DecisionKind.DEFER, detail="quiet hours", at=T0 + timedelta(hours=8))
+    await store.finish([(c, quiet) for c in claims], T0)
+    later = T0 + timedelta(minutes=5)
+
+    assert await store.set_preferences("cust-1", ["email"], True, later) is True
+    assert await store.claim_due(later, 10, "w1", LEASE) == []  # quiet hours still on
+    assert await store.set_preferences("cust-1", ["email"], False, later) is True
+    released = await store.claim_due(later, 10, "w1", LEASE)
+    assert [c.customer.id for c in released] == ["cust-1"]
+    assert "released" in await kinds(store, "C-1")
+    assert "released" not in await kinds(store, "C-2")

@@ -207,6 +207,31 @@ async def test_saved_preferences_are_stored_on_the_timeline_and_followed_next(ap
     assert "deferred" not in kinds
 
 
+async def test_turning_quiet_hours_off_sends_what_they_held_at_once(api: Api) -> None:
+    api.clock.advance(timedelta(hours=12))  # 22:00 UTC, 23:00 in Amsterdam
+    await post(api, occurred_at="2026-11-22T22:00:00Z")
+    assert outbox(api) == []  # held until the morning
+    path = f"/c/{api.app[keys.CASE_TOKENS].make('C-1001', 'cust-42')}"
+    response = await save(api, path, [("channels", "email"), ("channels", "sms")])
+    assert response.status == 303
+    await api.drain()
+    assert [p.suffix for p in outbox(api)] == [".eml"]
+    kinds = [e["kind"] for e in (await (await api.timeline("C-1001")).json())["entries"]]
+    assert kinds.index("released") > kinds.index("preferences_changed")
+
+
+async def test_the_back_office_replacing_the_customer_keeps_their_choices(api: Api) -> None:
+    await post(api)
+    path = link_in_latest_email(api)
+    await save(api, path, [("channels", "email"), ("order", "sms"), ("order", "email")])
+    body = {"name": "Ada Lovelace", "email": "ada@example.com", "channels": ["email", "sms"]}
+    assert (await api.admin("PUT", "/v1/customers/cust-42", json=body)).status == 200
+    await post(api, id="evt-2")  # an event with the full inline customer again
+    customer = await (await api.admin("GET", "/v1/customers/cust-42")).json()
+    assert (customer["channel_order"], customer["quiet_hours"]) == (["sms", "email"], False)
+    assert customer["opted_out"] == ["sms"]
+
+
 async def test_a_post_without_the_pages_csrf_token_saves_nothing(api: Api) -> None:
     await post(api)
     path = link_in_latest_email(api)

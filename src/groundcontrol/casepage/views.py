@@ -149,6 +149,7 @@ async def _apply(
     for channel, opted_out in opt_changes(before, after):
         await store.set_opt_out(customer_id, channel, opted_out, CASE_PAGE_REASON, now)
     await store.set_preferences(customer_id, after.order, after.quiet_hours, now)
+    request.app[keys.WAKE]()  # a message quiet hours held for them may be due now
 
 
 async def _open(request: web.Request) -> Opened:

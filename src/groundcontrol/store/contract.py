@@ -188,8 +188,9 @@ class Store(Protocol):
         now: datetime,
     ) -> bool:
         """Store the customer's own channel order and quiet-hours choice, on the timeline
-        of each of their cases (`preferences_changed`). Opt-outs are `set_opt_out`'s.
-        False for an unknown customer."""
+        of each of their cases (`preferences_changed`); quiet hours off also releases
+        what they held for this customer. Opt-outs are `set_opt_out`'s. False for an
+        unknown customer."""
 
     # --- time -------------------------------------------------------------------
     async def fire_due_follow_ups(self, now: datetime, limit: int) -> int:
@@ -238,9 +239,10 @@ class Store(Protocol):
         """A pending notification becomes due now and urgent (so quiet hours and the cap
         let it through), on the timeline as `released`. False when it is not pending."""
 
-    async def release_quiet_deferrals(self, now: datetime) -> int:
+    async def release_quiet_deferrals(self, now: datetime, customer_id: str | None = None) -> int:
         """Pending notifications held by quiet hours become due now (`released` on the
-        timeline): called at start when quiet hours are off. Returns how many."""
+        timeline): called at start when quiet hours are off, and for one customer when
+        they turn them off on the case page. Returns how many."""
 
     async def state_counts(self) -> dict[str, int]:
         """How many notifications are in each state (for metrics)."""

@@ -443,6 +443,8 @@ class MemoryStore(StoreBase):
             if case.state.customer_id == customer_id:
                 entry = preferences_entry(channel_order, quiet_hours)
                 self._tables.add_timeline(case.state.id, now, [entry])
+        if not quiet_hours:
+            await self.release_quiet_deferrals(now, customer_id)
         return True
 
     # --- time -----------------------------------------------------------------------------
@@ -633,9 +635,13 @@ class MemoryStore(StoreBase):
         self._tables.add_timeline(n.case_id, now, [("released", notification_id, detail)])
         return True
 
-    async def release_quiet_deferrals(self, now: datetime) -> int:
+    async def release_quiet_deferrals(self, now: datetime, customer_id: str | None = None) -> int:
         held = sorted(
-            (n for n in self._tables.notifications.values() if _held_by_quiet_hours(n, now)),
+            (
+                n
+                for n in self._tables.notifications.values()
+                if _held_by_quiet_hours(n, now) and customer_id in (None, n.customer_id)
+            ),
             key=lambda n: n.id,
         )
         detail: dict[str, Any] = {"reason": "quiet hours are off"}

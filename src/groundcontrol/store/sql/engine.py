@@ -239,6 +239,8 @@ class SqlStore(StoreBase):
             entry = preferences_entry(channel_order, quiet_hours)
             for case_id in await self._case_ids(conn, customer_id):
                 await add_timeline(conn, case_id, now, [entry])
+            if not quiet_hours and await releases.release_quiet_deferrals(conn, now, customer_id):
+                await self.wake_others(conn, "notifications")
         return True
 
     async def _case_ids(self, conn: AsyncConnection, customer_id: str) -> list[str]:
@@ -377,9 +379,9 @@ class SqlStore(StoreBase):
                 await self.wake_others(conn, "notifications")
         return released
 
-    async def release_quiet_deferrals(self, now: datetime) -> int:
+    async def release_quiet_deferrals(self, now: datetime, customer_id: str | None = None) -> int:
         async with self.write() as conn:
-            count = await releases.release_quiet_deferrals(conn, now)
+            count = await releases.release_quiet_deferrals(conn, now, customer_id)
             if count:
                 await self.wake_others(conn, "notifications")
         return count
