@@ -15,10 +15,20 @@ import jinja2
 from aiohttp import web
 
 from groundcontrol import keys, studio
-from groundcontrol.api import home, ingest, openapi, ops, read, twilio_callbacks, unsubscribe
+from groundcontrol.api import (
+    cases,
+    home,
+    ingest,
+    openapi,
+    ops,
+    read,
+    twilio_callbacks,
+    unsubscribe,
+)
 from groundcontrol.api.problems import problem_middleware
 from groundcontrol.casepage import views as case_page
 from groundcontrol.channels.factory import build_channels, describe
+from groundcontrol.delivery.callbacks import CallbackPoster
 from groundcontrol.delivery.decisions import DeliveryPolicies
 from groundcontrol.delivery.dispatcher import DispatchConfig, Dispatcher
 from groundcontrol.delivery.frequency import FrequencyCap
@@ -30,6 +40,7 @@ from groundcontrol.delivery.throttle import OutageGuard, RateLimiter
 from groundcontrol.domain import utcnow
 from groundcontrol.durations import parse_duration
 from groundcontrol.metrics import Metrics
+from groundcontrol.planning.callbacks import CallbackRoutes
 from groundcontrol.planning.journeys import load_journeys
 from groundcontrol.security import CaseTokens, FormTokens, UnsubscribeTokens, derive_key
 from groundcontrol.settings import DEMO_TOKEN, Settings, is_loopback_host
@@ -45,6 +56,7 @@ ROUTES = (
     home.routes,
     ingest.routes,
     read.routes,
+    cases.routes,
     ops.routes,
     openapi.routes,
     unsubscribe.routes,
@@ -82,8 +94,16 @@ def create_app(
     app[keys.CHANNELS] = build_channels(settings, clock)
     for table in ROUTES:
         app.router.add_routes(table)
+    app[keys.CALLBACKS] = _callback_poster(settings, clock)
+    app[keys.STORE].route_callbacks(_callback_routes(settings))
     app.cleanup_ctx.extend(
-        [_store_ctx, _overrides_ctx, _channels_ctx, partial(_dispatch_ctx, run=run_dispatcher)]
+        [
+            _store_ctx,
+            _overrides_ctx,
+            _channels_ctx,
+            _callbacks_ctx,
+            partial(_dispatch_ctx, run=run_dispatcher),
+        ]
     )
     return app
 
@@ -103,6 +123,38 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[keys.STORE].open()
     yield
     await app[keys.STORE].close()
+
+
+def _callback_routes(settings: Settings) -> CallbackRoutes:
+    return CallbackRoutes(
+        {
+            name: frozenset(source.callback_events)
+            for name, source in settings.sources.items()
+            if source.callback_url
+        }
+    )
+
+
+def _callback_poster(settings: Settings, clock: Callable[[], datetime]) -> CallbackPoster:
+    delivery = settings.delivery
+    return CallbackPoster(
+        settings.sources,
+        RetryPolicy.from_settings(delivery),
+        clock=clock,
+        timeout=delivery.duration("send_timeout"),
+        breaker=OutageGuard(
+            threshold=delivery.breaker_threshold,
+            cool_down=delivery.duration("breaker_cool_down"),
+            max_cool_down=delivery.duration("breaker_max_cool_down"),
+        ),
+    )
+
+
+async def _callbacks_ctx(app: web.Application) -> AsyncIterator[None]:
+    poster = app[keys.CALLBACKS]
+    await poster.open()
+    yield
+    await poster.close()
 
 
 async def _channels_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -148,13 +200,20 @@ def _dispatcher(app: web.Application) -> Dispatcher:
         ),
         limiter=RateLimiter(delivery.retry_rate, burst=max(1, int(delivery.retry_rate))),
         case_tokens=app[keys.CASE_TOKENS],
+        callbacks=app[keys.CALLBACKS] if app[keys.CALLBACKS].any else None,
     )
 
 
 async def _dispatch_ctx(app: web.Application, *, run: bool) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     dispatcher = _dispatcher(app)
-    ingestor = Ingestor(app[keys.STORE], app[keys.JOURNEYS], app[keys.CLOCK], dispatcher.wake)
+    ingestor = Ingestor(
+        app[keys.STORE],
+        app[keys.JOURNEYS],
+        app[keys.CLOCK],
+        dispatcher.wake,
+        quiet=dispatcher.policies.quiet_hours.window_around,
+    )
     app[keys.DISPATCHER] = dispatcher
     app[keys.WAKE] = dispatcher.wake
     app[keys.INGESTOR] = ingestor

@@ -20,6 +20,7 @@ from groundcontrol.casepage.words import words_problems
 from groundcontrol.domain import CHANNELS, ChannelName, RenderedMessage
 from groundcontrol.errors import GroundControlError
 from groundcontrol.planning.journeys import Journeys, load_journeys
+from groundcontrol.planning.promises import cadence_problems
 from groundcontrol.settings import DEFAULT_CONFIG, Settings, load_settings
 from groundcontrol.templates.check import check_templates, list_templates
 from groundcontrol.templates.context import Sample, load_sample, load_samples
@@ -135,7 +136,8 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"templates folder {templates_dir} does not exist", file=sys.stderr)
         return EXIT_PROBLEMS
     renderer = _renderer(settings)
-    problems = check_templates(renderer, journeys, templates_dir / "_samples")
+    problems = cadence_problems(journeys)
+    problems += check_templates(renderer, journeys, templates_dir / "_samples")
     quiet = (settings.quiet_hours.start, settings.quiet_hours.end)
     problems += words_problems(renderer, load_samples(templates_dir / "_samples"), quiet)
     for problem in problems:

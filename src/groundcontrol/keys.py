@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # names used in the AppKey type arguments below
     from collections.abc import Mapping  # noqa: F401
 
     from groundcontrol.channels.base import Channel  # noqa: F401
+    from groundcontrol.delivery.callbacks import CallbackPoster  # noqa: F401
     from groundcontrol.delivery.dispatcher import Dispatcher  # noqa: F401
     from groundcontrol.delivery.ingestor import Ingestor  # noqa: F401
     from groundcontrol.domain import ChannelName, Event  # noqa: F401
@@ -43,3 +44,5 @@ DISPATCHER = web.AppKey["Dispatcher"]("dispatcher")
 # The studio's published-template layer and the store it reads (`Store.templates()`).
 PUBLISHED = web.AppKey["PublishedTemplates"]("published_templates")
 TEMPLATE_STORE = web.AppKey["TemplateStore"]("template_store")
+# Callbacks to the source systems (delivery/callbacks.py).
+CALLBACKS = web.AppKey["CallbackPoster"]("callbacks")

@@ -9,29 +9,32 @@ from datetime import timedelta
 from tests.contract.test_store_contract import LEASE, T0, event, kinds, record
 
 from groundcontrol.domain import Customer, CustomerPatch
+from groundcontrol.planning.golden_thread import Contact, ContactKind
 from groundcontrol.store.contract import Decision, DecisionKind, Store
 
 
-async def test_get_case_returns_the_case_and_its_customer(store: Store) -> None:
+async def test_get_case_state_returns_the_case_and_its_customer(store: Store) -> None:
     await record(store, event())
-    case = await store.get_case("C-1")
+    case = await store.get_case_state("C-1")
     assert case is not None
     assert (case.id, case.customer_id, case.status) == ("C-1", "cust-1", "received")
     assert case.data == {"case_title": "Address change"}
-    assert await store.get_case("C-404") is None
+    assert await store.get_case_state("C-404") is None
 
 
-async def test_a_view_is_on_the_timeline_and_says_nothing_about_the_viewer(store: Store) -> None:
+async def test_a_view_is_a_contact_on_the_timeline_with_nothing_about_the_viewer(
+    store: Store,
+) -> None:
     await record(store, event())
-    assert await store.record_view("C-1", T0 + timedelta(minutes=5)) is True
+    viewed = Contact(T0 + timedelta(minutes=5), ContactKind.VIEWED)
+    assert await store.record_contact("C-1", viewed) is True
     entries = await store.timeline("C-1")
     assert entries is not None
-    assert (entries[-1].kind, entries[-1].at, entries[-1].detail) == (
-        "viewed",
-        T0 + timedelta(minutes=5),
-        {},
-    )
-    assert await store.record_view("C-404", T0) is False
+    assert (entries[-1].kind, entries[-1].at) == ("viewed", T0 + timedelta(minutes=5))
+    assert entries[-1].detail == {"kind": "viewed", "channel": None}
+    case = await store.get_case("C-1")
+    assert case is not None and case.thread.dark_since == T0 + timedelta(minutes=5)
+    assert await store.record_contact("C-404", viewed) is False
 
 
 async def test_preferences_are_stored_and_on_every_case_of_the_customer(store: Store) -> None:

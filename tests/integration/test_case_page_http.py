@@ -8,49 +8,33 @@ import email
 import email.policy
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import ClientResponse
-from aiohttp.test_utils import TestClient, TestServer
 from tests.integration.api_harness import (
     SOURCE_TOKEN,
     Api,
-    Clock,
     encode,
     event,
     expect_problem,
+    serve,
     settings_for,
 )
 
 from groundcontrol import keys
-from groundcontrol.app import create_app
-from groundcontrol.planning.journeys import Journeys, Rule
 from groundcontrol.security import CaseTokens, derive_key
 
 LINK = re.compile(r"https?://\S+?(/c/[A-Za-z0-9_.-]+)")
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
-@dataclass(frozen=True)
-class FinalRule(Rule):
-    """A rule as the golden thread defines it (`final = true`), until that is merged."""
-
-    final: bool = True
-
-
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[Api]:
-    clock = Clock()
-    app = create_app(settings_for(tmp_path), clock=clock, run_dispatcher=False)
-    rules = dict(app[keys.JOURNEYS].rules)
-    rules["resolved"] = FinalRule(status="resolved", template="case_resolved")
-    app[keys.JOURNEYS] = Journeys(rules=rules)
-    async with TestClient(TestServer(app)) as client:
-        yield Api(client, clock, app)
+    async with serve(settings_for(tmp_path)) as served:  # the bundled journeys: resolved is final
+        yield served
 
 
 async def post(api: Api, **changes: Any) -> None:
@@ -119,7 +103,9 @@ async def test_opening_the_page_is_on_the_timeline_as_viewed(api: Api) -> None:
     timeline = await (await api.timeline("C-1001")).json()
     assert [e["kind"] for e in timeline["entries"]].count("viewed") == 1
     assert timeline["entries"][-1]["kind"] == "viewed"
-    assert timeline["entries"][-1]["detail"] == {}
+    assert timeline["entries"][-1]["detail"] == {"kind": "viewed", "channel": None}
+    case = await (await api.admin("GET", "/v1/cases/C-1001")).json()
+    assert case["last_contact"]["kind"] == "viewed"  # the golden thread counts it
 
 
 def tampered(path: str) -> str:

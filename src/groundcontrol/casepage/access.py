@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from groundcontrol.domain import CaseState, Customer
 from groundcontrol.errors import GroundControlError
+from groundcontrol.planning.golden_thread import is_final
 from groundcontrol.planning.journeys import Journeys
 from groundcontrol.security import CaseTokens, InvalidToken
 from groundcontrol.store.contract import Store
@@ -33,12 +34,9 @@ class Opened:
 
 
 def closed_at(case: CaseState, journeys: Journeys) -> datetime | None:
-    """When the case reached a final status, or None while it is open.
-
-    `final` is the golden thread's rule flag (DESIGN.md); a journeys file without it has
-    no final statuses, so its cases stay open and their links never expire."""
-    rule = journeys.rule_for(case.status)
-    return case.status_at if getattr(rule, "final", False) else None
+    """When the case reached a final status (the golden thread's `final = true`), or None
+    while it is open."""
+    return case.status_at if is_final(journeys, case.status) else None
 
 
 def link_alive(closed: datetime | None, now: datetime) -> bool:
@@ -53,7 +51,7 @@ async def open_case(
         case_id, customer_id = tokens.read(token)
     except InvalidToken:
         raise NoSuchPage() from None
-    case = await store.get_case(case_id)
+    case = await store.get_case_state(case_id)
     if case is None or case.customer_id != customer_id:
         raise NoSuchPage()
     customer = await store.get_customer(customer_id)

@@ -35,6 +35,7 @@ from groundcontrol.casepage.preferences import (
 from groundcontrol.casepage.words import Words, page_context, page_words
 from groundcontrol.errors import TemplateError
 from groundcontrol.links import CASE_PAGE_PATH
+from groundcontrol.planning.golden_thread import Contact, ContactKind
 from groundcontrol.templates.renderer import normalise_locale
 
 routes = web.RouteTableDef()
@@ -115,10 +116,12 @@ def private(handler: Handler) -> Handler:
 @routes.get(CASE_PAGE_PATH)
 @private
 async def show(request: web.Request) -> web.StreamResponse:
-    """The page. Opening it is a contact: timeline `viewed` (the golden thread)."""
+    """The page. Opening it is a contact (the golden thread): timeline `viewed`, and the
+    case's dark stretch ends."""
     opened = await _open(request)
     if request.method == "GET":  # a HEAD (link checkers, previews) shows nobody anything
-        await request.app[keys.STORE].record_view(opened.case.id, _now(request))
+        viewed = Contact(_now(request), ContactKind.VIEWED)
+        await request.app[keys.STORE].record_contact(opened.case.id, viewed)
     notice = "saved" if request.query.get("saved") == "1" else None
     return await _page(request, opened, current(opened.customer), notice=notice)
 

@@ -55,11 +55,6 @@ def event_entries(event: Event, plan: Plan) -> list[Entry]:
     return entries
 
 
-def view_entry() -> Entry:
-    """The customer opened the case page. Nothing about who or from where: privacy."""
-    return ("viewed", None, {})
-
-
 def preferences_entry(channel_order: Sequence[ChannelName], quiet_hours: bool) -> Entry:
     detail = {"channel_order": list(channel_order), "quiet_hours": quiet_hours}
     return ("preferences_changed", None, detail)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from groundcontrol.casepage.access import closed_at, link_alive
@@ -12,15 +11,10 @@ from groundcontrol.planning.journeys import Journeys, Rule
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
 
-@dataclass(frozen=True)
-class FinalRule(Rule):
-    final: bool = True  # the golden thread's flag, until that branch is merged
-
-
 JOURNEYS = Journeys(
     rules={
         "received": Rule("received", "case_received"),
-        "resolved": FinalRule("resolved", "case_resolved"),
+        "resolved": Rule("resolved", "case_resolved", final=True),
     }
 )
 

@@ -23,7 +23,17 @@ from groundcontrol.domain import (
     NotificationState,
     as_utc,
 )
-from groundcontrol.planning.transitions import counts_as_attempt, preferences_entry, view_entry
+from groundcontrol.planning.golden_thread import Contact
+from groundcontrol.planning.transitions import counts_as_attempt, preferences_entry
+from groundcontrol.store.callback_views import CallbackClaim, CallbackOutcome, CallbackView
+from groundcontrol.store.case_views import (
+    Breach,
+    CaseFilter,
+    CasePage,
+    CaseView,
+    GoldenThreadSummary,
+    breach_callbacks,
+)
 from groundcontrol.store.contract import (
     Claim,
     Decision,
@@ -37,7 +47,10 @@ from groundcontrol.store.contract import (
 )
 from groundcontrol.store.sql import (
     batch_recording,
+    callback_outbox,
+    case_reads,
     claims,
+    contacts,
     followups,
     migrate,
     recording,
@@ -62,6 +75,7 @@ from groundcontrol.store.sql.schema import (
     timeline,
 )
 from groundcontrol.store.sql.template_store import SqlTemplateStore
+from groundcontrol.store.sql.thread_rows import from_epoch
 from groundcontrol.store.sql.timeline import Entry, add_timeline
 from groundcontrol.store.templates import TemplateStore, Unfollow
 
@@ -208,18 +222,11 @@ class SqlStore(StoreBase):
             )
 
     # --- the case page --------------------------------------------------------------------
-    async def get_case(self, case_id: str) -> CaseState | None:
+    async def get_case_state(self, case_id: str) -> CaseState | None:
         async with self.read() as conn:
             row = (await conn.execute(select(cases).where(cases.c.id == case_id))).mappings()
             found = row.first()
         return to_case(found) if found else None
-
-    async def record_view(self, case_id: str, now: datetime) -> bool:
-        async with self.write() as conn:
-            if await conn.scalar(select(cases.c.id).where(cases.c.id == case_id)) is None:
-                return False
-            await add_timeline(conn, case_id, now, [view_entry()])
-        return True
 
     async def set_preferences(
         self,
@@ -262,10 +269,15 @@ class SqlStore(StoreBase):
             select(func.min(notifications.c.lease_expires_at)).where(
                 notifications.c.state == sending
             ),
+            *callback_outbox.earliest_due(),
+            select(func.min(cases.c.breach_due_epoch)),
         )
-        async with self.read() as conn:  # one round trip for the three
+        async with self.read() as conn:  # one round trip for all of them
             row = (await conn.execute(select(*(q.scalar_subquery() for q in earliest)))).one()
-        known = [as_utc(t) for t in row if t is not None]
+        *times, breach_due = row
+        known = [as_utc(t) for t in times if t is not None]
+        if breach_due is not None:
+            known.append(from_epoch(breach_due))
         return min(known) if known else None
 
     # --- dispatch ---------------------------------------------------------------------------
@@ -390,3 +402,68 @@ class SqlStore(StoreBase):
         query = select(notifications.c.state, func.count()).group_by(notifications.c.state)
         async with self.read() as conn:
             return {state: count for state, count in (await conn.execute(query)).all()}
+
+    # --- the golden thread -----------------------------------------------------------------
+    async def record_contact(self, case_id: str, contact: Contact) -> bool:
+        async with self.write() as conn:
+            done = await conn.execute(
+                contacts.contact_statement(message=False),
+                contacts.contact_params(case_id, contact),
+            )
+            if not done.rowcount:
+                return False
+            detail = {"kind": contact.kind.value, "channel": contact.channel}
+            await add_timeline(conn, case_id, contact.at, [(contact.kind.value, None, detail)])
+        return True
+
+    async def fire_due_breaches(self, now: datetime, limit: int) -> list[Breach]:
+        async with self.write() as conn:
+            found = await contacts.record_due_breaches(conn, self.dialect, now, limit)
+            rows = breach_callbacks(self.callback_routes, found, now)
+            await callback_outbox.insert(conn, rows)
+            if rows:
+                await self.wake_others(conn, "callbacks")
+        return found
+
+    async def thread_counts(self, now: datetime) -> tuple[int, int]:
+        async with self.read() as conn:
+            return await case_reads.thread_counts(conn, now)
+
+    async def get_case(self, case_id: str) -> CaseView | None:
+        async with self.read() as conn:
+            return await case_reads.get_case(conn, case_id)
+
+    async def list_cases(self, where: CaseFilter, now: datetime) -> CasePage:
+        async with self.read() as conn:
+            return await case_reads.list_cases(conn, where, now)
+
+    async def golden_thread(self, now: datetime, window: timedelta) -> GoldenThreadSummary:
+        async with self.read() as conn:
+            return await case_reads.summary(conn, now, window)
+
+    # --- callbacks ---------------------------------------------------------------------------
+    async def claim_callbacks(
+        self, now: datetime, limit: int, owner: str, lease: timedelta
+    ) -> list[CallbackClaim]:
+        async with self.write() as conn:
+            return await callback_outbox.claim(conn, self.dialect, now, limit, owner, lease)
+
+    async def finish_callback(
+        self, claimed: CallbackClaim, outcome: CallbackOutcome, now: datetime
+    ) -> bool:
+        async with self.write() as conn:
+            done = await callback_outbox.finish(conn, claimed, outcome, now)
+            if done and outcome.retry_at is not None:
+                await self.wake_others(conn, "callbacks")
+        return done
+
+    async def list_callbacks(self, state: str | None, limit: int) -> list[CallbackView]:
+        async with self.read() as conn:
+            return await callback_outbox.listed(conn, state, limit)
+
+    async def redrive_callback(self, callback_id: str, now: datetime) -> bool:
+        async with self.write() as conn:
+            done = await callback_outbox.redrive(conn, callback_id, now)
+            if done:
+                await self.wake_others(conn, "callbacks")
+        return done

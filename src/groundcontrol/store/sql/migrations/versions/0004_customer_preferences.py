@@ -3,8 +3,7 @@ hours hold their messages. Existing customers keep the back office's order and q
 hours on.
 
 Revision ID: 0004
-Revises: 0002 (0003 is the golden thread's, on its own branch: once both are merged,
-this revises 0003 so the history stays one line)
+Revises: 0003
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
