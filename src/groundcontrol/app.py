@@ -28,6 +28,7 @@ from groundcontrol.api import (
 from groundcontrol.api.problems import problem_middleware
 from groundcontrol.casepage import views as case_page
 from groundcontrol.channels.factory import build_channels, describe
+from groundcontrol.dashboard import views as dashboard
 from groundcontrol.delivery.callbacks import CallbackPoster
 from groundcontrol.delivery.decisions import DeliveryPolicies
 from groundcontrol.delivery.dispatcher import DispatchConfig, Dispatcher
@@ -47,6 +48,7 @@ from groundcontrol.settings import DEMO_TOKEN, Settings, is_loopback_host
 from groundcontrol.store import create_store
 from groundcontrol.store.contract import Store
 from groundcontrol.store.retention import run_retention
+from groundcontrol.subscriptions.supervisor import Subscriptions
 from groundcontrol.templates.overrides import PublishedTemplates
 from groundcontrol.templates.renderer import Renderer
 
@@ -57,6 +59,8 @@ ROUTES = (
     ingest.routes,
     read.routes,
     cases.routes,
+    dashboard.routes,
+    dashboard.static,
     ops.routes,
     openapi.routes,
     unsubscribe.routes,
@@ -92,6 +96,7 @@ def create_app(
     app[case_page.LIMITS] = case_page.default_limits()
     app[keys.STORE] = create_store(settings.store.url, pool_size=settings.store.pool_size)
     app[keys.CHANNELS] = build_channels(settings, clock)
+    app[keys.SUBSCRIPTIONS] = Subscriptions.from_settings(settings.subscriptions, app[keys.METRICS])
     for table in ROUTES:
         app.router.add_routes(table)
     app[keys.CALLBACKS] = _callback_poster(settings, clock)
@@ -103,6 +108,7 @@ def create_app(
             _channels_ctx,
             _callbacks_ctx,
             partial(_dispatch_ctx, run=run_dispatcher),
+            _subscriptions_ctx,  # stops first: its last batches still commit
         ]
     )
     return app
@@ -213,6 +219,7 @@ async def _dispatch_ctx(app: web.Application, *, run: bool) -> AsyncIterator[Non
         app[keys.CLOCK],
         dispatcher.wake,
         quiet=dispatcher.policies.quiet_hours.window_around,
+        metrics=app[keys.METRICS],
     )
     app[keys.DISPATCHER] = dispatcher
     app[keys.WAKE] = dispatcher.wake
@@ -235,6 +242,14 @@ async def _release_quiet_deferrals(app: web.Application) -> None:
     released = await app[keys.STORE].release_quiet_deferrals(app[keys.CLOCK]())
     if released:
         log.info("quiet hours are off: released %d message(s) they were holding", released)
+
+
+async def _subscriptions_ctx(app: web.Application) -> AsyncIterator[None]:
+    subscriptions = app[keys.SUBSCRIPTIONS]
+    subscriptions.start(app[keys.INGESTOR].ingest)
+    yield
+    grace = parse_duration(app[keys.SETTINGS].server.shutdown_grace)
+    await subscriptions.stop(grace.total_seconds())
 
 
 async def _start_dispatch(

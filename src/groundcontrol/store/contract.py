@@ -266,6 +266,12 @@ class Store(Protocol):
     async def thread_counts(self, now: datetime) -> tuple[int, int]:
         """How many cases are open, and how many of them breached, now (for metrics)."""
 
+    async def delivery_counts(self) -> dict[tuple[str, str], int]:
+        """Notifications by (channel, state): the dashboard's deliveries by outcome."""
+
+    async def statuses_without_rule(self, limit: int) -> list[tuple[str, int]]:
+        """Statuses events arrived with that no journey rule answers, most frequent first."""
+
     async def get_case(self, case_id: str) -> CaseView | None: ...
 
     async def list_cases(self, where: CaseFilter, now: datetime) -> CasePage: ...

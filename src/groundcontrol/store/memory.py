@@ -673,6 +673,18 @@ class MemoryStore(StoreBase):
     async def state_counts(self) -> dict[str, int]:
         return dict(Counter(n.state.value for n in self._tables.notifications.values()))
 
+    async def delivery_counts(self) -> dict[tuple[str, str], int]:
+        found: Counter[tuple[str, str]] = Counter(
+            (n.channel, n.state.value) for n in self._tables.notifications.values()
+        )
+        return dict(found)
+
+    async def statuses_without_rule(self, limit: int) -> list[tuple[str, int]]:
+        found = Counter(
+            e.payload["status"] for e in self._tables.events.values() if e.outcome == "no_rule"
+        )
+        return sorted(found.items(), key=lambda item: (-item[1], item[0]))[:limit]
+
     # --- the golden thread -----------------------------------------------------------------
     def _contact(self, case_id: str, contact: Contact) -> bool:
         case = self._tables.cases.get(case_id)

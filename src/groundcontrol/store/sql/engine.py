@@ -70,6 +70,7 @@ from groundcontrol.store.sql.schema import (
     attempts,
     cases,
     customers,
+    events,
     follow_ups,
     notifications,
     timeline,
@@ -402,6 +403,24 @@ class SqlStore(StoreBase):
         query = select(notifications.c.state, func.count()).group_by(notifications.c.state)
         async with self.read() as conn:
             return {state: count for state, count in (await conn.execute(query)).all()}
+
+    async def delivery_counts(self) -> dict[tuple[str, str], int]:
+        n = notifications.c
+        query = select(n.channel, n.state, func.count()).group_by(n.channel, n.state)
+        async with self.read() as conn:
+            return {(ch, st): count for ch, st, count in (await conn.execute(query)).all()}
+
+    async def statuses_without_rule(self, limit: int) -> list[tuple[str, int]]:
+        count = func.count().label("n")
+        query = (
+            select(events.c.status, count)
+            .where(events.c.outcome == "no_rule")
+            .group_by(events.c.status)
+            .order_by(count.desc(), events.c.status)
+            .limit(limit)
+        )
+        async with self.read() as conn:
+            return [(status, n) for status, n in (await conn.execute(query)).all()]
 
     # --- the golden thread -----------------------------------------------------------------
     async def record_contact(self, case_id: str, contact: Contact) -> bool:
