@@ -26,6 +26,7 @@ from groundcontrol.api import (
     unsubscribe,
 )
 from groundcontrol.api.problems import problem_middleware
+from groundcontrol.casepage import views as case_page
 from groundcontrol.channels.factory import build_channels, describe
 from groundcontrol.dashboard import views as dashboard
 from groundcontrol.delivery.callbacks import CallbackPoster
@@ -42,7 +43,7 @@ from groundcontrol.durations import parse_duration
 from groundcontrol.metrics import Metrics
 from groundcontrol.planning.callbacks import CallbackRoutes
 from groundcontrol.planning.journeys import load_journeys
-from groundcontrol.security import UnsubscribeTokens, derive_key
+from groundcontrol.security import CaseTokens, FormTokens, UnsubscribeTokens, derive_key
 from groundcontrol.settings import DEMO_TOKEN, Settings, is_loopback_host
 from groundcontrol.store import create_store
 from groundcontrol.store.contract import Store
@@ -65,6 +66,7 @@ ROUTES = (
     unsubscribe.routes,
     twilio_callbacks.routes,
     studio.routes,
+    case_page.routes,
 )
 
 
@@ -88,7 +90,10 @@ def create_app(
         default_locale=settings.templates.default_locale,
     )
     app[keys.METRICS] = Metrics()
-    app[keys.UNSUBSCRIBE] = UnsubscribeTokens(_unsubscribe_key(settings))
+    app[keys.UNSUBSCRIBE] = UnsubscribeTokens(_link_key(settings, "unsubscribe"))
+    app[keys.CASE_TOKENS] = CaseTokens(_link_key(settings, "case-page"))
+    app[keys.CASE_FORMS] = FormTokens(_link_key(settings, "case-page-form"))
+    app[case_page.LIMITS] = case_page.default_limits()
     app[keys.STORE] = create_store(settings.store.url, pool_size=settings.store.pool_size)
     app[keys.CHANNELS] = build_channels(settings, clock)
     app[keys.SUBSCRIPTIONS] = Subscriptions.from_settings(settings.subscriptions, app[keys.METRICS])
@@ -109,15 +114,15 @@ def create_app(
     return app
 
 
-def _unsubscribe_key(settings: Settings) -> bytes:
+def _link_key(settings: Settings, purpose: str) -> bytes:
     secret = settings.server.secret_key or settings.admin.token
     if secret is None:
         log.warning(
-            "neither server.secret_key nor admin.token is set: "
-            "unsubscribe links stop working at restart"
+            "neither server.secret_key nor admin.token is set: %s links stop working at restart",
+            purpose,
         )
         return secrets.token_bytes(32)
-    return derive_key(secret.get_secret_value(), "unsubscribe")
+    return derive_key(secret.get_secret_value(), purpose)
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -200,6 +205,7 @@ def _dispatcher(app: web.Application) -> Dispatcher:
             ),
         ),
         limiter=RateLimiter(delivery.retry_rate, burst=max(1, int(delivery.retry_rate))),
+        case_tokens=app[keys.CASE_TOKENS],
         callbacks=app[keys.CALLBACKS] if app[keys.CALLBACKS].any else None,
     )
 

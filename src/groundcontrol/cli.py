@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from groundcontrol import logs
+from groundcontrol.casepage.words import words_problems
 from groundcontrol.domain import CHANNELS, ChannelName, RenderedMessage
 from groundcontrol.errors import GroundControlError
 from groundcontrol.planning.journeys import Journeys, load_journeys
@@ -137,8 +138,11 @@ def run_check(args: argparse.Namespace) -> int:
     if not templates_dir.is_dir():
         print(f"templates folder {templates_dir} does not exist", file=sys.stderr)
         return EXIT_PROBLEMS
+    renderer = _renderer(settings)
     problems = cadence_problems(journeys)
-    problems += check_templates(_renderer(settings), journeys, templates_dir / "_samples")
+    problems += check_templates(renderer, journeys, templates_dir / "_samples")
+    quiet = (settings.quiet_hours.start, settings.quiet_hours.end)
+    problems += words_problems(renderer, load_samples(templates_dir / "_samples"), quiet)
     for problem in problems:
         print(f"{templates_dir}/{problem}" if _names_a_file(problem) else problem)
     if problems:

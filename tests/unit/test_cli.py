@@ -53,6 +53,16 @@ def test_check_reports_a_syntax_error_with_file_and_line(
     assert "1 problem(s) found" in err
 
 
+def test_check_reports_case_page_words_that_do_not_render(
+    capsys: pytest.CaptureFixture[str], project: Path
+) -> None:
+    words = project / "templates" / "_page" / "page.nl.j2"
+    words.write_text(words.read_text().replace("customer.first_name", "customer.email"))
+    code, out, _ = run(capsys, "check", "--config", str(project / "gc.toml"))
+    assert code == 1
+    assert f"{project / 'templates'}/_page/page.nl.j2:4: undefined variable" in out
+
+
 def test_check_reports_a_journey_naming_a_missing_template(
     capsys: pytest.CaptureFixture[str], project: Path
 ) -> None:

@@ -170,6 +170,15 @@ def _customer_schema() -> Schema:
         timezone=_nullable("string"),
         channels={"type": "array", "items": _CHANNEL},
         opted_out={"type": "array", "items": _CHANNEL},
+        channel_order={
+            "type": "array",
+            "items": _CHANNEL,
+            "description": "the customer's own order, chosen on the case page (read-only)",
+        },
+        quiet_hours={
+            "type": "boolean",
+            "description": "false when the customer turned quiet hours off (read-only)",
+        },
     )
 
 

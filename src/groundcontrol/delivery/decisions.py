@@ -48,6 +48,8 @@ def still_wanted(claim: Claim) -> Decision | None:
 def quiet_deferral(claim: Claim, quiet: QuietHours, now: datetime) -> Decision | None:
     if claim.kind is NotificationKind.TEST or not quiet.applies_to(claim.priority):
         return None
+    if not claim.customer.quiet_hours:  # the customer turned them off on the case page
+        return None
     until = quiet.defer_until(now, claim.customer.timezone)
     if until is None:
         return None

@@ -26,10 +26,10 @@ from groundcontrol.delivery.decisions import DeliveryPolicies
 from groundcontrol.delivery.throttle import ChannelGuards, OutageGuard, RateLimiter
 from groundcontrol.domain import ChannelName, NotificationState, RenderedMessage
 from groundcontrol.errors import DeliveryError, TemplateError, TransientDeliveryError
-from groundcontrol.links import unsubscribe_url
+from groundcontrol.links import case_url, unsubscribe_url
 from groundcontrol.metrics import Metrics
 from groundcontrol.planning.golden_thread import Contact, ContactKind, closed_stretch, is_contact
-from groundcontrol.security import UnsubscribeTokens
+from groundcontrol.security import CaseTokens, UnsubscribeTokens
 from groundcontrol.store.callback_views import CallbackClaim
 from groundcontrol.store.contract import Claim, Decision, DecisionKind, Store
 from groundcontrol.templates.context import build_context
@@ -65,6 +65,7 @@ class Dispatcher:
         clock: Callable[[], datetime],
         config: DispatchConfig,
         limiter: RateLimiter | None = None,
+        case_tokens: CaseTokens | None = None,
         callbacks: CallbackPoster | None = None,
     ) -> None:
         self.store = store
@@ -72,6 +73,7 @@ class Dispatcher:
         self.renderer = renderer
         self.policies = policies
         self.tokens = tokens
+        self.case_tokens = case_tokens
         self.metrics = metrics
         self.clock = clock
         self.config = config
@@ -309,6 +311,7 @@ class Dispatcher:
             unsubscribe_url=unsubscribe,
             now=now,
             locale=locale,
+            case_url=self._case_url(claim),
         )
         rendered: RenderedMessage = self.renderer.render(
             claim.template, claim.channel, locale, context
@@ -330,6 +333,12 @@ class Dispatcher:
         if claim.channel != "email":
             return None
         return unsubscribe_url(self.config.public_url, self.tokens.make(claim.customer.id, "email"))
+
+    def _case_url(self, claim: Claim) -> str | None:
+        if self.case_tokens is None:
+            return None
+        token = self.case_tokens.make(claim.case.id, claim.customer.id)
+        return case_url(self.config.public_url, token)
 
     async def _send(self, claim: Claim, message: OutgoingMessage) -> Decision:
         channel = self.channels[claim.channel]

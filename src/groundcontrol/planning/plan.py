@@ -70,7 +70,7 @@ Planner = Callable[[Event, CaseState | None, Customer], Plan]
 def usable_channels(customer: Customer, exclude: Iterable[ChannelName] = ()) -> list[ChannelName]:
     """The customer's preference order, minus opted-out, address-less and excluded channels."""
     skip = set(exclude)
-    return [c for c in customer.channels if c not in skip and customer.can_receive(c)]
+    return [c for c in customer.preferred_channels if c not in skip and customer.can_receive(c)]
 
 
 def next_channel(customer: Customer, tried: Iterable[ChannelName]) -> ChannelName | None:

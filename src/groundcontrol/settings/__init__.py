@@ -47,7 +47,8 @@ class ServerSettings(_Section):
     port: int = Field(default=8080, ge=0, le=65535)
     public_url: str = "http://127.0.0.1:8080"
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
-    # Signs unsubscribe links; falls back to admin.token. Rotating it breaks old links.
+    # Signs unsubscribe and case-page links; falls back to admin.token. Rotating it
+    # breaks old unsubscribe links and revokes every case-page link (docs/case-page.md).
     secret_key: SecretStr | None = None
     shutdown_grace: str = "10s"
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from groundcontrol.domain import (
+    CaseState,
     ChannelName,
     Customer,
     Event,
@@ -182,6 +183,22 @@ class Store(Protocol):
         """Opt a customer out of (or back into) a channel. Opting out cancels that
         channel's pending notifications; returns how many were cancelled."""
 
+    # --- the case page ------------------------------------------------------------------
+    async def get_case_state(self, case_id: str) -> CaseState | None:
+        """The case as planning sees it (status, when, data): the case page reads it."""
+
+    async def set_preferences(
+        self,
+        customer_id: str,
+        channel_order: Sequence[ChannelName],
+        quiet_hours: bool,
+        now: datetime,
+    ) -> bool:
+        """Store the customer's own channel order and quiet-hours choice, on the timeline
+        of each of their cases (`preferences_changed`); quiet hours off also releases
+        what they held for this customer. Opt-outs are `set_opt_out`'s. False for an
+        unknown customer."""
+
     # --- time -------------------------------------------------------------------
     async def fire_due_follow_ups(self, now: datetime, limit: int) -> int:
         """Turn due follow-ups into pending notifications and schedule their next
@@ -229,9 +246,10 @@ class Store(Protocol):
         """A pending notification becomes due now and urgent (so quiet hours and the cap
         let it through), on the timeline as `released`. False when it is not pending."""
 
-    async def release_quiet_deferrals(self, now: datetime) -> int:
+    async def release_quiet_deferrals(self, now: datetime, customer_id: str | None = None) -> int:
         """Pending notifications held by quiet hours become due now (`released` on the
-        timeline): called at start when quiet hours are off. Returns how many."""
+        timeline): called at start when quiet hours are off, and for one customer when
+        they turn them off on the case page. Returns how many."""
 
     async def state_counts(self) -> dict[str, int]:
         """How many notifications are in each state (for metrics)."""

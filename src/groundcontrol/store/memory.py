@@ -40,6 +40,7 @@ from groundcontrol.planning.transitions import (
     decision_changes,
     failure,
     outcome_entry,
+    preferences_entry,
 )
 from groundcontrol.store import memory_callbacks, memory_cases
 from groundcontrol.store.callback_views import (
@@ -435,6 +436,31 @@ class MemoryStore(StoreBase):
             self._tables.add_timeline(n.case_id, now, [("cancelled", n.id, why)])
         return len(cancelled)
 
+    # --- the case page --------------------------------------------------------------------
+    async def get_case_state(self, case_id: str) -> CaseState | None:
+        case = self._tables.cases.get(case_id)
+        return case.state if case else None
+
+    async def set_preferences(
+        self,
+        customer_id: str,
+        channel_order: Sequence[ChannelName],
+        quiet_hours: bool,
+        now: datetime,
+    ) -> bool:
+        customer = self._tables.customers.get(customer_id)
+        if customer is None:
+            return False
+        chosen = replace(customer, channel_order=tuple(channel_order), quiet_hours=quiet_hours)
+        self._tables.customers[customer_id] = chosen
+        for case in self._tables.cases.values():
+            if case.state.customer_id == customer_id:
+                entry = preferences_entry(channel_order, quiet_hours)
+                self._tables.add_timeline(case.state.id, now, [entry])
+        if not quiet_hours:
+            await self.release_quiet_deferrals(now, customer_id)
+        return True
+
     # --- time -----------------------------------------------------------------------------
     async def fire_due_follow_ups(self, now: datetime, limit: int) -> int:
         due = sorted(
@@ -638,9 +664,13 @@ class MemoryStore(StoreBase):
         self._tables.add_timeline(n.case_id, now, [("released", notification_id, detail)])
         return True
 
-    async def release_quiet_deferrals(self, now: datetime) -> int:
+    async def release_quiet_deferrals(self, now: datetime, customer_id: str | None = None) -> int:
         held = sorted(
-            (n for n in self._tables.notifications.values() if _held_by_quiet_hours(n, now)),
+            (
+                n
+                for n in self._tables.notifications.values()
+                if _held_by_quiet_hours(n, now) and customer_id in (None, n.customer_id)
+            ),
             key=lambda n: n.id,
         )
         detail: dict[str, Any] = {"reason": "quiet hours are off"}

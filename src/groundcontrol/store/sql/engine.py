@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from groundcontrol.domain import (
+    CaseState,
     ChannelName,
     Customer,
     Event,
@@ -24,7 +25,7 @@ from groundcontrol.domain import (
 )
 from groundcontrol.planning.callbacks import failure_callbacks, unreachable_callbacks
 from groundcontrol.planning.golden_thread import Contact
-from groundcontrol.planning.transitions import counts_as_attempt
+from groundcontrol.planning.transitions import counts_as_attempt, preferences_entry
 from groundcontrol.store.callback_views import CallbackClaim, CallbackOutcome, CallbackView
 from groundcontrol.store.case_views import (
     Breach,
@@ -59,7 +60,13 @@ from groundcontrol.store.sql import (
 )
 from groundcontrol.store.sql.callbacks import apply_provider_status
 from groundcontrol.store.sql.dialect import Dialect
-from groundcontrol.store.sql.rows import to_attempt, to_customer, to_notification, to_timeline
+from groundcontrol.store.sql.rows import (
+    to_attempt,
+    to_case,
+    to_customer,
+    to_notification,
+    to_timeline,
+)
 from groundcontrol.store.sql.schema import (
     attempts,
     cases,
@@ -218,6 +225,39 @@ class SqlStore(StoreBase):
                 conn, case_id, now, [(kind, None, {"channel": channel, "reason": reason})]
             )
 
+    # --- the case page --------------------------------------------------------------------
+    async def get_case_state(self, case_id: str) -> CaseState | None:
+        async with self.read() as conn:
+            row = (await conn.execute(select(cases).where(cases.c.id == case_id))).mappings()
+            found = row.first()
+        return to_case(found) if found else None
+
+    async def set_preferences(
+        self,
+        customer_id: str,
+        channel_order: Sequence[ChannelName],
+        quiet_hours: bool,
+        now: datetime,
+    ) -> bool:
+        async with self.write() as conn:
+            changed = await conn.execute(
+                update(customers)
+                .where(customers.c.id == customer_id)
+                .values(channel_order=list(channel_order), quiet_hours=quiet_hours, updated_at=now)
+            )
+            if not changed.rowcount:
+                return False
+            entry = preferences_entry(channel_order, quiet_hours)
+            for case_id in await self._case_ids(conn, customer_id):
+                await add_timeline(conn, case_id, now, [entry])
+            if not quiet_hours and await releases.release_quiet_deferrals(conn, now, customer_id):
+                await self.wake_others(conn, "notifications")
+        return True
+
+    async def _case_ids(self, conn: AsyncConnection, customer_id: str) -> list[str]:
+        query = select(cases.c.id).where(cases.c.customer_id == customer_id)
+        return list((await conn.execute(query)).scalars())
+
     # --- time -----------------------------------------------------------------------------
     async def fire_due_follow_ups(self, now: datetime, limit: int) -> int:
         async with self.write() as conn:
@@ -362,9 +402,9 @@ class SqlStore(StoreBase):
                 await self.wake_others(conn, "notifications")
         return released
 
-    async def release_quiet_deferrals(self, now: datetime) -> int:
+    async def release_quiet_deferrals(self, now: datetime, customer_id: str | None = None) -> int:
         async with self.write() as conn:
-            count = await releases.release_quiet_deferrals(conn, now)
+            count = await releases.release_quiet_deferrals(conn, now, customer_id)
             if count:
                 await self.wake_others(conn, "notifications")
         return count

@@ -32,6 +32,8 @@ def customer_values(customer: Customer) -> dict[str, Any]:
         "timezone": customer.timezone,
         "channels": list(customer.channels),
         "opted_out": sorted(customer.opted_out),
+        "channel_order": list(customer.channel_order),
+        "quiet_hours": customer.quiet_hours,
     }
 
 
@@ -49,6 +51,8 @@ def to_customer(row: Mapping[Any, Any], prefix: str = "") -> Customer:
         timezone=get("timezone"),
         channels=tuple(cast(list[ChannelName], get("channels") or [])),
         opted_out=frozenset(cast(list[ChannelName], get("opted_out") or [])),
+        channel_order=tuple(cast(list[ChannelName], get("channel_order") or [])),
+        quiet_hours=bool(get("quiet_hours")),
     )
 
 

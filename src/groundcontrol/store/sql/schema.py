@@ -44,6 +44,9 @@ customers = Table(
     Column("timezone", String(64)),
     Column("channels", Json, nullable=False),
     Column("opted_out", Json, nullable=False),
+    # The customer's own choices on the case page (migration 0004).
+    Column("channel_order", Json, nullable=False, server_default="[]"),
+    Column("quiet_hours", Boolean, nullable=False, server_default=true()),
     _ts("created_at"),
     _ts("updated_at"),
     Index("ix_customers_phone", "phone"),
