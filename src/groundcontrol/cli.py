@@ -1,4 +1,4 @@
-"""The `groundcontrol` command: serve, check and render.
+"""The `groundcontrol` command: serve, check, render, simulate and export-events.
 
 Exit codes: 0 ok, 1 a problem was found (the message says which), 2 wrong usage.
 A user never sees a traceback for a problem the command can describe.
@@ -21,6 +21,7 @@ from groundcontrol.domain import CHANNELS, ChannelName
 from groundcontrol.errors import GroundControlError
 from groundcontrol.journeys import Journeys, load_journeys
 from groundcontrol.settings import DEFAULT_CONFIG, Settings, load_settings
+from groundcontrol.simulation.command import add_commands as add_simulation_commands
 from groundcontrol.template_context import Sample, load_sample, load_samples
 from groundcontrol.templates import Renderer, check_templates, list_templates
 
@@ -61,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--data", type=Path, help="JSON case data shaped like the samples")
     render.set_defaults(command=run_render)
 
-    for command in (serve, check, render, *_template_commands(commands)):
+    simulation = add_simulation_commands(commands)
+    for command in (serve, check, render, *_template_commands(commands), *simulation):
         command.add_argument("--config", type=Path, help="config file (TOML)")
     return parser
 
