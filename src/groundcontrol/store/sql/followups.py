@@ -1,0 +1,74 @@
+"""Firing due follow-ups: read what `planning.followups.fire` needs, write what it decides."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from groundcontrol.domain import NotificationState, Priority, as_utc
+from groundcontrol.planning.followups import DueFollowUp, fire
+from groundcontrol.planning.rows import CUSTOMER_FACING
+from groundcontrol.store.sql.dialect import Dialect
+from groundcontrol.store.sql.recording import load_customer
+from groundcontrol.store.sql.schema import follow_ups, notifications
+from groundcontrol.store.sql.timeline import add_timeline
+
+_UNSENT = (NotificationState.PENDING.value, NotificationState.SENDING.value)
+
+
+async def fire_due(conn: AsyncConnection, dialect: Dialect, now: datetime, limit: int) -> int:
+    query = dialect.claim_rows(
+        select(follow_ups)
+        .where(follow_ups.c.state == "pending", follow_ups.c.due_at <= now)
+        .order_by(follow_ups.c.due_at)
+        .limit(limit)
+    )
+    due = (await conn.execute(query)).mappings().all()
+    for row in due:
+        await _fire(conn, _due(row), now)
+    return len(due)
+
+
+async def _fire(conn: AsyncConnection, follow_up: DueFollowUp, now: datetime) -> None:
+    customer = await load_customer(conn, follow_up.customer_id)
+    assert customer is not None  # a follow-up is only ever planned for a stored customer
+    firing = fire(follow_up, customer, await _unsent_message(conn, follow_up.case_id), now)
+    if firing.notification is not None:
+        await conn.execute(notifications.insert(), [firing.notification])
+    await add_timeline(conn, follow_up.case_id, now, firing.entries)
+    await conn.execute(
+        update(follow_ups).where(follow_ups.c.id == follow_up.id).values(**firing.changes)
+    )
+
+
+def _due(row: Mapping[str, Any]) -> DueFollowUp:
+    every = row["every_seconds"]
+    return DueFollowUp(
+        id=row["id"],
+        case_id=row["case_id"],
+        customer_id=row["customer_id"],
+        status=row["status"],
+        template=row["template"],
+        priority=Priority(row["priority"]),
+        due_at=as_utc(row["due_at"]),
+        every=timedelta(seconds=every) if every is not None else None,
+        max_count=row["max_count"],
+        fired=row["fired"],
+    )
+
+
+async def _unsent_message(conn: AsyncConnection, case_id: str) -> str | None:
+    query = (
+        select(notifications.c.id)
+        .where(
+            notifications.c.case_id == case_id,
+            notifications.c.state.in_(_UNSENT),
+            notifications.c.kind.in_(CUSTOMER_FACING),
+        )
+        .limit(1)
+    )
+    return (await conn.execute(query)).scalar()
