@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from groundcontrol.journeys import Journeys
+from groundcontrol.planning.journeys import Journeys
 
 
 @dataclass(frozen=True)

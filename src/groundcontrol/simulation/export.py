@@ -16,7 +16,7 @@ from groundcontrol.errors import ConfigError
 from groundcontrol.settings import load_settings
 from groundcontrol.simulation.events_file import event_line
 from groundcontrol.store import create_store
-from groundcontrol.store.history import event_history
+from groundcontrol.store.sql.history import event_history
 
 EXIT_OK = 0
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from groundcontrol.journeys import Journeys
+from groundcontrol.planning.journeys import Journeys
 from groundcontrol.simulation.dark_time import (
     Contact,
     Thread,
@@ -19,7 +19,7 @@ from groundcontrol.simulation.dark_time import (
     after_contact,
     after_event,
 )
-from groundcontrol.store.base import TimelineEntry
+from groundcontrol.store.contract import TimelineEntry
 
 IGNORED_OUTCOMES = ("stale",)  # recorded, but the case did not move
 

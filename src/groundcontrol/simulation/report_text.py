@@ -65,8 +65,9 @@ def text_report(summary: Summary) -> str:
     header = "".join(f"{name:>{w}}" for (name, _), w in zip(columns, widths, strict=True))
     lines = [*_heading(summary), "", f"{'':<22}{header}"]
     for m in MEASURES:
-        cells = (show(m.pick(row), m.kind) for _, row in columns)
-        lines.append(f"{m.label:<22}" + "".join(f"{c:>{w}}" for c, w in zip(cells, widths)))
+        cells = [show(m.pick(row), m.kind) for _, row in columns]
+        padded = (f"{c:>{w}}" for c, w in zip(cells, widths, strict=True))
+        lines.append(f"{m.label:<22}" + "".join(padded))
     return "\n".join(lines) + "\n"
 
 

@@ -1,8 +1,8 @@
 """The replay: events through the service's own store, planner and dispatcher, on a
 virtual clock that jumps from each event to the next moment anything is due.
 
-Nothing here decides what to send: `record_events` with the service's planner records
-each event, the real `Dispatcher` in drain mode sends what is due (quiet hours, caps,
+Nothing here decides what to send: the service's `Ingestor` records and plans each
+event, the real `Dispatcher` in drain mode sends what is due (quiet hours, caps,
 coalescing, retries, follow-ups and fallback are its own), and provider reports go
 through `record_provider_status` as the callback handler sends them.
 
@@ -19,15 +19,15 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from groundcontrol.delivery import DeliveryPolicies
-from groundcontrol.dispatch import DispatchConfig, Dispatcher
-from groundcontrol.domain import CHANNELS, Event, NotificationState
-from groundcontrol.frequency import FrequencyCap
-from groundcontrol.journeys import Journeys
+from groundcontrol.delivery.decisions import DeliveryPolicies
+from groundcontrol.delivery.dispatcher import DispatchConfig, Dispatcher
+from groundcontrol.delivery.frequency import FrequencyCap
+from groundcontrol.delivery.ingestor import Ingestor
+from groundcontrol.delivery.quiet_hours import QuietHours
+from groundcontrol.delivery.retry import RetryPolicy
+from groundcontrol.domain import CHANNELS, Event, IngestResult, IngestStatus, NotificationState
 from groundcontrol.metrics import Metrics
-from groundcontrol.quiet_hours import QuietHours
-from groundcontrol.retry import RetryPolicy
-from groundcontrol.routing import planner_for
+from groundcontrol.planning.journeys import Journeys
 from groundcontrol.security import UnsubscribeTokens, derive_key
 from groundcontrol.settings import Settings
 from groundcontrol.simulation.channels import (
@@ -40,8 +40,8 @@ from groundcontrol.simulation.channels import (
 from groundcontrol.simulation.measures import CaseFigures, measure
 from groundcontrol.simulation.stores import memory_store
 from groundcontrol.simulation.virtual_clock import VirtualClock
-from groundcontrol.store.base import IngestResult, IngestStatus, Store, TimelineEntry
-from groundcontrol.templates import Renderer
+from groundcontrol.store.contract import Store, TimelineEntry
+from groundcontrol.templates.renderer import Renderer
 
 StoreFactory = Callable[[], Awaitable[Store]]
 
@@ -132,6 +132,7 @@ class ShardReplay:
         self.reports: list[Report] = []
         self.rng = rng
         self.dispatcher = _dispatcher(scenario, store, renderer, self._channels(), self.clock)
+        self.ingestor = Ingestor(store, scenario.journeys, self.clock, self.dispatcher.wake)
         self._next = 0  # index of the first event not yet ingested
         self._drained = False
 
@@ -151,6 +152,7 @@ class ShardReplay:
             await self._report(now)
             await self.dispatcher.drain()
             self._drained = True
+        await self.ingestor.stop()
         await self.dispatcher.stop(timedelta(0))
         journeys = self.scenario.journeys
         for case_id in dict.fromkeys(e.case_id for e in self.events):
@@ -178,8 +180,7 @@ class ShardReplay:
             batch.append(self.events[self._next])
             self._next += 1
         if batch:
-            planner = planner_for(self.scenario.journeys, now)
-            for result in await self.store.record_events(batch, planner, now):
+            for result in await self.ingestor.ingest(batch):
                 into.count(result)
 
     async def _report(self, now: datetime) -> None:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from groundcontrol.domain import Event
-from groundcontrol.journeys import load_journeys
+from groundcontrol.planning.journeys import load_journeys
 from groundcontrol.settings import Settings, load_settings
 from groundcontrol.simulation.channels import ChannelModel
 from groundcontrol.simulation.events_file import History, event_line, parse_lines, read_events

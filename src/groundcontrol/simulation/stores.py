@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from groundcontrol.store.base import Store
+from groundcontrol.store.contract import Store
 from groundcontrol.store.memory import MemoryStore, _Tables
-from groundcontrol.store.sqlite import SqliteStore
+from groundcontrol.store.sql.sqlite import SqliteStore
 
 
 class ReplayStore(MemoryStore):

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from groundcontrol.domain import as_utc
-from groundcontrol.store.rows import to_customer
-from groundcontrol.store.schema import cases, customers, events
+from groundcontrol.store.sql.rows import to_customer
+from groundcontrol.store.sql.schema import cases, customers, events
 
 _CUSTOMER_FIELDS = ("name", "email", "phone", "chat_webhook", "locale", "timezone")
 
