@@ -11,14 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from groundcontrol.planning.journeys import Journeys
-from groundcontrol.simulation.dark_time import (
+from groundcontrol.planning.golden_thread import (
     Contact,
+    ContactKind,
     Thread,
     after_breach,
     after_contact,
     after_event,
 )
+from groundcontrol.planning.journeys import Journeys
 from groundcontrol.store.contract import TimelineEntry
 
 IGNORED_OUTCOMES = ("stale",)  # recorded, but the case did not move
@@ -96,7 +97,7 @@ class _Walk:
         if self.thread is None:
             return
         due = self.thread.breach_due
-        if due is not None and due < at:
+        if due is not None and self.thread.breached(at):
             self.current.breaches += 1
             self.thread = after_breach(self.thread, due)
         dark = self.thread.dark_seconds(at)
@@ -126,7 +127,8 @@ class _Walk:
         if entry.notification_id in self.follow_up_ids:
             self.current.follow_ups += 1
         if self.thread is not None:
-            self.thread = after_contact(self.thread, Contact(at=entry.at))
+            contact = Contact(entry.at, ContactKind.SENT, notification_id=entry.notification_id)
+            self.thread = after_contact(self.thread, contact)
 
     def deferred(self, entry: TimelineEntry) -> None:
         why = str(entry.detail.get("detail", ""))

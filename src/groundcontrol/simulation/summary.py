@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from groundcontrol.simulation.dark_time import rank
+from groundcontrol.planning.golden_thread import rank
 from groundcontrol.simulation.measures import CaseFigures, StatusFigures
 from groundcontrol.simulation.runner import Replay
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from groundcontrol import golden_thread as gt
+from groundcontrol.planning import golden_thread as gt
 from groundcontrol.domain import NotificationKind, NotificationState
 from groundcontrol.planning.journeys import Journeys, parse_journeys
 
