@@ -116,7 +116,7 @@ async def test_simulate_replays_a_history_exactly_as_the_live_service_sends_it(
     events_file = tmp_path / "history.jsonl"
     events_file.write_text("".join(event_line(b) + "\n" for b in reversed(bodies)))
     history = read_events(events_file, strict=True)
-    scenario = Scenario(_journeys(world), world.settings)
+    scenario = Scenario(_journeys(world), world.settings, until=_at(bodies[-1]))
     simulated = await replay(history.events, scenario, keep_timelines=True)
     assert simulated.timelines is not None
     replayed = {

@@ -54,7 +54,10 @@ class Scenario:
     settings: Settings
     channels: ChannelModel = field(default_factory=ChannelModel)
     seed: int = 0
-    until: datetime | None = None  # the end of the simulated window (default: last event)
+    # The end of the simulated window; by default `settle` after the last event, so its
+    # messages, retries and quiet-hour waits play out before the figures are read.
+    until: datetime | None = None
+    settle: timedelta = timedelta(hours=24)
     shard_size: int = 50  # customers per shard
 
 
@@ -85,7 +88,7 @@ async def replay(
     """Replay `events` (in `occurred_at` order) and measure the cases they produced."""
     if not events:
         raise ValueError("nothing to replay: no events")
-    end = scenario.until or events[-1].occurred_at
+    end = scenario.until or events[-1].occurred_at + scenario.settle
     result = Replay(start=events[0].occurred_at, end=end)
     if keep_timelines:
         result.timelines = {}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from groundcontrol.domain import Event
@@ -57,13 +58,22 @@ def _run(
     channels: ChannelModel,
     args: argparse.Namespace,
 ) -> Summary:
-    scenario = Scenario(load_journeys(journeys_file), settings, channels, seed=args.seed)
+    scenario = Scenario(
+        load_journeys(journeys_file), settings, channels, seed=args.seed, until=_until(args)
+    )
     if args.store == "sqlite":
         with temporary_sqlite() as factory:
             result = asyncio.run(replay(events, scenario, store_factory=factory))
     else:
         result = asyncio.run(replay(events, scenario, store_factory=memory_store))
     return summarise(result, str(journeys_file))
+
+
+def _until(args: argparse.Namespace) -> datetime | None:
+    """A synthetic history's window is the one it was made for."""
+    if args.synthetic is None:
+        return None
+    return Shape(args.synthetic, args.days).start + timedelta(days=args.days)
 
 
 def _printed(first: Summary, second: Summary | None, *, as_json: bool) -> str:
