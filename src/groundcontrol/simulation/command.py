@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,12 @@ def _simulate_parser(commands: Any) -> argparse.ArgumentParser:
     simulate.add_argument("--html", type=Path, metavar="FILE", help="write a report with charts")
     simulate.add_argument("--strict", action="store_true", help="stop at the first bad line")
     simulate.add_argument("--store", choices=("memory", "sqlite"), default="memory")
+    simulate.add_argument(
+        "--workers",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="processes for the memory store (default: 2, or 1 on one CPU)",
+    )
     for option, example in (
         ("--channel-failure", "sms=0.05"),
         ("--undelivered", "sms=0.02"),

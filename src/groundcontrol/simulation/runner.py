@@ -14,6 +14,7 @@ the per-process outage breaker sees one shard's traffic instead of everyone's.
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from groundcontrol.domain import CHANNELS, Event, IngestResult, IngestStatus, No
 from groundcontrol.metrics import Metrics
 from groundcontrol.planning.journeys import Journeys
 from groundcontrol.security import UnsubscribeTokens, derive_key
-from groundcontrol.settings import Settings
+from groundcontrol.settings import Settings, TemplateSettings
 from groundcontrol.simulation.channels import (
     ChannelModel,
     Report,
@@ -76,6 +77,20 @@ class Replay:
         key = result.outcome if result.status is IngestStatus.ACCEPTED else result.status.value
         self.ingest[key] = self.ingest.get(key, 0) + 1
 
+    def merge(self, part: Replay) -> None:
+        self.cases += part.cases
+        for key, count in part.ingest.items():
+            self.ingest[key] = self.ingest.get(key, 0) + count
+        if self.timelines is not None and part.timelines is not None:
+            self.timelines |= part.timelines
+
+
+def window(events: Sequence[Event], scenario: Scenario) -> tuple[datetime, datetime]:
+    """The simulated window: from the first event to `until`, or `settle` after the last."""
+    if not events:
+        raise ValueError("nothing to replay: no events")
+    return events[0].occurred_at, scenario.until or events[-1].occurred_at + scenario.settle
+
 
 async def replay(
     events: Sequence[Event],
@@ -86,21 +101,33 @@ async def replay(
     keep_timelines: bool = False,
 ) -> Replay:
     """Replay `events` (in `occurred_at` order) and measure the cases they produced."""
-    if not events:
-        raise ValueError("nothing to replay: no events")
-    end = scenario.until or events[-1].occurred_at + scenario.settle
-    result = Replay(start=events[0].occurred_at, end=end)
-    if keep_timelines:
-        result.timelines = {}
-    renderer = renderer or _renderer(scenario.settings)
+    start, end = window(events, scenario)
+    result = Replay(start, end, timelines={} if keep_timelines else None)
     for number, shard in enumerate(shards(events, scenario.shard_size)):
-        rng = random.Random(f"{scenario.seed}/{number}")
-        store = await store_factory()
-        try:
-            await ShardReplay(shard, scenario, store, renderer, rng).run(end, result)
-        finally:
-            await store.close()
+        part = Replay(start, end, timelines={} if keep_timelines else None)
+        await replay_shard(number, shard, scenario, part, store_factory, renderer)
+        result.merge(part)
     return result
+
+
+async def replay_shard(
+    number: int,
+    events: list[Event],
+    scenario: Scenario,
+    into: Replay,
+    store_factory: StoreFactory = memory_store,
+    renderer: Renderer | None = None,
+) -> Replay:
+    """Replay one shard on a store of its own; its randomness depends only on the seed
+    and the shard's number, so the result does not depend on which process runs it."""
+    rng = random.Random(f"{scenario.seed}/{number}")
+    store = await store_factory()
+    try:
+        renderer = renderer or _renderer(scenario.settings.templates)
+        await ShardReplay(events, scenario, store, renderer, rng).run(into.end, into)
+    finally:
+        await store.close()
+    return into
 
 
 def shards(events: Sequence[Event], size: int) -> Iterator[list[Event]]:
@@ -196,11 +223,12 @@ class ShardReplay:
 _STEP = timedelta(seconds=1)
 
 
-def _renderer(settings: Settings) -> Renderer:
+@functools.cache  # one per process: its compiled templates serve every shard
+def _renderer(templates: TemplateSettings) -> Renderer:
     return Renderer.from_directory(
-        settings.templates.dir,
-        max_output_chars=settings.templates.max_output_chars,
-        default_locale=settings.templates.default_locale,
+        templates.dir,
+        max_output_chars=templates.max_output_chars,
+        default_locale=templates.default_locale,
     )
 
 

@@ -14,6 +14,7 @@ from groundcontrol.planning.journeys import load_journeys
 from groundcontrol.settings import Settings, load_settings
 from groundcontrol.simulation.channels import ChannelModel
 from groundcontrol.simulation.events_file import History, event_line, parse_lines, read_events
+from groundcontrol.simulation.parallel import replay_in_processes
 from groundcontrol.simulation.report_html import html_report
 from groundcontrol.simulation.report_text import compare_report, json_report, text_report
 from groundcontrol.simulation.runner import Scenario, replay
@@ -64,6 +65,8 @@ def _run(
     if args.store == "sqlite":
         with temporary_sqlite() as factory:
             result = asyncio.run(replay(events, scenario, store_factory=factory))
+    elif args.workers > 1:
+        result = replay_in_processes(events, scenario, args.workers)
     else:
         result = asyncio.run(replay(events, scenario, store_factory=memory_store))
     return summarise(result, str(journeys_file))
