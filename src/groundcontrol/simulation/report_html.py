@@ -27,7 +27,7 @@ DARK_BINS = (
 )
 MESSAGE_BINS = 8  # 0, 1, ... 6, and "7+"
 COLOURS = ("#1f5f99", "#b3541e")  # A, B: both 4.5:1 or better on white
-WIDTH, HEIGHT, MARGIN = 640, 240, 40
+WIDTH, HEIGHT, MARGIN = 640, 260, 48
 
 
 @dataclass(frozen=True)
@@ -62,12 +62,31 @@ def html_report(a: Summary, b: Summary | None = None) -> str:
         "<h2>How long customers sat in the dark</h2>",
         "<p>Per case, the longest time it went without a message, while open.</p>",
         bar_chart(dark, [label for label, _ in DARK_BINS], "cases", "Dark time per case"),
+        "<h2>The darkest cases, by status</h2>",
+        "<p>The 95th percentile of the longest dark stretch, in hours: one case in twenty "
+        "in that status waited at least this long.</p>",
+        _dark_by_status(runs, names),
         "<h2>Messages per case</h2>",
         bar_chart(sent, message_labels, "cases", "Messages sent per case"),
         "<h2>Figures</h2>",
         figures_table(runs),
     ]
     return _page("".join(body))
+
+
+def _dark_by_status(runs: Sequence[Summary], names: Sequence[str]) -> str:
+    statuses = list(runs[0].by_status)
+    series = [
+        Series(
+            name,
+            tuple(
+                round(run.by_status[s].dark_seconds.p95 / HOUR) if s in run.by_status else 0
+                for s in statuses
+            ),
+        )
+        for name, run in zip(names, runs, strict=True)
+    ]
+    return bar_chart(series, statuses, "hours", "Dark time p95 by status")
 
 
 def _window(summary: Summary) -> str:
@@ -96,7 +115,7 @@ def bar_chart(series: Sequence[Series], labels: Sequence[str], unit: str, title:
         x0 = MARGIN + i * group + group * 0.1
         for j, s in enumerate(series):
             shapes.append(_bar(x0 + j * bar, bar, s.counts[i], top, COLOURS[j], s.name, label))
-        shapes.append(_text(x0 + group * 0.4, HEIGHT - MARGIN + 16, label))
+        shapes.append(_label(x0 + group * 0.4, HEIGHT - MARGIN + 16, label))
     described = f"{title}, {unit} per bin: " + "; ".join(
         f"{s.name}: " + ", ".join(f"{lab} {c}" for lab, c in zip(labels, s.counts, strict=True))
         for s in series
@@ -123,6 +142,16 @@ def _bar(x: float, width: float, count: int, top: int, colour: str, name: str, b
 def _axis() -> str:
     y = HEIGHT - MARGIN
     return f'<line x1="{MARGIN}" y1="{y}" x2="{WIDTH - MARGIN}" y2="{y}" stroke="#333"/>'
+
+
+def _label(x: float, y: float, label: str) -> str:
+    """A bin's label under its bars; a status like waiting_on_customer on three lines."""
+    words = label.split("_")
+    lines = "".join(
+        f'<tspan x="{x:.1f}" dy="{0 if i == 0 else 12}">{escape(word)}</tspan>'
+        for i, word in enumerate(words)
+    )
+    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="middle">{lines}</text>'
 
 
 def _text(x: float, y: float, text: str) -> str:
@@ -159,6 +188,7 @@ figure {{ margin: 0 0 1.5rem; }} svg {{ width: 100%; max-width: {WIDTH}px; heigh
 svg text {{ font-size: 11px; fill: #1a1a1a; }}
 table {{ border-collapse: collapse; font-size: 14px; overflow-x: auto; display: block; }}
 th, td {{ border: 1px solid #bbb; padding: .25rem .5rem; text-align: right; }}
+td {{ white-space: nowrap; }}
 th[scope=row] {{ text-align: left; }}
 .legend {{ list-style: none; padding: 0; }}
 .swatch {{ display: inline-block; width: 1em; height: 1em; margin-right: .5em;

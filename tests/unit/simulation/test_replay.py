@@ -182,7 +182,7 @@ async def test_the_html_report_draws_its_charts_without_script() -> None:
 
     page = html_report(a, a)
 
-    assert page.count("<svg") == 2
+    assert page.count("<svg") == 3
     assert "<script" not in page
     assert 'lang="en"' in page
     assert "Dark time per case" in page
