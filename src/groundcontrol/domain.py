@@ -9,7 +9,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+if TYPE_CHECKING:
+    from groundcontrol.planning.golden_thread import Thread
 
 ChannelName = Literal["email", "sms", "chat"]
 CHANNELS: tuple[ChannelName, ...] = get_args(ChannelName)
@@ -165,6 +168,8 @@ class CaseState:
     priority: Priority
     data: Mapping[str, Any]
     last_message_at: datetime | None = None
+    source: str | None = None  # of the latest event
+    thread: Thread | None = None  # None only for cases older than the golden thread
 
 
 @dataclass(frozen=True)
@@ -187,7 +192,7 @@ class IngestStatus(StrEnum):
 class IngestResult:
     status: IngestStatus
     event_id: str  # the source's id, echoed
-    outcome: str = ""  # routing.Outcome value of the first recording
+    outcome: str = ""  # planning.plan.Outcome value of the first recording
     notification_ids: tuple[str, ...] = ()
 
 

@@ -18,6 +18,8 @@ from groundcontrol.api.problems import PROBLEM_JSON
 from groundcontrol.api.read import RedriveBody
 from groundcontrol.api.schemas import CloudEventBody, CustomerBody, EventBody
 from groundcontrol.domain import CHANNELS, NotificationState
+from groundcontrol.planning.golden_thread import ContactKind
+from groundcontrol.store.case_views import CaseOrder
 
 routes = web.RouteTableDef()
 
@@ -42,7 +44,13 @@ def document() -> dict[str, Any]:
             "description": "Proactive notification gateway: no customer left in the dark. "
             "Every error is application/problem+json (RFC 9457).",
         },
-        "paths": {**_ingest_paths(), **_read_paths(), **_callback_paths(), **_ops_paths()},
+        "paths": {
+            **_ingest_paths(),
+            **_read_paths(),
+            **_golden_thread_paths(),
+            **_callback_paths(),
+            **_ops_paths(),
+        },
         "components": {
             "schemas": {**_model_schemas(), **_response_schemas()},
             "securitySchemes": _security_schemes(),
@@ -120,6 +128,7 @@ def _response_schemas() -> dict[str, Schema]:
             skipped={"type": "array", "items": _STR},
         ),
         "Status": _object(status=_STR),
+        **_golden_thread_schemas(),
     }
 
 
@@ -156,7 +165,7 @@ def _notification_schema() -> Schema:
         finished_at=_nullable("string", format="date-time"),
         outcome={
             "type": "string",
-            "enum": ["in_flight", "sent", "transient", "permanent", "deferred", "fenced"],
+            "enum": ["in_flight", "sent", "transient", "permanent", "fenced", "lease_expired"],
         },
         detail=_STR,
         provider_id=_nullable("string"),
@@ -256,6 +265,7 @@ def _read_paths() -> dict[str, Schema]:
         "/v1/notifications": {"get": _list_notifications()},
         "/v1/notifications/{notification_id}": {"get": _get_notification()},
         "/v1/notifications/{notification_id}/retry": {"post": _redrive_one()},
+        "/v1/notifications/{notification_id}/send-now": {"post": _send_now()},
         "/v1/notifications/retry": {"post": _redrive_many()},
         "/v1/customers/{customer_id}": {"get": _get_customer(), "put": _put_customer()},
     }
@@ -307,6 +317,19 @@ def _redrive_one() -> Schema:
         404,
         409,
         parameters=[_path_param("notification_id")],
+    )
+
+
+def _send_now() -> Schema:
+    return _admin(
+        "Send a held (pending) notification now",
+        {"202": _json(_ref("Notification"), "Due now, as urgent: past quiet hours and the cap")},
+        404,
+        409,
+        parameters=[_path_param("notification_id")],
+        description="For a message quiet hours or the frequency cap are holding: it becomes "
+        "urgent and due now (urgent bypasses both, and still counts toward the cap); the "
+        "timeline says `released`. 409 when the notification is not pending.",
     )
 
 
@@ -390,12 +413,95 @@ def _callback_paths() -> dict[str, Schema]:
     }
 
 
+# --- the golden thread ----------------------------------------------------------------------
+_SECONDS: Schema = {"type": ["number", "null"]}
+
+
+def _golden_thread_schemas() -> dict[str, Schema]:
+    contact = _object(
+        at=_TIME,
+        kind={"type": "string", "enum": [k.value for k in ContactKind]},
+        channel=_nullable("string"),
+        notification_id=_nullable("string"),
+    )
+    group = _object(open=_INT, breached_now=_INT, p95_dark_seconds=_SECONDS)
+    return {
+        "Case": _object(
+            case_id=_STR,
+            status=_STR,
+            source=_nullable("string"),
+            customer_id=_STR,
+            open={"type": "boolean"},
+            opened_at=_TIME,
+            dark_since=_TIME,
+            dark_seconds=_SECONDS,
+            promise_seconds=_SECONDS,
+            breached={"type": "boolean"},
+            last_contact={"oneOf": [contact, {"type": "null"}]},
+        ),
+        "CaseList": _object(
+            items={"type": "array", "items": _ref("Case")}, next_cursor=_nullable("string")
+        ),
+        "GoldenThread": _object(
+            window_seconds={"type": "number"},
+            open_cases=_INT,
+            breached_now=_INT,
+            dark_seconds=_object(p50=_SECONDS, p95=_SECONDS, max=_SECONDS),
+            breaches_in_window=_INT,
+            by_status={"type": "object", "additionalProperties": group},
+            by_source={"type": "object", "additionalProperties": group},
+        ),
+    }
+
+
+def _golden_thread_paths() -> dict[str, Schema]:
+    duration = {"type": "string", "pattern": r"^\d+(\.\d+)?(ms|s|m|h|d)$"}
+    boolean = {"type": "boolean"}
+    cases = _admin(
+        "Cases by the golden thread: open, breached, status, source, darkness; darkest first",
+        {"200": _json(_ref("CaseList"), "One page; next_cursor fetches the next")},
+        422,
+        parameters=[
+            _query_param("open", boolean),
+            _query_param("breached", boolean),
+            _query_param("status", _STR),
+            _query_param("source", _STR),
+            _query_param("dark_longer_than", duration),
+            _query_param("order", {"type": "string", "enum": [o.value for o in CaseOrder]}),
+            _query_param("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
+            _query_param("cursor", _STR),
+        ],
+    )
+    one = _admin(
+        "One case: open, dark since when, its promise, breached or not, the last contact",
+        {"200": _json(_ref("Case"), "The case")},
+        404,
+        parameters=[_path_param("case_id")],
+    )
+    summary = _admin(
+        "How dark the open cases are now, by status and source; breaches within the window",
+        {"200": _json(_ref("GoldenThread"), "The golden thread now")},
+        422,
+        parameters=[_query_param("window", duration | {"default": "7d"})],
+    )
+    return {
+        "/v1/cases": {"get": cases},
+        "/v1/cases/{case_id}": {"get": one},
+        "/v1/golden-thread": {"get": summary},
+    }
+
+
 def _ops_paths() -> dict[str, Schema]:
     metrics = {
         "description": "Prometheus text exposition",
         "content": {"text/plain": {"schema": _STR}},
     }
+    home = {
+        "description": "A small HTML page linking the studio, this document and the metrics",
+        "content": {"text/html": {"schema": _STR}},
+    }
     return {
+        "/": {"get": _operation("Where things are (for a person, in a browser)", {"200": home})},
         "/healthz": {"get": _operation("Liveness", {"200": _json(_ref("Status"), "Alive")})},
         "/readyz": {
             "get": _operation(

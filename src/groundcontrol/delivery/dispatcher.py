@@ -17,15 +17,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from groundcontrol.channels.base import Channel, OutgoingMessage
+from groundcontrol.delivery import activity
 from groundcontrol.delivery import decisions as delivery
 from groundcontrol.delivery.batching import GroupCommitter
 from groundcontrol.delivery.cap_slots import CapSlots
 from groundcontrol.delivery.decisions import DeliveryPolicies
 from groundcontrol.delivery.throttle import ChannelGuards, OutageGuard, RateLimiter
-from groundcontrol.domain import ChannelName, RenderedMessage
+from groundcontrol.domain import ChannelName, NotificationState, RenderedMessage
 from groundcontrol.errors import DeliveryError, TemplateError, TransientDeliveryError
 from groundcontrol.links import unsubscribe_url
 from groundcontrol.metrics import Metrics
+from groundcontrol.planning.golden_thread import Contact, ContactKind, closed_stretch, is_contact
 from groundcontrol.security import UnsubscribeTokens
 from groundcontrol.store.contract import Claim, Decision, DecisionKind, Store
 from groundcontrol.templates.context import build_context
@@ -34,6 +36,7 @@ from groundcontrol.templates.renderer import Renderer
 log = logging.getLogger(__name__)
 
 FOLLOW_UP_BATCH = 500
+BREACH_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,7 @@ class Dispatcher:
         now = self._ticked_at = self.clock()
         while await self.store.fire_due_follow_ups(now, FOLLOW_UP_BATCH) == FOLLOW_UP_BATCH:
             pass
+        await self._record_breaches(now)
         free = self.config.concurrency - len(self._inflight)
         if free <= 0 or self._stopping:
             return 0
@@ -130,6 +134,15 @@ class Dispatcher:
             self._inflight[task] = claim
             task.add_done_callback(self._done)
         return len(claims)
+
+    async def _record_breaches(self, now: datetime) -> None:
+        """Promises broken by now: the store records each once (any instance may)."""
+        while True:
+            found = await self.store.fire_due_breaches(now, BREACH_BATCH)
+            for breach in found:
+                self.metrics.promise_breached(breach.status)
+            if len(found) < BREACH_BATCH:
+                return
 
     def _done(self, task: asyncio.Task[None]) -> None:
         claim = self._inflight.pop(task, None)
@@ -205,13 +218,23 @@ class Dispatcher:
         self._count(claim, decision)
 
     def _count(self, claim: Claim, decision: Decision) -> None:
+        activity.decided(claim, decision)
         if decision.kind is DecisionKind.SENT:
             seconds = (self.clock() - claim.due_at).total_seconds()
             self.metrics.notification_sent(claim.channel, max(seconds, 0.0))
+            self._count_dark_stretch(claim)
         elif decision.kind in (DecisionKind.RETRY, DecisionKind.FAIL):
             self.metrics.notification_failed(claim.channel, decision.kind.value)
             if decision.kind is DecisionKind.FAIL and decision.fallback_channel is None:
                 self.metrics.unreachable()
+
+    def _count_dark_stretch(self, claim: Claim) -> None:
+        thread = claim.case.thread
+        if thread is None or not is_contact(claim.kind, NotificationState.SENT):
+            return
+        ended = closed_stretch(thread, Contact(self.clock(), ContactKind.SENT, claim.channel))
+        if ended is not None:
+            self.metrics.dark_stretch_ended(ended.total_seconds())
 
     async def _decide(self, claim: Claim) -> Decision | None:
         now = self.clock()

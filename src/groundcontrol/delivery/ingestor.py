@@ -15,6 +15,7 @@ from groundcontrol.delivery.batching import GroupCommitter
 from groundcontrol.domain import Clock, Event, IngestResult
 from groundcontrol.planning.journeys import Journeys
 from groundcontrol.planning.plan import planner_for
+from groundcontrol.planning.promises import QuietWindow
 from groundcontrol.store.contract import Store
 
 
@@ -29,11 +30,13 @@ class Ingestor:
         wake: Callable[[], None],
         *,
         max_batch: int = 500,
+        quiet: QuietWindow | None = None,
     ) -> None:
         self._store = store
         self._journeys = journeys
         self._clock = clock
         self._wake = wake
+        self._quiet = quiet  # promises are kept around the customers' quiet hours
         self._committer = GroupCommitter(self._commit, max_batch=max_batch)
 
     async def ingest(self, events: Sequence[Event]) -> list[IngestResult]:
@@ -51,4 +54,5 @@ class Ingestor:
 
     async def _commit(self, events: Sequence[Event]) -> list[IngestResult]:
         now = self._clock()
-        return await self._store.record_events(events, planner_for(self._journeys, now), now)
+        planner = planner_for(self._journeys, now, self._quiet)
+        return await self._store.record_events(events, planner, now)

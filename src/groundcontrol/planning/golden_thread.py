@@ -13,8 +13,9 @@ the API and the dashboard read it, the simulator replays it.
   customer opening the case page (`viewed`). A studio test send is not a contact.
 - dark_since is the latest contact, or the first event's received_at.
 - The promise is the current status's rule `promise`, else `[defaults] promise`.
-- A case is breached while open, with a promise, and dark longer than it. The breach is
-  recorded once per dark stretch; it ends at the next contact or a final status.
+- A case is breached while open, with a promise, and dark for as long as it or longer.
+  The breach is recorded once per dark stretch; it ends at the next contact or a final
+  status.
 """
 
 from __future__ import annotations
@@ -92,8 +93,9 @@ class Thread:
         return max(0.0, (now - self.dark_since).total_seconds())
 
     def breached(self, now: datetime) -> bool:
+        # From the deadline on: the instant the clock finds the breach due, it is one.
         deadline = self.deadline
-        return deadline is not None and now > deadline
+        return deadline is not None and now >= deadline
 
 
 def opened(journeys: Journeys, status: str, received_at: datetime) -> Thread:
@@ -139,7 +141,7 @@ def closed_stretch(thread: Thread, contact: Contact) -> timedelta | None:
 
 
 def after_breach(thread: Thread, at: datetime) -> Thread:
-    """The breach of the current stretch is recorded (`at`: when the promise broke)."""
+    """The breach of the current stretch is recorded (`at`: when it was recorded)."""
     return replace(thread, breached_at=at)
 
 

@@ -46,7 +46,7 @@ class Rule:
     follow_up: FollowUp | None = None
     coalesce: timedelta | None = None
     promise: timedelta | None = None  # longest an open case may stay dark in this status
-    final: bool = False  # this status closes the case (golden_thread.py)
+    final: bool = False  # this status closes the case (planning/golden_thread.py)
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,8 @@ def parse_journeys(data: Mapping[str, Any], origin: str = "journeys") -> Journey
         model = _JourneysModel.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors()
         )
         raise ConfigError(f"{origin}: {problems}") from exc
     rules: dict[str, Rule] = {}

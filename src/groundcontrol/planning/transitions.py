@@ -28,6 +28,14 @@ ATTEMPT_OUTCOME = {
     DecisionKind.SUPERSEDE: "superseded",
     DecisionKind.CANCEL: "cancelled",
 }
+# Attempt rows that record a claim but no provider call ("deferring is not an attempt"):
+# kept for the record (why was it held?), left out of a notification's attempt_log.
+NOT_ATTEMPT_OUTCOMES = frozenset({*(ATTEMPT_OUTCOME[kind] for kind in NOT_ATTEMPTED), "released"})
+QUIET_HOURS_DETAIL = "quiet hours"  # a quiet-hours deferral's detail: restarts look for it
+
+
+def counts_as_attempt(outcome: str) -> bool:
+    return outcome not in NOT_ATTEMPT_OUTCOMES
 
 
 def event_entries(event: Event, plan: Plan) -> list[Entry]:

@@ -27,7 +27,17 @@ from groundcontrol.domain import Decision as Decision
 from groundcontrol.domain import DecisionKind as DecisionKind
 from groundcontrol.domain import IngestResult as IngestResult
 from groundcontrol.domain import IngestStatus as IngestStatus
+from groundcontrol.planning.golden_thread import Contact
 from groundcontrol.planning.plan import Planner as Planner
+from groundcontrol.store.case_views import (
+    Breach,
+    CaseFilter,
+    CasePage,
+    CaseView,
+    GoldenThreadSummary,
+)
+from groundcontrol.store.memory_templates import MemoryTemplates
+from groundcontrol.store.templates import TemplateStore
 
 
 @dataclass(frozen=True)
@@ -68,7 +78,7 @@ class NotificationView:
     channel: ChannelName
     state: NotificationState
     priority: Priority
-    attempts: int
+    attempts: int  # provider calls made or in flight: len(attempt_log), deferrals not counted
     due_at: datetime
     created_at: datetime
     updated_at: datetime
@@ -213,8 +223,36 @@ class Store(Protocol):
     async def redrive(self, notification_id: str, now: datetime) -> bool:
         """A dead (or failed) notification becomes pending again with fresh attempts."""
 
+    async def send_now(self, notification_id: str, now: datetime) -> bool:
+        """A pending notification becomes due now and urgent (so quiet hours and the cap
+        let it through), on the timeline as `released`. False when it is not pending."""
+
+    async def release_quiet_deferrals(self, now: datetime) -> int:
+        """Pending notifications held by quiet hours become due now (`released` on the
+        timeline): called at start when quiet hours are off. Returns how many."""
+
     async def state_counts(self) -> dict[str, int]:
         """How many notifications are in each state (for metrics)."""
+
+    # --- the golden thread (planning/golden_thread.py) ------------------------------------
+    async def record_contact(self, case_id: str, contact: Contact) -> bool:
+        """A contact that is no sent message (the customer viewed the case page): ends the
+        case's dark stretch. False for an unknown case or an older contact."""
+
+    async def fire_due_breaches(self, now: datetime, limit: int) -> list[Breach]:
+        """Record the breach of every open case whose promise broke by `now`: once per
+        dark stretch (timeline `promise_breached`), even with several instances."""
+
+    async def thread_counts(self, now: datetime) -> tuple[int, int]:
+        """How many cases are open, and how many of them breached, now (for metrics)."""
+
+    async def get_case(self, case_id: str) -> CaseView | None: ...
+
+    async def list_cases(self, where: CaseFilter, now: datetime) -> CasePage: ...
+
+    async def golden_thread(self, now: datetime, window: timedelta) -> GoldenThreadSummary:
+        """Open and breached cases, dark seconds p50/p95/max, by status and by source,
+        and the breaches whose promise broke within `window` before `now`."""
 
     # --- optional abilities: StoreBase gives each a default, engines override ---------
     async def listen(self, on_wake: Callable[[], None]) -> None:
@@ -229,10 +267,26 @@ class Store(Protocol):
     async def purge(self, horizon: datetime) -> RetentionReport:
         """Delete finished history older than `horizon` (retention.days)."""
 
+    def templates(self) -> TemplateStore:
+        """Published template overrides, drafts and test sends (the studio's)."""
+        ...
+
 
 class StoreBase:
     """The optional abilities' defaults (saq style): a store in one process, with no
-    other instance to hear from or to race, and no history kept for a sweep."""
+    other instance to hear from or to race, no history kept for a sweep, and template
+    overrides kept in memory."""
+
+    _templates: TemplateStore | None = None
+
+    def templates(self) -> TemplateStore:
+        if self._templates is None:
+            self._templates = self._new_templates()
+        return self._templates
+
+    def _new_templates(self) -> TemplateStore:
+        """Hook: the engine's template persistence (made once, on first use)."""
+        return MemoryTemplates()
 
     async def listen(self, on_wake: Callable[[], None]) -> None:
         return None

@@ -26,16 +26,27 @@ from groundcontrol.domain import (
     NotificationState,
     Priority,
 )
-from groundcontrol.planning import followups, reports
+from groundcontrol.planning import followups, golden_thread, reports
 from groundcontrol.planning.events import BatchPlan, EventKey, SupersedeMark, plan_batch
+from groundcontrol.planning.golden_thread import Contact, ContactKind
 from groundcontrol.planning.plan import Planner
 from groundcontrol.planning.rows import CUSTOMER_FACING, Entry, StoredEvent
 from groundcontrol.planning.transitions import (
     ATTEMPT_OUTCOME,
     NOT_ATTEMPTED,
+    QUIET_HOURS_DETAIL,
+    counts_as_attempt,
     decision_changes,
     failure,
     outcome_entry,
+)
+from groundcontrol.store import memory_cases
+from groundcontrol.store.case_views import (
+    Breach,
+    CaseFilter,
+    CasePage,
+    CaseView,
+    GoldenThreadSummary,
 )
 from groundcontrol.store.contract import (
     AttemptView,
@@ -156,7 +167,8 @@ class _Notification:
         )
 
     def view(self, with_log: bool) -> NotificationView:
-        log = tuple(_attempt_view(a) for a in self.log) if with_log else ()
+        attempted = (a for a in self.log if counts_as_attempt(a.outcome))
+        log = tuple(_attempt_view(a) for a in attempted) if with_log else ()
         return NotificationView(
             id=self.id,
             case_id=self.case_id,
@@ -220,6 +232,7 @@ class _Tables:
     follow_ups: dict[int, _FollowUp] = field(default_factory=dict)
     timeline: dict[str, list[TimelineEntry]] = field(default_factory=dict)
     next_follow_up_id: int = 1
+    breaches: list[Breach] = field(default_factory=list)
 
     def add_timeline(self, case_id: str, at: datetime, entries: Iterable[Entry]) -> None:
         rows = self.timeline.setdefault(case_id, [])
@@ -443,6 +456,11 @@ class MemoryStore(StoreBase):
             for n in tables.notifications.values()
             if n.state is SENDING and n.lease_expires_at is not None
         ]
+        times += [
+            c.state.thread.breach_due
+            for c in tables.cases.values()
+            if c.state.thread is not None and c.state.thread.breach_due is not None
+        ]
         return min(times, default=None)
 
     # --- dispatch ---------------------------------------------------------------------------
@@ -498,6 +516,9 @@ class MemoryStore(StoreBase):
         if decision.kind is DecisionKind.SENT:
             case = self._tables.cases[claim.case.id]
             case.state = replace(case.state, last_message_at=now)
+            if golden_thread.is_contact(claim.kind, NotificationState.SENT):
+                contact = Contact(now, ContactKind.SENT, claim.channel, claim.notification_id)
+                self._contact(claim.case.id, contact)
         if decision.kind is not DecisionKind.FAIL:
             return [outcome_entry(claim, decision)]
         if decision.opt_out or decision.disable_address:
@@ -590,8 +611,81 @@ class MemoryStore(StoreBase):
         self._tables.add_timeline(n.case_id, now, [("redriven", notification_id, detail)])
         return True
 
+    async def send_now(self, notification_id: str, now: datetime) -> bool:
+        n = self._tables.notifications.get(notification_id)
+        if n is None or n.state is not PENDING:
+            return False
+        n.due_at, n.priority, n.updated_at = now, Priority.URGENT, now
+        detail: dict[str, Any] = {"reason": "send-now by an operator"}
+        self._tables.add_timeline(n.case_id, now, [("released", notification_id, detail)])
+        return True
+
+    async def release_quiet_deferrals(self, now: datetime) -> int:
+        held = sorted(
+            (n for n in self._tables.notifications.values() if _held_by_quiet_hours(n, now)),
+            key=lambda n: n.id,
+        )
+        detail: dict[str, Any] = {"reason": "quiet hours are off"}
+        for n in held:
+            n.due_at, n.updated_at = now, now
+            self._tables.add_timeline(n.case_id, now, [("released", n.id, detail)])
+        return len(held)
+
     async def state_counts(self) -> dict[str, int]:
         return dict(Counter(n.state.value for n in self._tables.notifications.values()))
+
+    # --- the golden thread -----------------------------------------------------------------
+    def _contact(self, case_id: str, contact: Contact) -> bool:
+        case = self._tables.cases.get(case_id)
+        thread = case.state.thread if case else None
+        if case is None or thread is None or contact.at < thread.dark_since:
+            return False
+        case.state = replace(case.state, thread=golden_thread.after_contact(thread, contact))
+        return True
+
+    async def record_contact(self, case_id: str, contact: Contact) -> bool:
+        if not self._contact(case_id, contact):
+            return False
+        detail = {"kind": contact.kind.value, "channel": contact.channel}
+        self._tables.add_timeline(case_id, contact.at, [(contact.kind.value, None, detail)])
+        return True
+
+    async def fire_due_breaches(self, now: datetime, limit: int) -> list[Breach]:
+        states = [c.state for c in self._tables.cases.values()]
+        found = []
+        for state in memory_cases.due_breaches(states, now, limit):
+            thread = state.thread
+            assert thread is not None and thread.deadline is not None
+            breach = Breach(
+                state.id,
+                state.customer_id,
+                state.status,
+                state.source,
+                thread.dark_since,
+                thread.deadline,
+            )
+            after = golden_thread.after_breach(thread, now)
+            self._tables.cases[state.id].state = replace(state, thread=after)
+            self._tables.breaches.append(breach)
+            self._tables.add_timeline(state.id, now, [breach.entry()])
+            found.append(breach)
+        return found
+
+    async def thread_counts(self, now: datetime) -> tuple[int, int]:
+        threads = [c.state.thread for c in self._tables.cases.values() if c.state.thread]
+        open_threads = [t for t in threads if t.open]
+        return len(open_threads), sum(t.breached(now) for t in open_threads)
+
+    async def get_case(self, case_id: str) -> CaseView | None:
+        case = self._tables.cases.get(case_id)
+        return memory_cases.case_view(case.state) if case else None
+
+    async def list_cases(self, where: CaseFilter, now: datetime) -> CasePage:
+        return memory_cases.list_cases((c.state for c in self._tables.cases.values()), where, now)
+
+    async def golden_thread(self, now: datetime, window: timedelta) -> GoldenThreadSummary:
+        states = (c.state for c in self._tables.cases.values())
+        return memory_cases.summary(states, self._tables.breaches, now, window)
 
 
 def _take_lease(n: _Notification, now: datetime, owner: str, lease: timedelta) -> None:
@@ -626,6 +720,17 @@ def _mark_attempt(
     if attempt is not None:
         attempt.outcome, attempt.detail, attempt.finished_at = outcome, detail, now
         attempt.provider_id = provider_id
+
+
+def _held_by_quiet_hours(n: _Notification, now: datetime) -> bool:
+    last = n.attempt(n.lease_version)
+    return (
+        n.state is PENDING
+        and n.due_at > now
+        and last is not None
+        and last.outcome == "deferred"
+        and last.detail == QUIET_HOURS_DETAIL
+    )
 
 
 def _attempt_view(attempt: _Attempt) -> AttemptView:

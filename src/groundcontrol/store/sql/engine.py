@@ -6,8 +6,8 @@ PostgreSQL subclasses in `store/sql/sqlite.py`, `store/sql/postgres.py`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,15 @@ from groundcontrol.domain import (
     NotificationState,
     as_utc,
 )
+from groundcontrol.planning.golden_thread import Contact
+from groundcontrol.planning.transitions import counts_as_attempt
+from groundcontrol.store.case_views import (
+    Breach,
+    CaseFilter,
+    CasePage,
+    CaseView,
+    GoldenThreadSummary,
+)
 from groundcontrol.store.contract import (
     Claim,
     Decision,
@@ -35,10 +44,13 @@ from groundcontrol.store.contract import (
 )
 from groundcontrol.store.sql import (
     batch_recording,
+    case_reads,
     claims,
+    contacts,
     followups,
     migrate,
     recording,
+    releases,
     retention,
 )
 from groundcontrol.store.sql.callbacks import apply_provider_status
@@ -52,7 +64,10 @@ from groundcontrol.store.sql.schema import (
     notifications,
     timeline,
 )
+from groundcontrol.store.sql.template_store import SqlTemplateStore
+from groundcontrol.store.sql.thread_rows import from_epoch
 from groundcontrol.store.sql.timeline import Entry, add_timeline
+from groundcontrol.store.templates import TemplateStore, Unfollow
 
 _REDRIVABLE = (NotificationState.DEAD.value, NotificationState.FAILED.value)
 # How often a batch is recorded again after losing a race with another instance.
@@ -96,19 +111,24 @@ class SqlStore(StoreBase):
     async def purge(self, horizon: datetime) -> RetentionReport:
         return await retention.purge(self, horizon)
 
+    def _new_templates(self) -> TemplateStore:
+        return SqlTemplateStore(self)
+
+    async def subscribe(self, channel: str, callback: Callable[[], None]) -> Unfollow | None:
+        """Hook: call `callback` on each NOTIFY on `channel` from any instance; returns
+        how to stop. One process (SQLite) has no other instance: None."""
+        return None
+
     # --- ingest -------------------------------------------------------------------------
     async def record_events(
         self, events: Sequence[Event], planner: Planner, now: datetime
     ) -> list[IngestResult]:
-        for attempt in range(1, RACE_ATTEMPTS + 1):
-            try:
+        for _ in range(RACE_ATTEMPTS - 1):
+            with suppress(IntegrityError):
                 return await self._record_batch(events, planner, now)
-            except IntegrityError:
-                # Another instance recorded one of these event ids or created one of these
-                # cases since we read: the next attempt reads and plans against its rows.
-                if attempt == RACE_ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable")
+            # Another instance recorded one of these event ids or created one of these
+            # cases since we read: the next attempt reads and plans against its rows.
+        return await self._record_batch(events, planner, now)
 
     async def _record_batch(
         self, events: Sequence[Event], planner: Planner, now: datetime
@@ -206,10 +226,14 @@ class SqlStore(StoreBase):
             select(func.min(notifications.c.lease_expires_at)).where(
                 notifications.c.state == sending
             ),
+            select(func.min(cases.c.breach_due_epoch)),
         )
-        async with self.read() as conn:  # one round trip for the three
+        async with self.read() as conn:  # one round trip for the four
             row = (await conn.execute(select(*(q.scalar_subquery() for q in earliest)))).one()
-        known = [as_utc(t) for t in row if t is not None]
+        *times, breach_due = row
+        known = [as_utc(t) for t in times if t is not None]
+        if breach_due is not None:
+            known.append(from_epoch(breach_due))
         return min(known) if known else None
 
     # --- dispatch ---------------------------------------------------------------------------
@@ -276,7 +300,8 @@ class SqlStore(StoreBase):
                 .where(attempts.c.notification_id == notification_id)
                 .order_by(attempts.c.id)
             )
-            log = tuple(to_attempt(a) for a in (await conn.execute(log_query)).mappings())
+            rows = (await conn.execute(log_query)).mappings()
+            log = tuple(to_attempt(a) for a in rows if counts_as_attempt(a["outcome"]))
             return to_notification(row, log)
 
     async def list_notifications(self, where: NotificationFilter) -> list[NotificationView]:
@@ -315,7 +340,54 @@ class SqlStore(StoreBase):
             await self.wake_others(conn, "notifications")
         return True
 
+    async def send_now(self, notification_id: str, now: datetime) -> bool:
+        async with self.write() as conn:
+            released = await releases.send_now(conn, notification_id, now)
+            if released:
+                await self.wake_others(conn, "notifications")
+        return released
+
+    async def release_quiet_deferrals(self, now: datetime) -> int:
+        async with self.write() as conn:
+            count = await releases.release_quiet_deferrals(conn, now)
+            if count:
+                await self.wake_others(conn, "notifications")
+        return count
+
     async def state_counts(self) -> dict[str, int]:
         query = select(notifications.c.state, func.count()).group_by(notifications.c.state)
         async with self.read() as conn:
             return {state: count for state, count in (await conn.execute(query)).all()}
+
+    # --- the golden thread -----------------------------------------------------------------
+    async def record_contact(self, case_id: str, contact: Contact) -> bool:
+        async with self.write() as conn:
+            done = await conn.execute(
+                contacts.contact_statement(message=False),
+                contacts.contact_params(case_id, contact),
+            )
+            if not done.rowcount:
+                return False
+            detail = {"kind": contact.kind.value, "channel": contact.channel}
+            await add_timeline(conn, case_id, contact.at, [(contact.kind.value, None, detail)])
+        return True
+
+    async def fire_due_breaches(self, now: datetime, limit: int) -> list[Breach]:
+        async with self.write() as conn:
+            return await contacts.record_due_breaches(conn, self.dialect, now, limit)
+
+    async def thread_counts(self, now: datetime) -> tuple[int, int]:
+        async with self.read() as conn:
+            return await case_reads.thread_counts(conn, now)
+
+    async def get_case(self, case_id: str) -> CaseView | None:
+        async with self.read() as conn:
+            return await case_reads.get_case(conn, case_id)
+
+    async def list_cases(self, where: CaseFilter, now: datetime) -> CasePage:
+        async with self.read() as conn:
+            return await case_reads.list_cases(conn, where, now)
+
+    async def golden_thread(self, now: datetime, window: timedelta) -> GoldenThreadSummary:
+        async with self.read() as conn:
+            return await case_reads.summary(conn, now, window)

@@ -18,6 +18,7 @@ from groundcontrol.domain import (
     as_utc,
 )
 from groundcontrol.store.contract import AttemptView, NotificationView, TimelineEntry
+from groundcontrol.store.sql.thread_rows import to_thread
 
 
 def customer_values(customer: Customer) -> dict[str, Any]:
@@ -66,6 +67,8 @@ def to_case(row: Mapping[Any, Any], prefix: str = "") -> CaseState:
         priority=Priority(get("priority")),
         data=get("data") or {},
         last_message_at=as_utc(last) if last else None,
+        source=row.get(prefix + "source"),
+        thread=to_thread(row, prefix),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -62,7 +64,27 @@ cases = Table(
     _ts("last_message_at", nullable=True),
     _ts("created_at"),
     _ts("updated_at"),
+    # --- the golden thread (migration 0003; groundcontrol/planning/golden_thread.py) ---
+    Column("source", String(100)),  # of the latest event: callbacks go there
+    Column("is_open", Boolean, nullable=False, server_default=true()),
+    _ts("opened_at", nullable=True),
+    _ts("dark_since", nullable=True),
+    Column("promise_seconds", Float),
+    # Deadlines as epoch seconds, so both engines add a promise to a contact's time in
+    # the statement that records the contact (no date arithmetic dialects disagree on).
+    Column("deadline_epoch", Float),  # dark_since + promise while open
+    Column("breach_due_epoch", Float),  # the deadline, until this stretch's breach is recorded
+    _ts("breached_at", nullable=True),
+    _ts("contact_at", nullable=True),
+    Column("contact_kind", String(20)),
+    Column("contact_channel", String(10)),
+    Column("contact_notification_id", String(40)),
     Index("ix_cases_customer", "customer_id"),
+    Index("ix_cases_breach_due", "breach_due_epoch"),
+    Index("ix_cases_deadline", "deadline_epoch"),
+    Index("ix_cases_open_dark", "is_open", "dark_since"),
+    Index("ix_cases_open_status_dark", "is_open", "status", "dark_since"),
+    Index("ix_cases_open_source_dark", "is_open", "source", "dark_since"),
 )
 
 events = Table(
@@ -106,6 +128,7 @@ notifications = Table(
     Column("provider_id", String(100)),
     Column("segments", Integer),
     Column("last_error", Text),
+    Column("payload", Json),  # callbacks to a source: the body to post (migration 0003)
     _ts("sent_at", nullable=True),
     _ts("created_at"),
     _ts("updated_at"),
@@ -150,6 +173,22 @@ follow_ups = Table(
     _ts("updated_at"),
     Index("ix_follow_ups_due", "state", "due_at"),
     Index("ix_follow_ups_case", "case_id", "state"),
+)
+
+# One row per recorded breach (once per dark stretch): breaches in a window, by status.
+breaches = Table(
+    "breaches",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_id", String(200), nullable=False),
+    Column("customer_id", String(200), nullable=False),
+    Column("status", String(100), nullable=False),
+    Column("source", String(100)),
+    _ts("dark_since"),
+    _ts("deadline"),
+    _ts("recorded_at"),
+    Index("ix_breaches_deadline", "deadline"),
+    Index("ix_breaches_case", "case_id"),
 )
 
 timeline = Table(
