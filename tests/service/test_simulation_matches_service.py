@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.service.harness import NOW, SOURCE_TOKEN, Service, World, customer
+from tests.service.harness import JOURNEYS, NOW, SOURCE_TOKEN, Service, World, customer
 
 from groundcontrol import keys
 from groundcontrol.simulation.events_file import event_line, read_events
@@ -105,6 +105,7 @@ def _normalised(entries: Sequence[dict[str, Any]]) -> list[Normalised]:
 async def test_simulate_replays_a_history_exactly_as_the_live_service_sends_it(
     world: World, tmp_path: Path
 ) -> None:
+    world.configure(journeys='[defaults]\npromise = "1h"\n' + JOURNEYS)  # breaches too
     bodies = _history(world)
     live: dict[str, list[Normalised]] = {}
     world.clock.now = _at(bodies[0])
@@ -129,6 +130,7 @@ async def test_simulate_replays_a_history_exactly_as_the_live_service_sends_it(
     assert ("2026-11-22T12:05:30+00:00", "deferred") in kinds_at, "21:05:30 in Tokyo"
     assert ("2026-11-22T23:00:00+00:00", "sent") in kinds_at, "08:00 in Tokyo"
     assert simulated.ingest == {"no_rule": 1, "planned": 8, "unreachable": 1}
+    assert any(kind == "promise_breached" for _, kind, *_ in live["C-2"])
     assert world.peers.total() == sum(
         1 for timeline in live.values() for entry in timeline if entry[1] == "sent"
     )

@@ -2,7 +2,9 @@
 messages waited, in total and for each status the case passed through.
 
 The timeline is the one the store wrote during the replay (the same entries
-`GET /v1/cases/{id}/timeline` shows); dark time follows the golden-thread definitions.
+`GET /v1/cases/{id}/timeline` shows), breaches included: the dispatcher records them
+there. Dark time per status follows the case's golden thread along the timeline, with
+the definitions of `planning/golden_thread.py`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from groundcontrol.planning.golden_thread import (
     Contact,
     ContactKind,
     Thread,
-    after_breach,
     after_contact,
     after_event,
 )
@@ -93,13 +94,9 @@ class _Walk:
         return self.figures.by_status.setdefault(self.figures.status, StatusFigures())
 
     def until(self, at: datetime) -> None:
-        """Time passes to `at`: the dark grows, and a promise may break on the way."""
+        """Time passes to `at`: the dark grows."""
         if self.thread is None:
             return
-        due = self.thread.breach_due
-        if due is not None and self.thread.breached(at):
-            self.current.breaches += 1
-            self.thread = after_breach(self.thread, due)
         dark = self.thread.dark_seconds(at)
         if dark is not None:
             self.current.dark_seconds = max(self.current.dark_seconds, dark)
@@ -137,6 +134,9 @@ class _Walk:
         elif why.startswith("frequency cap"):
             self.current.cap_holds += 1
 
+    def breach(self, entry: TimelineEntry) -> None:
+        self.current.breaches += 1
+
     def fallback(self, entry: TimelineEntry) -> None:
         self.current.fallbacks += 1
 
@@ -149,6 +149,7 @@ _HANDLERS = {
     "planned": _Walk.planned,
     "sent": _Walk.sent,
     "deferred": _Walk.deferred,
+    "promise_breached": _Walk.breach,
     "fallback": _Walk.fallback,
     "unreachable": _Walk.unreachable,
     "dead": _Walk.unreachable,

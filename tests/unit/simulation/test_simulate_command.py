@@ -46,7 +46,7 @@ def test_compare_prints_both_and_writes_the_html(
     assert code == 0
     assert "(A) against" in out
     assert "B - A" in out
-    assert page.read_text().count("<svg") == 2
+    assert page.read_text().count("<svg") == 3
     assert f"wrote {page}" in err
 
 
