@@ -17,7 +17,7 @@ from typing import Any
 
 from bench.procs import REPO
 
-JOURNEYS = REPO / "docs" / "simulation" / "journeys-today.toml"
+JOURNEYS = REPO / "config" / "journeys.toml"
 GROUNDCONTROL = REPO / ".venv" / "bin" / "groundcontrol"
 
 

@@ -10,7 +10,7 @@ import pytest
 from groundcontrol.cli import main
 
 REPO = Path(__file__).resolve().parents[3]
-TODAY = REPO / "docs" / "simulation" / "journeys-today.toml"
+TODAY = REPO / "config" / "journeys.toml"
 PROPOSAL = REPO / "docs" / "simulation" / "journeys-proposal.toml"
 
 
