@@ -173,7 +173,9 @@ def figures_table(runs: Sequence[Summary]) -> str:
             cells = "".join(f"<td>{escape(show(m.pick(row), m.kind))}</td>" for m in MEASURES)
             lines.append(f'<tr><th scope="row">{escape(name)}</th>{run}{cells}</tr>')
     lines.append("</tbody></table>")
-    return "".join(lines)
+    # A wide table scrolls inside a region a keyboard can reach.
+    region = '<div class="scroll" role="region" aria-label="Figures" tabindex="0">'
+    return region + "".join(lines) + "</div>"
 
 
 def _page(body: str) -> str:
@@ -186,7 +188,8 @@ body {{ font: 16px/1.5 system-ui, sans-serif; color: #1a1a1a; margin: 2rem auto;
   max-width: 72rem; padding: 0 1rem; }}
 figure {{ margin: 0 0 1.5rem; }} svg {{ width: 100%; max-width: {WIDTH}px; height: auto; }}
 svg text {{ font-size: 11px; fill: #1a1a1a; }}
-table {{ border-collapse: collapse; font-size: 14px; overflow-x: auto; display: block; }}
+table {{ border-collapse: collapse; font-size: 14px; }}
+.scroll {{ overflow-x: auto; }}
 th, td {{ border: 1px solid #bbb; padding: .25rem .5rem; text-align: right; }}
 td {{ white-space: nowrap; }}
 th[scope=row] {{ text-align: left; }}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,6 +27,9 @@ EXIT_OK, EXIT_PROBLEMS = 0, 1
 
 
 def simulate(args: argparse.Namespace) -> int:
+    # The service's activity lines (a dead letter, a send) would be thousands of lines
+    # of noise here: the report is the output.
+    logging.getLogger("groundcontrol").addHandler(logging.NullHandler())
     settings = load_settings(args.config)
     history = _history(args)
     for bad in history.skipped:
