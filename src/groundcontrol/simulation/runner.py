@@ -16,17 +16,25 @@ from __future__ import annotations
 
 import functools
 import random
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from groundcontrol.channels.base import Channel
 from groundcontrol.delivery.decisions import DeliveryPolicies
 from groundcontrol.delivery.dispatcher import DispatchConfig, Dispatcher
 from groundcontrol.delivery.frequency import FrequencyCap
 from groundcontrol.delivery.ingestor import Ingestor
 from groundcontrol.delivery.quiet_hours import QuietHours
 from groundcontrol.delivery.retry import RetryPolicy
-from groundcontrol.domain import CHANNELS, Event, IngestResult, IngestStatus, NotificationState
+from groundcontrol.domain import (
+    CHANNELS,
+    ChannelName,
+    Event,
+    IngestResult,
+    IngestStatus,
+    NotificationState,
+)
 from groundcontrol.metrics import Metrics
 from groundcontrol.planning.journeys import Journeys
 from groundcontrol.security import UnsubscribeTokens, derive_key
@@ -166,7 +174,7 @@ class ShardReplay:
         self._next = 0  # index of the first event not yet ingested
         self._drained = False
 
-    def _channels(self) -> dict[str, SimulatedChannel]:
+    def _channels(self) -> dict[ChannelName, Channel]:
         model = self.scenario.channels
         return {
             name: SimulatedChannel(name, model.of(name), self.rng, self.clock, self.reports)
@@ -184,6 +192,9 @@ class ShardReplay:
             self._drained = True
         await self.ingestor.stop()
         await self.dispatcher.stop(timedelta(0))
+        await self._measure(end, into)
+
+    async def _measure(self, end: datetime, into: Replay) -> None:
         journeys = self.scenario.journeys
         for case_id in dict.fromkeys(e.case_id for e in self.events):
             timeline = await self.store.timeline(case_id)
@@ -236,14 +247,14 @@ def _dispatcher(
     scenario: Scenario,
     store: Store,
     renderer: Renderer,
-    channels: dict[str, SimulatedChannel],
+    channels: Mapping[ChannelName, Channel],
     clock: VirtualClock,
 ) -> Dispatcher:
     settings = scenario.settings
     delivery = settings.delivery
     return Dispatcher(
         store=store,
-        channels=channels,  # type: ignore[arg-type]
+        channels=channels,
         renderer=renderer,
         policies=DeliveryPolicies(
             retry=RetryPolicy.from_settings(delivery),
