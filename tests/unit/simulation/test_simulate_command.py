@@ -98,3 +98,13 @@ def test_a_bad_channel_option_is_exit_1(capsys: pytest.CaptureFixture[str]) -> N
 
     assert code == 1
     assert "--channel-failure" in err
+
+
+def test_two_workers_report_exactly_what_one_does(capsys: pytest.CaptureFixture[str]) -> None:
+    common = ["--synthetic", "80", "--days", "5", "--seed", "3", "--json"]
+    flaky = ["--channel-failure", "sms=0.2", "--undelivered", "email=0.1"]
+
+    _, alone, _ = run(capsys, *common, *flaky, "--workers", "1")
+    _, shared, _ = run(capsys, *common, *flaky, "--workers", "2")
+
+    assert json.loads(alone) == json.loads(shared)
