@@ -108,3 +108,15 @@ def test_two_workers_report_exactly_what_one_does(capsys: pytest.CaptureFixture[
     _, shared, _ = run(capsys, *common, *flaky, "--workers", "2")
 
     assert json.loads(alone) == json.loads(shared)
+
+
+def test_the_sqlite_store_reports_what_the_memory_store_does(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    common = ["--synthetic", "20", "--days", "3", "--seed", "5", "--json", "--workers", "1"]
+
+    _, memory, _ = run(capsys, *common)
+    code, sqlite, _ = run(capsys, *common, "--store", "sqlite")
+
+    assert code == 0
+    assert json.loads(memory) == json.loads(sqlite)
