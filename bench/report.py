@@ -182,6 +182,17 @@ def charts(results: dict[str, Any]) -> list[str]:
     return made
 
 
+def _measured_apart(meta: dict[str, Any] | None) -> str:
+    """`--only` runs keep the first line's machine and date for the other sections."""
+    if not meta:
+        return ""
+    return (
+        f"Measured {meta.get('when', '?')} on {meta.get('cpu', '?')}, "
+        f"{meta.get('cores', '?')} cores; load average at the end "
+        f"{meta.get('load_avg_at_end', '?')}.\n\n"
+    )
+
+
 def write(results: dict[str, Any]) -> None:
     meta = results.get("meta", {})
     sections = [
@@ -204,6 +215,7 @@ def write(results: dict[str, Any]) -> None:
         + table(results.get("scaleout") or []),
         "### 7. Journey simulation (`groundcontrol simulate --synthetic N --days 28`, "
         "a fresh process timed from outside; cpu_s includes its workers)\n\n"
+        + _measured_apart(results.get("simulation_meta"))
         + table(results.get("simulation") or []),
     ]
     images = charts(results)

@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"({time.perf_counter() - started:.0f}s)",
                     flush=True,
                 )
-                results["meta"] = report.machine(args.quick)
+                meta = "simulation_meta" if args.only == ["simulation"] else "meta"
+                results[meta] = report.machine(args.quick)
                 RESULTS.write_text(json.dumps(results, indent=1) + "\n")
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
