@@ -148,6 +148,14 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
         fastest and f"{fastest['wall_s']} s ({fastest['workers']} workers)",
         None if fastest is None else fastest["wall_s"] < 60,
     )
+    for row in results.get("subscriptions") or []:
+        if "x_webhook" not in row:
+            continue
+        add(
+            f"{row['way in']} keeps up with webhook ingest",
+            f"{row['x_webhook']}x",
+            row["x_webhook"] >= 1,
+        )
     return rows
 
 
@@ -182,15 +190,13 @@ def charts(results: dict[str, Any]) -> list[str]:
     return made
 
 
-def _measured_apart(meta: dict[str, Any] | None) -> str:
-    """`--only` runs keep the first line's machine and date for the other sections."""
-    if not meta:
+def _ran(results: dict[str, Any], name: str) -> str:
+    """When a benchmark run on its own (`--only`) ran, and how busy the machine was."""
+    run = (results.get("runs") or {}).get(name)
+    if not run or run.get("when") == results.get("meta", {}).get("when"):
         return ""
-    return (
-        f"Measured {meta.get('when', '?')} on {meta.get('cpu', '?')}, "
-        f"{meta.get('cores', '?')} cores; load average at the end "
-        f"{meta.get('load_avg_at_end', '?')}.\n\n"
-    )
+    quick = " (QUICK sizes)" if run.get("quick") else ""
+    return f"Run {run['when']}, load average at the end {run['load_avg_at_end']}{quick}.\n\n"
 
 
 def write(results: dict[str, Any]) -> None:
@@ -213,9 +219,13 @@ def write(results: dict[str, Any]) -> None:
         + table([results["followups"]] if results.get("followups") else []),
         "### 6. Scale-out on PostgreSQL (one schema; x = over one instance)\n\n"
         + table(results.get("scaleout") or []),
-        "### 7. Journey simulation (`groundcontrol simulate --synthetic N --days 28`, "
+        "### 7. Subscriptions: events consumed from each broker, beside webhook ingest "
+        "(same run, SQLite, ingest only; x = over the mean of the two webhook rows)\n\n"
+        + _ran(results, "subscriptions")
+        + table(results.get("subscriptions") or []),
+        "### 8. Journey simulation (`groundcontrol simulate --synthetic N --days 28`, "
         "a fresh process timed from outside; cpu_s includes its workers)\n\n"
-        + _measured_apart(results.get("simulation_meta"))
+        + _ran(results, "simulation")
         + table(results.get("simulation") or []),
     ]
     images = charts(results)

@@ -27,6 +27,8 @@ from groundcontrol.api import (
 )
 from groundcontrol.api.problems import problem_middleware
 from groundcontrol.channels.factory import build_channels, describe
+from groundcontrol.dashboard import views as dashboard
+from groundcontrol.delivery.callbacks import CallbackPoster
 from groundcontrol.delivery.decisions import DeliveryPolicies
 from groundcontrol.delivery.dispatcher import DispatchConfig, Dispatcher
 from groundcontrol.delivery.frequency import FrequencyCap
@@ -38,12 +40,14 @@ from groundcontrol.delivery.throttle import OutageGuard, RateLimiter
 from groundcontrol.domain import utcnow
 from groundcontrol.durations import parse_duration
 from groundcontrol.metrics import Metrics
+from groundcontrol.planning.callbacks import CallbackRoutes
 from groundcontrol.planning.journeys import load_journeys
 from groundcontrol.security import UnsubscribeTokens, derive_key
 from groundcontrol.settings import DEMO_TOKEN, Settings, is_loopback_host
 from groundcontrol.store import create_store
 from groundcontrol.store.contract import Store
 from groundcontrol.store.retention import run_retention
+from groundcontrol.subscriptions.supervisor import Subscriptions
 from groundcontrol.templates.overrides import PublishedTemplates
 from groundcontrol.templates.renderer import Renderer
 
@@ -54,6 +58,8 @@ ROUTES = (
     ingest.routes,
     read.routes,
     cases.routes,
+    dashboard.routes,
+    dashboard.static,
     ops.routes,
     openapi.routes,
     unsubscribe.routes,
@@ -85,10 +91,20 @@ def create_app(
     app[keys.UNSUBSCRIBE] = UnsubscribeTokens(_unsubscribe_key(settings))
     app[keys.STORE] = create_store(settings.store.url, pool_size=settings.store.pool_size)
     app[keys.CHANNELS] = build_channels(settings, clock)
+    app[keys.SUBSCRIPTIONS] = Subscriptions.from_settings(settings.subscriptions, app[keys.METRICS])
     for table in ROUTES:
         app.router.add_routes(table)
+    app[keys.CALLBACKS] = _callback_poster(settings, clock)
+    app[keys.STORE].route_callbacks(_callback_routes(settings))
     app.cleanup_ctx.extend(
-        [_store_ctx, _overrides_ctx, _channels_ctx, partial(_dispatch_ctx, run=run_dispatcher)]
+        [
+            _store_ctx,
+            _overrides_ctx,
+            _channels_ctx,
+            _callbacks_ctx,
+            partial(_dispatch_ctx, run=run_dispatcher),
+            _subscriptions_ctx,  # stops first: its last batches still commit
+        ]
     )
     return app
 
@@ -108,6 +124,38 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[keys.STORE].open()
     yield
     await app[keys.STORE].close()
+
+
+def _callback_routes(settings: Settings) -> CallbackRoutes:
+    return CallbackRoutes(
+        {
+            name: frozenset(source.callback_events)
+            for name, source in settings.sources.items()
+            if source.callback_url
+        }
+    )
+
+
+def _callback_poster(settings: Settings, clock: Callable[[], datetime]) -> CallbackPoster:
+    delivery = settings.delivery
+    return CallbackPoster(
+        settings.sources,
+        RetryPolicy.from_settings(delivery),
+        clock=clock,
+        timeout=delivery.duration("send_timeout"),
+        breaker=OutageGuard(
+            threshold=delivery.breaker_threshold,
+            cool_down=delivery.duration("breaker_cool_down"),
+            max_cool_down=delivery.duration("breaker_max_cool_down"),
+        ),
+    )
+
+
+async def _callbacks_ctx(app: web.Application) -> AsyncIterator[None]:
+    poster = app[keys.CALLBACKS]
+    await poster.open()
+    yield
+    await poster.close()
 
 
 async def _channels_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -152,6 +200,7 @@ def _dispatcher(app: web.Application) -> Dispatcher:
             ),
         ),
         limiter=RateLimiter(delivery.retry_rate, burst=max(1, int(delivery.retry_rate))),
+        callbacks=app[keys.CALLBACKS] if app[keys.CALLBACKS].any else None,
     )
 
 
@@ -164,6 +213,7 @@ async def _dispatch_ctx(app: web.Application, *, run: bool) -> AsyncIterator[Non
         app[keys.CLOCK],
         dispatcher.wake,
         quiet=dispatcher.policies.quiet_hours.window_around,
+        metrics=app[keys.METRICS],
     )
     app[keys.DISPATCHER] = dispatcher
     app[keys.WAKE] = dispatcher.wake
@@ -186,6 +236,14 @@ async def _release_quiet_deferrals(app: web.Application) -> None:
     released = await app[keys.STORE].release_quiet_deferrals(app[keys.CLOCK]())
     if released:
         log.info("quiet hours are off: released %d message(s) they were holding", released)
+
+
+async def _subscriptions_ctx(app: web.Application) -> AsyncIterator[None]:
+    subscriptions = app[keys.SUBSCRIPTIONS]
+    subscriptions.start(app[keys.INGESTOR].ingest)
+    yield
+    grace = parse_duration(app[keys.SETTINGS].server.shutdown_grace)
+    await subscriptions.stop(grace.total_seconds())
 
 
 async def _start_dispatch(

@@ -238,4 +238,5 @@ class Decision:
     fallback_channel: ChannelName | None = None  # FAIL: next channel, if any
     opt_out: bool = False  # FAIL: the provider says the customer opted out of this channel
     disable_address: bool = False  # FAIL: the address is gone (webhook 410)
+    invalid_address: bool = False  # FAIL: the back office should fix the address
     outcome_unknown: bool = False  # RETRY: the provider may have sent it (possible duplicate)

@@ -10,10 +10,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from groundcontrol.domain import CustomerPatch, Event
+from groundcontrol.planning.callbacks import CallbackRoutes
 from groundcontrol.planning.golden_thread import Contact, ContactKind
 from groundcontrol.planning.journeys import parse_journeys
 from groundcontrol.planning.plan import planner_for
 from groundcontrol.store import create_store
+from groundcontrol.store.callback_views import CallbackOutcome
 from groundcontrol.store.case_views import CaseCursor, CaseFilter, CaseOrder
 from groundcontrol.store.contract import Decision, DecisionKind, Store
 
@@ -250,3 +252,54 @@ async def test_two_instances_record_each_breach_once(store_url: str) -> None:
     finally:
         await first.close()
         await second.close()
+
+
+# --- callbacks ------------------------------------------------------------------------------
+
+
+async def test_a_breach_plans_a_callback_for_a_source_that_asked(store: Store) -> None:
+    store.route_callbacks(CallbackRoutes({"crm": frozenset({"case.promise_breached"})}))
+    await record(store, event(1, "received", "C-1"), event(1, "received", "C-2", source="erp"))
+    await store.fire_due_breaches(T0 + 10 * H, 100)
+    [claimed] = await store.claim_callbacks(T0 + 10 * H, 10, "w", LEASE)
+    assert (claimed.source, claimed.type, claimed.case_id, claimed.attempt) == (
+        "crm",
+        "case.promise_breached",
+        "C-1",
+        1,
+    )
+    assert claimed.body["id"] == claimed.id
+    assert await store.claim_callbacks(T0 + 10 * H, 10, "other", LEASE) == [], "leased"
+
+
+async def test_a_callback_retries_then_dies_then_is_re_driven(store: Store) -> None:
+    store.route_callbacks(CallbackRoutes({"crm": frozenset({"case.promise_breached"})}))
+    await record(store, event(1, "received"))
+    await store.fire_due_breaches(T0 + 10 * H, 100)
+    [first] = await store.claim_callbacks(T0 + 10 * H, 10, "w", LEASE)
+    retry = CallbackOutcome(False, "HTTP 503", T0 + 11 * H)
+    assert await store.finish_callback(first, retry, T0 + 10 * H)
+    assert not await store.finish_callback(first, retry, T0 + 10 * H), "fenced: done once"
+    assert await store.claim_callbacks(T0 + 10 * H + H / 2, 10, "w", LEASE) == []
+    [second] = await store.claim_callbacks(T0 + 11 * H, 10, "w", LEASE)
+    assert (second.id, second.attempt) == (first.id, 2)
+    await store.finish_callback(second, CallbackOutcome(False, "HTTP 400"), T0 + 11 * H)
+    [dead] = await store.list_callbacks("dead", 10)
+    assert (dead.id, dead.last_error, dead.attempts) == (first.id, "HTTP 400", 2)
+    assert await store.redrive_callback(first.id, T0 + 12 * H)
+    [third] = await store.claim_callbacks(T0 + 12 * H, 10, "w", LEASE)
+    assert await store.finish_callback(third, CallbackOutcome(True), T0 + 12 * H)
+    assert [c.state for c in await store.list_callbacks(None, 10)] == ["sent"]
+    kinds_now = await kinds(store)
+    assert [k for k in kinds_now if k.startswith("callback")] == [
+        "callback_retry",
+        "callback_dead",
+        "callback_redriven",
+        "callback_sent",
+    ]
+
+
+async def test_no_route_plans_no_callback(store: Store) -> None:
+    await record(store, event(1, "received"))
+    await store.fire_due_breaches(T0 + 10 * H, 100)
+    assert await store.list_callbacks(None, 10) == []

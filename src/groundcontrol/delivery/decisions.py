@@ -100,6 +100,7 @@ def after_error(
         fallback_channel=fallback_channel(claim, opt_out=opt_out, disable=disable),
         opt_out=opt_out,
         disable_address=disable,
+        invalid_address=isinstance(error, PermanentDeliveryError) and error.invalid_address,
     )
 
 

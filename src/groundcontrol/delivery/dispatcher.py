@@ -20,6 +20,7 @@ from groundcontrol.channels.base import Channel, OutgoingMessage
 from groundcontrol.delivery import activity
 from groundcontrol.delivery import decisions as delivery
 from groundcontrol.delivery.batching import GroupCommitter
+from groundcontrol.delivery.callbacks import CallbackPoster
 from groundcontrol.delivery.cap_slots import CapSlots
 from groundcontrol.delivery.decisions import DeliveryPolicies
 from groundcontrol.delivery.throttle import ChannelGuards, OutageGuard, RateLimiter
@@ -29,6 +30,7 @@ from groundcontrol.links import unsubscribe_url
 from groundcontrol.metrics import Metrics
 from groundcontrol.planning.golden_thread import Contact, ContactKind, closed_stretch, is_contact
 from groundcontrol.security import UnsubscribeTokens
+from groundcontrol.store.callback_views import CallbackClaim
 from groundcontrol.store.contract import Claim, Decision, DecisionKind, Store
 from groundcontrol.templates.context import build_context
 from groundcontrol.templates.renderer import Renderer
@@ -63,6 +65,7 @@ class Dispatcher:
         clock: Callable[[], datetime],
         config: DispatchConfig,
         limiter: RateLimiter | None = None,
+        callbacks: CallbackPoster | None = None,
     ) -> None:
         self.store = store
         self.channels = channels
@@ -74,6 +77,8 @@ class Dispatcher:
         self.config = config
         self.owner = config.owner or f"gc-{uuid.uuid4().hex[:12]}"
         self.limiter = limiter
+        self.callbacks = callbacks
+        self._callback_posts: set[asyncio.Task[None]] = set()
         self.guards = ChannelGuards(config.breaker)
         self._finisher: GroupCommitter[tuple[Claim, Decision], bool] = GroupCommitter(
             lambda items: store.finish(items, clock())
@@ -122,9 +127,10 @@ class Dispatcher:
         while await self.store.fire_due_follow_ups(now, FOLLOW_UP_BATCH) == FOLLOW_UP_BATCH:
             pass
         await self._record_breaches(now)
+        posting = await self._post_callbacks(now)
         free = self.config.concurrency - len(self._inflight)
         if free <= 0 or self._stopping:
-            return 0
+            return posting
         claims = await self.store.claim_due(now, free, self.owner, self.config.lease)
         self.metrics.claimed(len(claims))
         for claim in claims:
@@ -133,7 +139,25 @@ class Dispatcher:
             )
             self._inflight[task] = claim
             task.add_done_callback(self._done)
-        return len(claims)
+        return len(claims) + posting
+
+    async def _post_callbacks(self, now: datetime) -> int:
+        """Claim due callbacks to the source systems and post them in the background."""
+        if self.callbacks is None or self._stopping:
+            return 0
+        free = self.config.concurrency - len(self._callback_posts)
+        claimed = await self.store.claim_callbacks(now, free, self.owner, self.config.lease)
+        for callback in claimed:
+            task = asyncio.create_task(self._post_callback(callback), name=f"post-{callback.id}")
+            self._callback_posts.add(task)
+            task.add_done_callback(self._callback_posts.discard)
+        return len(claimed)
+
+    async def _post_callback(self, callback: CallbackClaim) -> None:
+        assert self.callbacks is not None
+        outcome = await self.callbacks.deliver(callback)
+        if not await self.store.finish_callback(callback, outcome, self.clock()):
+            log.warning("late result for callback %s refused: its lease moved on", callback.id)
 
     async def _record_breaches(self, now: datetime) -> None:
         """Promises broken by now: the store records each once (any instance may)."""
@@ -155,8 +179,9 @@ class Dispatcher:
         """Dispatch until nothing is due now and nothing is in flight."""
         for _ in range(rounds):
             claimed = await self.tick()
-            if self._inflight:
-                await asyncio.wait(list(self._inflight))
+            busy = [*self._inflight, *self._callback_posts]
+            if busy:
+                await asyncio.wait(busy)
             elif not claimed:
                 return
 
@@ -164,7 +189,7 @@ class Dispatcher:
         """Stop claiming; let in-flight sends finish within `grace`; release the rest."""
         self._stopping = True
         self.wake()
-        pending = list(self._inflight)
+        pending = [*self._inflight, *self._callback_posts]
         if pending:
             _, late = await asyncio.wait(pending, timeout=grace.total_seconds())
             for task in late:

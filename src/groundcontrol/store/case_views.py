@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from groundcontrol.planning.callbacks import PROMISE_BREACHED, CallbackRoutes, callback_row
 from groundcontrol.planning.golden_thread import Thread
 
 
@@ -160,3 +161,24 @@ class GoldenThreadSummary:
             "by_status": {k: v.public_dict() for k, v in sorted(self.by_status.items())},
             "by_source": {k: v.public_dict() for k, v in sorted(self.by_source.items())},
         }
+
+
+def breach_callbacks(
+    routes: CallbackRoutes, found: Sequence[Breach], now: datetime
+) -> list[dict[str, Any]]:
+    """The `case.promise_breached` callback rows of recorded breaches (every engine)."""
+    rows = []
+    for breach in found:
+        row = callback_row(
+            routes,
+            PROMISE_BREACHED,
+            source=breach.source,
+            case_id=breach.case_id,
+            customer_id=breach.customer_id,
+            status=breach.status,
+            data=breach.entry()[2],
+            now=now,
+        )
+        if row is not None:
+            rows.append(row)
+    return rows

@@ -27,8 +27,10 @@ from groundcontrol.domain import Decision as Decision
 from groundcontrol.domain import DecisionKind as DecisionKind
 from groundcontrol.domain import IngestResult as IngestResult
 from groundcontrol.domain import IngestStatus as IngestStatus
+from groundcontrol.planning.callbacks import NONE, CallbackRoutes
 from groundcontrol.planning.golden_thread import Contact
 from groundcontrol.planning.plan import Planner as Planner
+from groundcontrol.store.callback_views import CallbackClaim, CallbackOutcome, CallbackView
 from groundcontrol.store.case_views import (
     Breach,
     CaseFilter,
@@ -246,6 +248,12 @@ class Store(Protocol):
     async def thread_counts(self, now: datetime) -> tuple[int, int]:
         """How many cases are open, and how many of them breached, now (for metrics)."""
 
+    async def delivery_counts(self) -> dict[tuple[str, str], int]:
+        """Notifications by (channel, state): the dashboard's deliveries by outcome."""
+
+    async def statuses_without_rule(self, limit: int) -> list[tuple[str, int]]:
+        """Statuses events arrived with that no journey rule answers, most frequent first."""
+
     async def get_case(self, case_id: str) -> CaseView | None: ...
 
     async def list_cases(self, where: CaseFilter, now: datetime) -> CasePage: ...
@@ -253,6 +261,25 @@ class Store(Protocol):
     async def golden_thread(self, now: datetime, window: timedelta) -> GoldenThreadSummary:
         """Open and breached cases, dark seconds p50/p95/max, by status and by source,
         and the breaches whose promise broke within `window` before `now`."""
+
+    # --- callbacks to the source systems (planning/callbacks.py) ---------------------------
+    def route_callbacks(self, routes: CallbackRoutes) -> None:
+        """Which sources want which callbacks; the store plans them as it records."""
+
+    async def claim_callbacks(
+        self, now: datetime, limit: int, owner: str, lease: timedelta
+    ) -> list[CallbackClaim]:
+        """Claim due callbacks (or ones whose lease expired) for posting."""
+
+    async def finish_callback(
+        self, claimed: CallbackClaim, outcome: CallbackOutcome, now: datetime
+    ) -> bool:
+        """Apply an attempt's outcome; False when the lease moved on (nothing written)."""
+
+    async def list_callbacks(self, state: str | None, limit: int) -> list[CallbackView]: ...
+
+    async def redrive_callback(self, callback_id: str, now: datetime) -> bool:
+        """A dead callback is pending again with fresh attempts."""
 
     # --- optional abilities: StoreBase gives each a default, engines override ---------
     async def listen(self, on_wake: Callable[[], None]) -> None:
@@ -278,6 +305,10 @@ class StoreBase:
     overrides kept in memory."""
 
     _templates: TemplateStore | None = None
+    callback_routes: CallbackRoutes = NONE
+
+    def route_callbacks(self, routes: CallbackRoutes) -> None:
+        self.callback_routes = routes
 
     def templates(self) -> TemplateStore:
         if self._templates is None:

@@ -27,6 +27,7 @@ from groundcontrol.domain import (
     Priority,
 )
 from groundcontrol.planning import followups, golden_thread, reports
+from groundcontrol.planning.callbacks import failure_callbacks
 from groundcontrol.planning.events import BatchPlan, EventKey, SupersedeMark, plan_batch
 from groundcontrol.planning.golden_thread import Contact, ContactKind
 from groundcontrol.planning.plan import Planner
@@ -40,13 +41,20 @@ from groundcontrol.planning.transitions import (
     failure,
     outcome_entry,
 )
-from groundcontrol.store import memory_cases
+from groundcontrol.store import memory_callbacks, memory_cases
+from groundcontrol.store.callback_views import (
+    CallbackClaim,
+    CallbackOutcome,
+    CallbackView,
+    timeline_entry,
+)
 from groundcontrol.store.case_views import (
     Breach,
     CaseFilter,
     CasePage,
     CaseView,
     GoldenThreadSummary,
+    breach_callbacks,
 )
 from groundcontrol.store.contract import (
     AttemptView,
@@ -233,6 +241,7 @@ class _Tables:
     timeline: dict[str, list[TimelineEntry]] = field(default_factory=dict)
     next_follow_up_id: int = 1
     breaches: list[Breach] = field(default_factory=list)
+    callbacks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def add_timeline(self, case_id: str, at: datetime, entries: Iterable[Entry]) -> None:
         rows = self.timeline.setdefault(case_id, [])
@@ -461,6 +470,7 @@ class MemoryStore(StoreBase):
             for c in tables.cases.values()
             if c.state.thread is not None and c.state.thread.breach_due is not None
         ]
+        times += memory_callbacks.earliest(tables.callbacks.values())
         return min(times, default=None)
 
     # --- dispatch ---------------------------------------------------------------------------
@@ -495,7 +505,13 @@ class MemoryStore(StoreBase):
 
     async def finish(self, results: Sequence[tuple[Claim, Decision]], now: datetime) -> list[bool]:
         with self._transaction():
-            return [self._finish_one(claim, decision, now) for claim, decision in results]
+            done = [self._finish_one(claim, decision, now) for claim, decision in results]
+            for (claim, decision), ok in zip(results, done, strict=True):
+                for row in (
+                    failure_callbacks(self.callback_routes, claim, decision, now) if ok else []
+                ):
+                    self._tables.callbacks[row["id"]] = row
+            return done
 
     def _finish_one(self, claim: Claim, decision: Decision, now: datetime) -> bool:
         """Apply one decision, fenced by the claim's lease version. False: refused."""
@@ -634,6 +650,18 @@ class MemoryStore(StoreBase):
     async def state_counts(self) -> dict[str, int]:
         return dict(Counter(n.state.value for n in self._tables.notifications.values()))
 
+    async def delivery_counts(self) -> dict[tuple[str, str], int]:
+        found: Counter[tuple[str, str]] = Counter(
+            (n.channel, n.state.value) for n in self._tables.notifications.values()
+        )
+        return dict(found)
+
+    async def statuses_without_rule(self, limit: int) -> list[tuple[str, int]]:
+        found = Counter(
+            e.payload["status"] for e in self._tables.events.values() if e.outcome == "no_rule"
+        )
+        return sorted(found.items(), key=lambda item: (-item[1], item[0]))[:limit]
+
     # --- the golden thread -----------------------------------------------------------------
     def _contact(self, case_id: str, contact: Contact) -> bool:
         case = self._tables.cases.get(case_id)
@@ -667,6 +695,8 @@ class MemoryStore(StoreBase):
             after = golden_thread.after_breach(thread, now)
             self._tables.cases[state.id].state = replace(state, thread=after)
             self._tables.breaches.append(breach)
+            for row in breach_callbacks(self.callback_routes, [breach], now):
+                self._tables.callbacks[row["id"]] = row
             self._tables.add_timeline(state.id, now, [breach.entry()])
             found.append(breach)
         return found
@@ -686,6 +716,35 @@ class MemoryStore(StoreBase):
     async def golden_thread(self, now: datetime, window: timedelta) -> GoldenThreadSummary:
         states = (c.state for c in self._tables.cases.values())
         return memory_cases.summary(states, self._tables.breaches, now, window)
+
+    # --- callbacks ---------------------------------------------------------------------------
+    async def claim_callbacks(
+        self, now: datetime, limit: int, owner: str, lease: timedelta
+    ) -> list[CallbackClaim]:
+        return memory_callbacks.claim(self._tables.callbacks.values(), now, limit, owner, lease)
+
+    async def finish_callback(
+        self, claimed: CallbackClaim, outcome: CallbackOutcome, now: datetime
+    ) -> bool:
+        row = self._tables.callbacks.get(claimed.id)
+        if not memory_callbacks.finish(row, claimed, outcome, now):
+            return False
+        self._tables.add_timeline(claimed.case_id, now, [timeline_entry(claimed, outcome)])
+        return True
+
+    async def list_callbacks(self, state: str | None, limit: int) -> list[CallbackView]:
+        rows = [r for r in self._tables.callbacks.values() if state is None or r["state"] == state]
+        rows.sort(key=lambda r: r["updated_at"], reverse=True)
+        return [memory_callbacks.view(r) for r in rows[:limit]]
+
+    async def redrive_callback(self, callback_id: str, now: datetime) -> bool:
+        row = self._tables.callbacks.get(callback_id)
+        if row is None or row["state"] != "dead":
+            return False
+        row.update(state="pending", due_at=now, attempts=0, updated_at=now)
+        detail = {"callback_id": callback_id, "type": row["type"]}
+        self._tables.add_timeline(row["case_id"], now, [("callback_redriven", None, detail)])
+        return True
 
 
 def _take_lease(n: _Notification, now: datetime, owner: str, lease: timedelta) -> None:

@@ -22,14 +22,17 @@ from groundcontrol.domain import (
     NotificationState,
     as_utc,
 )
+from groundcontrol.planning.callbacks import failure_callbacks
 from groundcontrol.planning.golden_thread import Contact
 from groundcontrol.planning.transitions import counts_as_attempt
+from groundcontrol.store.callback_views import CallbackClaim, CallbackOutcome, CallbackView
 from groundcontrol.store.case_views import (
     Breach,
     CaseFilter,
     CasePage,
     CaseView,
     GoldenThreadSummary,
+    breach_callbacks,
 )
 from groundcontrol.store.contract import (
     Claim,
@@ -44,6 +47,7 @@ from groundcontrol.store.contract import (
 )
 from groundcontrol.store.sql import (
     batch_recording,
+    callback_outbox,
     case_reads,
     claims,
     contacts,
@@ -60,6 +64,7 @@ from groundcontrol.store.sql.schema import (
     attempts,
     cases,
     customers,
+    events,
     follow_ups,
     notifications,
     timeline,
@@ -226,9 +231,10 @@ class SqlStore(StoreBase):
             select(func.min(notifications.c.lease_expires_at)).where(
                 notifications.c.state == sending
             ),
+            *callback_outbox.earliest_due(),
             select(func.min(cases.c.breach_due_epoch)),
         )
-        async with self.read() as conn:  # one round trip for the four
+        async with self.read() as conn:  # one round trip for all of them
             row = (await conn.execute(select(*(q.scalar_subquery() for q in earliest)))).one()
         *times, breach_due = row
         known = [as_utc(t) for t in times if t is not None]
@@ -246,6 +252,13 @@ class SqlStore(StoreBase):
     async def finish(self, results: Sequence[tuple[Claim, Decision]], now: datetime) -> list[bool]:
         async with self.write() as conn:
             done = await claims.finish_many(conn, self.dialect, results, now)
+            told = [
+                row
+                for (claim, decision), ok in zip(results, done, strict=True)
+                if ok
+                for row in failure_callbacks(self.callback_routes, claim, decision, now)
+            ]
+            await callback_outbox.insert(conn, told)
             if any(d.fallback_channel or d.kind.value in ("retry", "defer") for _, d in results):
                 await self.wake_others(conn, "notifications")
         return done
@@ -359,6 +372,24 @@ class SqlStore(StoreBase):
         async with self.read() as conn:
             return {state: count for state, count in (await conn.execute(query)).all()}
 
+    async def delivery_counts(self) -> dict[tuple[str, str], int]:
+        n = notifications.c
+        query = select(n.channel, n.state, func.count()).group_by(n.channel, n.state)
+        async with self.read() as conn:
+            return {(ch, st): count for ch, st, count in (await conn.execute(query)).all()}
+
+    async def statuses_without_rule(self, limit: int) -> list[tuple[str, int]]:
+        count = func.count().label("n")
+        query = (
+            select(events.c.status, count)
+            .where(events.c.outcome == "no_rule")
+            .group_by(events.c.status)
+            .order_by(count.desc(), events.c.status)
+            .limit(limit)
+        )
+        async with self.read() as conn:
+            return [(status, n) for status, n in (await conn.execute(query)).all()]
+
     # --- the golden thread -----------------------------------------------------------------
     async def record_contact(self, case_id: str, contact: Contact) -> bool:
         async with self.write() as conn:
@@ -374,7 +405,12 @@ class SqlStore(StoreBase):
 
     async def fire_due_breaches(self, now: datetime, limit: int) -> list[Breach]:
         async with self.write() as conn:
-            return await contacts.record_due_breaches(conn, self.dialect, now, limit)
+            found = await contacts.record_due_breaches(conn, self.dialect, now, limit)
+            rows = breach_callbacks(self.callback_routes, found, now)
+            await callback_outbox.insert(conn, rows)
+            if rows:
+                await self.wake_others(conn, "callbacks")
+        return found
 
     async def thread_counts(self, now: datetime) -> tuple[int, int]:
         async with self.read() as conn:
@@ -391,3 +427,30 @@ class SqlStore(StoreBase):
     async def golden_thread(self, now: datetime, window: timedelta) -> GoldenThreadSummary:
         async with self.read() as conn:
             return await case_reads.summary(conn, now, window)
+
+    # --- callbacks ---------------------------------------------------------------------------
+    async def claim_callbacks(
+        self, now: datetime, limit: int, owner: str, lease: timedelta
+    ) -> list[CallbackClaim]:
+        async with self.write() as conn:
+            return await callback_outbox.claim(conn, self.dialect, now, limit, owner, lease)
+
+    async def finish_callback(
+        self, claimed: CallbackClaim, outcome: CallbackOutcome, now: datetime
+    ) -> bool:
+        async with self.write() as conn:
+            done = await callback_outbox.finish(conn, claimed, outcome, now)
+            if done and outcome.retry_at is not None:
+                await self.wake_others(conn, "callbacks")
+        return done
+
+    async def list_callbacks(self, state: str | None, limit: int) -> list[CallbackView]:
+        async with self.read() as conn:
+            return await callback_outbox.listed(conn, state, limit)
+
+    async def redrive_callback(self, callback_id: str, now: datetime) -> bool:
+        async with self.write() as conn:
+            done = await callback_outbox.redrive(conn, callback_id, now)
+            if done:
+                await self.wake_others(conn, "callbacks")
+        return done

@@ -128,7 +128,6 @@ notifications = Table(
     Column("provider_id", String(100)),
     Column("segments", Integer),
     Column("last_error", Text),
-    Column("payload", Json),  # callbacks to a source: the body to post (migration 0003)
     _ts("sent_at", nullable=True),
     _ts("created_at"),
     _ts("updated_at"),
@@ -189,6 +188,29 @@ breaches = Table(
     _ts("recorded_at"),
     Index("ix_breaches_deadline", "deadline"),
     Index("ix_breaches_case", "case_id"),
+)
+
+# Callbacks to the source systems (migration 0003): leased, retried and dead-lettered
+# like notifications; `id` is the webhook-id of every attempt.
+callbacks = Table(
+    "callbacks",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("source", String(100), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("case_id", String(200), nullable=False),
+    Column("body", Json, nullable=False),
+    Column("state", String(20), nullable=False),  # pending | sending | sent | dead
+    _ts("due_at"),
+    Column("attempts", Integer, nullable=False),
+    Column("lease_owner", String(100)),
+    _ts("lease_expires_at", nullable=True),
+    Column("lease_version", Integer, nullable=False),
+    Column("last_error", Text),
+    _ts("sent_at", nullable=True),
+    _ts("created_at"),
+    _ts("updated_at"),
+    Index("ix_callbacks_due", "state", "due_at"),
 )
 
 timeline = Table(

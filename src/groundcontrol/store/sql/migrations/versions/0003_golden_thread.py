@@ -1,6 +1,6 @@
 """The golden thread: each case keeps its open state, dark_since, promise and the time
 its breach is due (indexed, so the clock finds breaches as it finds due messages);
-notifications may carry a payload (callbacks to the source system).
+breaches are kept one row each; callbacks to the source systems wait in an outbox.
 
 Existing cases start their thread from what is known: opened when created, dark since
 their last message (or creation). Their promise is set by their next status event.
@@ -68,13 +68,35 @@ def _breaches_table() -> None:
     op.create_index("ix_breaches_case", "breaches", ["case_id"])
 
 
+def _callbacks_table() -> None:
+    op.create_table(
+        "callbacks",
+        sa.Column("id", sa.String(40), primary_key=True),
+        sa.Column("source", sa.String(100), nullable=False),
+        sa.Column("type", sa.String(40), nullable=False),
+        sa.Column("case_id", sa.String(200), nullable=False),
+        sa.Column("body", JSON, nullable=False),
+        sa.Column("state", sa.String(20), nullable=False),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("lease_owner", sa.String(100)),
+        sa.Column("lease_expires_at", sa.DateTime(timezone=True)),
+        sa.Column("lease_version", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text()),
+        sa.Column("sent_at", sa.DateTime(timezone=True)),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_callbacks_due", "callbacks", ["state", "due_at"])
+
+
 def upgrade() -> None:
     _breaches_table()
+    _callbacks_table()
     for column in CASE_COLUMNS:
         op.add_column("cases", column)
     for name, columns in CASE_INDEXES.items():
         op.create_index(name, "cases", columns)
-    op.add_column("notifications", sa.Column("payload", JSON))
     op.execute(
         "UPDATE cases SET opened_at = created_at,"
         " dark_since = COALESCE(last_message_at, created_at),"
@@ -83,8 +105,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("callbacks")
     op.drop_table("breaches")
-    op.drop_column("notifications", "payload")
     for name in CASE_INDEXES:
         op.drop_index(name, "cases")
     for column in CASE_COLUMNS:

@@ -27,6 +27,7 @@ from pydantic_settings import (
 
 from groundcontrol.durations import parse_duration
 from groundcontrol.errors import ConfigError
+from groundcontrol.settings.subscriptions import SubscriptionSettings
 
 DEFAULT_CONFIG = Path("config/groundcontrol.toml")
 DEMO_TOKEN = "demo-token-change-me"
@@ -77,9 +78,36 @@ class AdminSettings(_Section):
     token: SecretStr | None = None
 
 
+CALLBACK_TYPES = (
+    "case.promise_breached",
+    "customer.unreachable",
+    "contact.invalid",
+    "notification.status",
+)
+DEFAULT_CALLBACK_EVENTS = CALLBACK_TYPES[:3]  # notification.status is opt-in
+
+
 class SourceSettings(_Section):
     token: SecretStr | None = None
     secret: SecretStr | None = None  # Standard Webhooks "whsec_..." secret
+    # Telling the back office (the golden thread): Standard-Webhooks-signed POSTs.
+    callback_url: str | None = None
+    callback_secret: SecretStr | None = None  # "whsec_..."
+    callback_events: list[str] = Field(default_factory=lambda: list(DEFAULT_CALLBACK_EVENTS))
+
+    @field_validator("callback_events")
+    @classmethod
+    def _known_events(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(CALLBACK_TYPES))
+        if unknown:
+            raise ValueError(f"unknown callback events {unknown}: use {', '.join(CALLBACK_TYPES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _signed(self) -> SourceSettings:
+        if self.callback_url is not None and self.callback_secret is None:
+            raise ValueError("callback_url needs callback_secret (whsec_...) to sign callbacks")
+        return self
 
 
 class EmailSettings(_Section):
@@ -200,6 +228,20 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     retention: RetentionSettings = RetentionSettings()
     logging: LoggingSettings = LoggingSettings()
+    subscriptions: list[SubscriptionSettings] = []
+
+    @model_validator(mode="after")
+    def _subscriptions_known(self) -> Settings:
+        names = [s.name for s in self.subscriptions]
+        if len(set(names)) != len(names):
+            raise ValueError("subscriptions: each name may appear once")
+        for subscription in self.subscriptions:
+            if subscription.source not in self.sources:
+                raise ValueError(
+                    f"subscriptions {subscription.name!r}: source {subscription.source!r} "
+                    "is not one of [sources]"
+                )
+        return self
 
     @classmethod
     def settings_customise_sources(
