@@ -35,19 +35,26 @@ def _simulate_parser(commands: Any) -> argparse.ArgumentParser:
     simulate.add_argument("--json", action="store_true", help="print JSON instead of text")
     simulate.add_argument("--html", type=Path, metavar="FILE", help="write a report with charts")
     simulate.add_argument("--strict", action="store_true", help="stop at the first bad line")
-    simulate.add_argument("--store", choices=("memory", "sqlite"), default="memory")
+    simulate.add_argument(
+        "--store",
+        choices=("memory", "sqlite"),
+        default="memory",
+        help="memory (fast, default) or a temporary SQLite file per shard",
+    )
     simulate.add_argument(
         "--workers",
         type=int,
         default=min(2, os.cpu_count() or 1),
         help="processes for the memory store (default: 2, or 1 on one CPU)",
     )
-    for option, example in (
-        ("--channel-failure", "sms=0.05"),
-        ("--undelivered", "sms=0.02"),
-        ("--latency", "sms=30s"),
+    for option, example, meaning in (
+        ("--channel-failure", "sms=0.05", "share of attempts that fail for now"),
+        ("--undelivered", "sms=0.02", "share of accepted messages reported undelivered"),
+        ("--latency", "sms=30s", "from a send to its delivery report"),
     ):
-        simulate.add_argument(option, action="append", default=[], metavar=example)
+        simulate.add_argument(
+            option, action="append", default=[], metavar=example, help=f"{meaning} (repeatable)"
+        )
     simulate.set_defaults(command=run_simulate)
     return simulate
 
