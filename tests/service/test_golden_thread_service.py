@@ -322,3 +322,27 @@ async def test_a_follow_up_quiet_hours_would_push_past_the_promise_goes_earlier(
         await service.advance(3 * 3600)
         assert await breaches(service) == 0
         assert (await case(service))["dark_since"] == at(9 * 3600 + 59 * 60)
+
+
+CADENCE_JOURNEYS = """
+[[rules]]
+status = "received"
+template = "case_received"
+promise = "2h"
+follow_up = { after = "1h", template = "still_working", every = "2h", max = 3 }
+"""
+
+
+async def test_a_cadence_as_long_as_the_promise_repeats_just_inside_it(world: World) -> None:
+    # Every follow-up is a contact, so `every = promise` would land on the deadline each
+    # time; the planner repeats a minute inside it instead, and no stretch breaks.
+    world.configure(journeys=CADENCE_JOURNEYS)
+    async with world.serve() as service:
+        await service.post("received", customer=customer(world.peers, "sms"))
+        await service.drain()
+        [scheduled] = await service.entries("follow_up_scheduled")
+        assert "repeats every 119m" in scheduled["detail"]["note"]
+        for _ in range(6 * 60):  # the three follow-ups (by 4h58m) and an hour past the last
+            await service.advance(60)
+        assert len(world.peers.twilio.messages) == 4
+        assert await breaches(service) == 0

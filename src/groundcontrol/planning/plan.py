@@ -15,7 +15,7 @@ from groundcontrol.domain import CaseState, ChannelName, Customer, Event, Notifi
 from groundcontrol.durations import format_duration
 from groundcontrol.planning.golden_thread import Thread, after_event
 from groundcontrol.planning.journeys import FollowUp, Journeys, Rule
-from groundcontrol.planning.promises import QuietWindow, keep_promise
+from groundcontrol.planning.promises import QuietWindow, keep_cadence, keep_promise
 
 
 class Outcome(StrEnum):
@@ -123,9 +123,13 @@ def _keep_promise(plan: Plan, customer: Customer, now: datetime, quiet: QuietWin
         quiet=window,
         timezone=customer.timezone,
     )
-    if not kept.reason:
+    cadence = keep_cadence(follow_up.every, thread.promise)
+    reasons = [reason for reason in (kept.reason, cadence and cadence.reason) if reason]
+    if not reasons:
         return plan
-    return replace(plan, follow_up=replace(follow_up, due_at=kept.due, note=kept.reason))
+    every = cadence.every if cadence is not None else follow_up.every
+    kept_follow_up = replace(follow_up, due_at=kept.due, every=every, note="; ".join(reasons))
+    return replace(plan, follow_up=kept_follow_up)
 
 
 def _plan_messages(

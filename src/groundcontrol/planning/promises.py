@@ -55,6 +55,27 @@ def keep_promise(
     return kept
 
 
+@dataclass(frozen=True)
+class KeptCadence:
+    every: timedelta
+    reason: str
+
+
+def keep_cadence(every: timedelta | None, promise: timedelta) -> KeptCadence | None:
+    """The repeat interval to plan so that each repetition lands before the promise breaks.
+
+    Each follow-up sent is a contact, so the next one must come within the promise of
+    it: an `every` equal to the promise would land on the deadline every time (and be
+    recorded as a breach before it goes out). None when the cadence already keeps it."""
+    latest = promise - SEND_MARGIN
+    if every is None or every <= latest:
+        return None
+    return KeptCadence(
+        latest,
+        f"repeats every {format_duration(latest)}: the promise is {format_duration(promise)}",
+    )
+
+
 def cadence_problems(journeys: Journeys) -> list[str]:
     """Rules whose follow-up cadence cannot keep their promise (for `groundcontrol check`)."""
     problems = []

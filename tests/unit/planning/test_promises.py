@@ -7,7 +7,12 @@ from datetime import UTC, datetime, time, timedelta
 
 from groundcontrol.delivery.quiet_hours import QuietHours
 from groundcontrol.planning.journeys import parse_journeys
-from groundcontrol.planning.promises import SEND_MARGIN, cadence_problems, keep_promise
+from groundcontrol.planning.promises import (
+    SEND_MARGIN,
+    cadence_problems,
+    keep_cadence,
+    keep_promise,
+)
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # 11:00 in Amsterdam
 H = timedelta(hours=1)
@@ -81,3 +86,15 @@ def test_check_flags_after_or_every_longer_than_the_promise() -> None:
 
 def test_check_ignores_every_when_there_is_one_follow_up_only() -> None:
     assert journeys({"after": "1d", "every": "5d", "max": 1}) == []
+
+
+def test_a_cadence_within_the_promise_stays() -> None:
+    assert keep_cadence(timedelta(hours=47), timedelta(hours=48)) is None
+    assert keep_cadence(None, timedelta(hours=48)) is None
+
+
+def test_a_cadence_as_long_as_the_promise_repeats_a_margin_inside_it() -> None:
+    kept = keep_cadence(timedelta(hours=72), timedelta(hours=72))
+    assert kept is not None
+    assert kept.every == timedelta(hours=72) - SEND_MARGIN
+    assert "promise is 3d" in kept.reason
