@@ -13,6 +13,8 @@ import pytest
 from tests.acceptance.service import CHAT_KEY, GroundControl, chat_event, received_by_case
 from tests.peers.chat_sink import ChatSink, Received, Reply
 
+from groundcontrol.durations import parse_duration
+
 pytestmark = pytest.mark.slow
 
 EVENTS = 30
@@ -47,7 +49,11 @@ async def test_an_outage_is_ridden_out_without_a_retry_storm(tmp_path: Path) -> 
 
     during = [r for r in sink.requests if began <= r.at < ended]
     # One wave of first attempts trips the breaker; then nothing until its cool-down ends.
-    assert 0 < len(during) <= CONCURRENCY, f"{len(during)} attempts in a {OUTAGE}s outage"
+    # On a slow machine posting the events eats into the outage, and a cool-down can end
+    # inside it: then one half-open probe per cool-down is allowed, never a storm.
+    assert during, "no attempt during the outage"
+    probes = int((ended - during[0].at) // parse_duration(COOL_DOWN).total_seconds())
+    assert len(during) <= CONCURRENCY + probes, f"{len(during)} attempts in a {OUTAGE}s outage"
     assert set(received_by_case(sink)) == set(accepted)
     _assert_retries_paced([r for r in sink.requests if r.at >= ended and _retried(r, sink)])
     kinds = [entry["kind"] for entries in timelines.values() for entry in entries]
