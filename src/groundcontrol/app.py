@@ -17,6 +17,7 @@ from aiohttp import web
 from groundcontrol import keys, studio
 from groundcontrol.api import ingest, openapi, ops, read, twilio_callbacks, unsubscribe
 from groundcontrol.api.problems import problem_middleware
+from groundcontrol.api.storable import storable_middleware
 from groundcontrol.batching import GroupCommitter
 from groundcontrol.channels.factory import build_channels, describe
 from groundcontrol.clock import Clock
@@ -61,7 +62,8 @@ def create_app(
     """Build the application. With run_dispatcher=False nothing sends on its own:
     tests drive `app[keys.DISPATCHER].drain()` with an injected clock."""
     app = web.Application(
-        middlewares=[problem_middleware], client_max_size=settings.server.max_body_bytes + 1
+        middlewares=[problem_middleware, storable_middleware],
+        client_max_size=settings.server.max_body_bytes + 1,
     )
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock

@@ -40,8 +40,20 @@ def _rfc3339(value: Any) -> Any:
     return datetime.fromisoformat(value.upper().replace(" ", "T"))
 
 
+# Every time is shown in some customer's zone (up to 14 h either side of UTC) and
+# moved by follow-up delays: a day's margin inside Python's datetime range.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+
+
 def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise ValueError("must be between 1970-01-01T00:00:00Z and 9999-01-01T00:00:00Z")
+    return utc
 
 
 def normalise_phone(value: str) -> str:
@@ -171,7 +183,7 @@ class EventBody(_Body):
     status: Annotated[str, Field(min_length=1, max_length=100)]
     occurred_at: Timestamp
     priority: Literal["low", "normal", "high", "urgent"] | None = None
-    sequence: Annotated[int, Field(ge=0)] | None = None
+    sequence: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
     customer: InlineCustomer
     data: dict[str, Any] = Field(default_factory=dict)
 
