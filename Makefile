@@ -19,6 +19,7 @@ run: install  ## serve on the embedded default (SQLite, bundled templates, outbo
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy

@@ -23,7 +23,7 @@ from bench.load import bodies, open_loop, percentile
 from bench.procs import Peer, Service
 from bench.stores import reset
 from groundcontrol.store import open_store
-from groundcontrol.store.schema import cases, customers, follow_ups
+from groundcontrol.store.sql.schema import cases, customers, follow_ups
 
 _DIALECT = sqlite.dialect()
 SLICE = 500

@@ -7,7 +7,7 @@ import asyncio
 import logging
 import secrets
 import signal
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from functools import partial
 
@@ -18,27 +18,27 @@ from groundcontrol import keys, studio
 from groundcontrol.api import ingest, openapi, ops, read, twilio_callbacks, unsubscribe
 from groundcontrol.api.problems import problem_middleware
 from groundcontrol.api.storable import storable_middleware
-from groundcontrol.batching import GroupCommitter
 from groundcontrol.channels.factory import build_channels, describe
-from groundcontrol.clock import Clock
-from groundcontrol.delivery import DeliveryPolicies
-from groundcontrol.dispatch import DispatchConfig, Dispatcher
-from groundcontrol.domain import Event, utcnow
+from groundcontrol.delivery.decisions import DeliveryPolicies
+from groundcontrol.delivery.dispatcher import DispatchConfig, Dispatcher
+from groundcontrol.delivery.frequency import FrequencyCap
+from groundcontrol.delivery.ingestor import Ingestor
+from groundcontrol.delivery.quiet_hours import QuietHours
+from groundcontrol.delivery.retry import RetryPolicy
+from groundcontrol.delivery.scheduler import Clock
+from groundcontrol.delivery.throttle import OutageGuard, RateLimiter
+from groundcontrol.domain import utcnow
 from groundcontrol.durations import parse_duration
-from groundcontrol.frequency import FrequencyCap
-from groundcontrol.journeys import Journeys, load_journeys
 from groundcontrol.metrics import Metrics
-from groundcontrol.quiet_hours import QuietHours
-from groundcontrol.retry import RetryPolicy
-from groundcontrol.routing import planner_for
+from groundcontrol.planning.journeys import load_journeys
 from groundcontrol.security import UnsubscribeTokens, derive_key
 from groundcontrol.settings import DEMO_TOKEN, Settings, is_loopback_host
 from groundcontrol.store import create_store
-from groundcontrol.store.base import IngestResult, Store
-from groundcontrol.store.retention import RetainingStore, run_retention
-from groundcontrol.template_overrides import install_overrides, overrides_ctx
-from groundcontrol.templates import Renderer
-from groundcontrol.throttle import OutageGuard, RateLimiter
+from groundcontrol.store.sql.engine import SqlStore
+from groundcontrol.store.sql.retention import RetainingStore, run_retention
+from groundcontrol.store.sql.template_store import TemplateStore
+from groundcontrol.templates.overrides import PublishedTemplates
+from groundcontrol.templates.renderer import Renderer
 
 log = logging.getLogger("groundcontrol")
 
@@ -69,7 +69,7 @@ def create_app(
     app[keys.CLOCK] = clock
     app[keys.JOURNEYS] = load_journeys(settings.journeys.file)
     app[keys.RENDERER] = Renderer(
-        install_overrides(app, jinja2.FileSystemLoader(settings.templates.dir)),
+        _install_overrides(app, jinja2.FileSystemLoader(settings.templates.dir)),
         max_output_chars=settings.templates.max_output_chars,
         default_locale=settings.templates.default_locale,
     )
@@ -80,7 +80,7 @@ def create_app(
     for table in ROUTES:
         app.router.add_routes(table)
     app.cleanup_ctx.extend(
-        [_store_ctx, overrides_ctx, _channels_ctx, partial(_dispatch_ctx, run=run_dispatcher)]
+        [_store_ctx, _overrides_ctx, _channels_ctx, partial(_dispatch_ctx, run=run_dispatcher)]
     )
     return app
 
@@ -147,38 +147,21 @@ def _dispatcher(app: web.Application) -> Dispatcher:
     )
 
 
-def _ingest(
-    store: Store, journeys: Journeys, clock: Callable[[], datetime]
-) -> GroupCommitter[Event, IngestResult]:
-    async def commit(events: Sequence[Event]) -> list[IngestResult]:
-        now = clock()
-        planner = planner_for(journeys, now)
-        return await store.record_events(events, planner, now)
-
-    return GroupCommitter(commit)
-
-
 async def _dispatch_ctx(app: web.Application, *, run: bool) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     dispatcher = _dispatcher(app)
-    committer = _ingest(app[keys.STORE], app[keys.JOURNEYS], app[keys.CLOCK])
+    ingestor = Ingestor(app[keys.STORE], app[keys.JOURNEYS], app[keys.CLOCK], dispatcher.wake)
     app[keys.DISPATCHER] = dispatcher
     app[keys.WAKE] = dispatcher.wake
-
-    async def ingest_events(events: Sequence[Event]) -> list[IngestResult]:
-        results = await committer.submit(events)
-        dispatcher.wake()
-        return results
-
-    app[keys.INGEST] = ingest_events
-    committer.start()
+    app[keys.INGESTOR] = ingestor
+    ingestor.start()
     clock, runner = await _start_dispatch(app, dispatcher, run)
     yield
     clock.stop()
     await dispatcher.stop(parse_duration(settings.server.shutdown_grace))
     if runner is not None:
         await asyncio.gather(runner, return_exceptions=True)
-    await committer.stop()
+    await ingestor.stop()
 
 
 async def _start_dispatch(
@@ -267,3 +250,26 @@ async def serve(settings: Settings) -> None:
     log.info("shutting down: finishing in-flight sends")
     await runner.cleanup()
     log.info("stopped")
+
+
+def _install_overrides(app: web.Application, files: jinja2.BaseLoader) -> jinja2.BaseLoader:
+    """Put the published-override layer in front of `files`; the loader to render with."""
+    published = PublishedTemplates(files)
+    app[keys.PUBLISHED] = published
+    return published.loader
+
+
+async def _overrides_ctx(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx step (after the store opened): load and follow published overrides."""
+    store = app[keys.STORE]
+    if not isinstance(store, SqlStore):
+        # The in-memory store (tests, demos) keeps no published overrides: files only.
+        yield
+        return
+    template_store = TemplateStore(store)
+    app[keys.TEMPLATE_STORE] = template_store
+    published = app[keys.PUBLISHED]
+    published.on_refresh(app[keys.RENDERER].clear_cache)
+    await published.start(template_store, store)
+    yield
+    await published.stop()

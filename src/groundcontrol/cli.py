@@ -16,13 +16,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
-from groundcontrol.channels.base import RenderedMessage
-from groundcontrol.domain import CHANNELS, ChannelName
+from groundcontrol.domain import CHANNELS, ChannelName, RenderedMessage
 from groundcontrol.errors import GroundControlError
-from groundcontrol.journeys import Journeys, load_journeys
+from groundcontrol.planning.journeys import Journeys, load_journeys
 from groundcontrol.settings import DEFAULT_CONFIG, Settings, load_settings
-from groundcontrol.template_context import Sample, load_sample, load_samples
-from groundcontrol.templates import Renderer, check_templates, list_templates
+from groundcontrol.templates.check import check_templates, list_templates
+from groundcontrol.templates.context import Sample, load_sample, load_samples
+from groundcontrol.templates.renderer import Renderer
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -83,14 +83,14 @@ def _template_commands(commands: Any) -> list[argparse.ArgumentParser]:
 
 
 def run_templates_export(args: argparse.Namespace) -> int:
-    transfer = importlib.import_module("groundcontrol.template_transfer")
+    transfer = importlib.import_module("groundcontrol.studio.transfer")
     written = asyncio.run(transfer.export_templates(load_settings(args.config), args.directory))
     print(f"wrote {written} template files to {args.directory}")
     return EXIT_OK
 
 
 def run_templates_import(args: argparse.Namespace) -> int:
-    transfer = importlib.import_module("groundcontrol.template_transfer")
+    transfer = importlib.import_module("groundcontrol.studio.transfer")
     if not args.directory.is_dir():
         print(f"{args.directory} is not a folder", file=sys.stderr)
         return EXIT_PROBLEMS

@@ -5,7 +5,7 @@ Plain frozen values, no I/O. Times are always timezone-aware UTC datetimes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
@@ -13,6 +13,10 @@ from typing import Any, Literal, get_args
 
 ChannelName = Literal["email", "sms", "chat"]
 CHANNELS: tuple[ChannelName, ...] = get_args(ChannelName)
+
+
+# What every part of the flow reads the time from: injected, so tests fix it.
+Clock = Callable[[], datetime]
 
 
 def utcnow() -> datetime:
@@ -161,3 +165,72 @@ class CaseState:
     priority: Priority
     data: Mapping[str, Any]
     last_message_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """What a template produced for one channel."""
+
+    text: str
+    subject: str | None = None  # email only
+    html: str | None = None  # email only, optional
+
+
+class IngestStatus(StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"  # same (source, id), same body: the first result again
+    CONFLICT = "conflict"  # same (source, id), other body: 409
+    UNKNOWN_CUSTOMER = "unknown_customer"  # {"id": ...} only, and no such customer: 422
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    status: IngestStatus
+    event_id: str  # the source's id, echoed
+    outcome: str = ""  # routing.Outcome value of the first recording
+    notification_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A notification claimed for sending, with everything needed to render it."""
+
+    notification_id: str
+    lease_version: int  # fencing token: finishing with an older one is refused
+    attempt: int  # the attempt number now in flight (1-based)
+    kind: NotificationKind
+    template: str
+    status: str  # the case status this notification was planned for
+    channel: ChannelName
+    priority: Priority
+    message_key: str
+    case: CaseState  # the case as it is now: rendered with the latest data
+    customer: Customer
+    event: Mapping[str, Any]  # the latest event's public body (template context)
+    tried_channels: tuple[ChannelName, ...]  # channels this story already failed on
+    due_at: datetime
+    created_at: datetime
+
+
+class DecisionKind(StrEnum):
+    SENT = "sent"
+    RETRY = "retry"  # transient: pending again at `at`
+    DEFER = "defer"  # not attempted (quiet hours, cap): pending again at `at`, attempt not counted
+    FAIL = "fail"  # permanent or exhausted: failed + fallback, or dead when none is left
+    SUPERSEDE = "supersede"  # found stale at send time (case moved on)
+    CANCEL = "cancel"  # found unsendable at send time (opted out meanwhile)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What became of one claimed attempt; the store applies it in one transaction."""
+
+    kind: DecisionKind
+    detail: str = ""
+    at: datetime | None = None  # RETRY / DEFER: next due time
+    provider_id: str | None = None  # SENT
+    segments: int | None = None  # SENT (sms)
+    fallback_channel: ChannelName | None = None  # FAIL: next channel, if any
+    opt_out: bool = False  # FAIL: the provider says the customer opted out of this channel
+    disable_address: bool = False  # FAIL: the address is gone (webhook 410)
+    outcome_unknown: bool = False  # RETRY: the provider may have sent it (possible duplicate)

@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
+
+from groundcontrol.domain import Clock
 
 if TYPE_CHECKING:  # names used in the AppKey type arguments below
     from collections.abc import Mapping  # noqa: F401
 
     from groundcontrol.channels.base import Channel  # noqa: F401
-    from groundcontrol.dispatch import Dispatcher  # noqa: F401
+    from groundcontrol.delivery.dispatcher import Dispatcher  # noqa: F401
+    from groundcontrol.delivery.ingestor import Ingestor  # noqa: F401
     from groundcontrol.domain import ChannelName, Event  # noqa: F401
-    from groundcontrol.journeys import Journeys  # noqa: F401
     from groundcontrol.metrics import Metrics  # noqa: F401
+    from groundcontrol.planning.journeys import Journeys  # noqa: F401
     from groundcontrol.security import UnsubscribeTokens  # noqa: F401
     from groundcontrol.settings import Settings  # noqa: F401
-    from groundcontrol.store.base import IngestResult, Store  # noqa: F401
-    from groundcontrol.templates import Renderer  # noqa: F401
+    from groundcontrol.store.contract import IngestResult, Store  # noqa: F401
+    from groundcontrol.store.sql.template_store import TemplateStore  # noqa: F401
+    from groundcontrol.templates.overrides import PublishedTemplates  # noqa: F401
+    from groundcontrol.templates.renderer import Renderer  # noqa: F401
 
-Clock = Callable[[], datetime]
-Ingest = Callable[["Sequence[Event]"], Awaitable["list[IngestResult]"]]
 
 SETTINGS = web.AppKey["Settings"]("settings")
 STORE = web.AppKey["Store"]("store")
@@ -30,9 +32,12 @@ JOURNEYS = web.AppKey["Journeys"]("journeys")
 RENDERER = web.AppKey["Renderer"]("renderer")
 CHANNELS = web.AppKey["Mapping[ChannelName, Channel]"]("channels")
 CLOCK = web.AppKey[Clock]("clock")
-# Records events through the group committer and wakes the dispatcher.
-INGEST = web.AppKey[Ingest]("ingest")
+# Ingest -> group commit -> plan -> store -> wake (delivery/ingestor.py).
+INGESTOR = web.AppKey["Ingestor"]("ingestor")
 WAKE = web.AppKey[Callable[[], None]]("wake")
 METRICS = web.AppKey["Metrics"]("metrics")
 UNSUBSCRIBE = web.AppKey["UnsubscribeTokens"]("unsubscribe")
 DISPATCHER = web.AppKey["Dispatcher"]("dispatcher")
+# The studio's published-template layer and the store it reads (SQL engines only).
+PUBLISHED = web.AppKey["PublishedTemplates"]("published_templates")
+TEMPLATE_STORE = web.AppKey["TemplateStore"]("template_store")

@@ -11,7 +11,7 @@ import pytest
 from tests.peers.postgres import postgresql_param, schema_url
 
 from groundcontrol.store import create_store
-from groundcontrol.store.base import Store
+from groundcontrol.store.contract import Store
 
 
 @pytest.fixture(params=["memory", "sqlite", postgresql_param()])

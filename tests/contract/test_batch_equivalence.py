@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 from tests.contract.test_store_contract import T0, planner
 
-from groundcontrol.batching import GroupCommitter
+from groundcontrol.delivery.batching import GroupCommitter
 from groundcontrol.domain import CustomerPatch, Event, Priority
 from groundcontrol.store import create_store
-from groundcontrol.store.base import IngestResult, IngestStatus, NotificationFilter, Store
+from groundcontrol.store.contract import IngestResult, IngestStatus, NotificationFilter, Store
 
 STATUSES = ["received", "resolved", "escalated", "archived"]
 CASES = [f"C-{n}" for n in range(5)]

@@ -9,8 +9,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect
 
-from groundcontrol.store.base import Store
-from groundcontrol.store.schema import metadata
+from groundcontrol.store.contract import Store
+from groundcontrol.store.sql.schema import metadata
 
 
 def _differences(connection: Connection) -> list[Any]:

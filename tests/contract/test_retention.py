@@ -14,11 +14,11 @@ from tests.peers.postgres import POSTGRES_URL
 
 from groundcontrol.domain import NotificationState
 from groundcontrol.store import create_store
-from groundcontrol.store.base import Decision, DecisionKind, Store
-from groundcontrol.store.postgres import PostgresStore
-from groundcontrol.store.retention import RetentionReport, purge, run_retention
-from groundcontrol.store.schema import attempts, events, follow_ups, notifications, timeline
-from groundcontrol.store.sqlite import SqliteStore
+from groundcontrol.store.contract import Decision, DecisionKind, Store
+from groundcontrol.store.sql.postgres import PostgresStore
+from groundcontrol.store.sql.retention import RetentionReport, purge, run_retention
+from groundcontrol.store.sql.schema import attempts, events, follow_ups, notifications, timeline
+from groundcontrol.store.sql.sqlite import SqliteStore
 
 DAY = timedelta(days=1)
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from groundcontrol.domain import CustomerPatch, Event, NotificationState, Priority
-from groundcontrol.journeys import Journeys, parse_journeys
-from groundcontrol.routing import planner_for
-from groundcontrol.store.base import (
+from groundcontrol.planning.journeys import Journeys, parse_journeys
+from groundcontrol.planning.plan import planner_for
+from groundcontrol.store.contract import (
     Decision,
     DecisionKind,
     IngestStatus,

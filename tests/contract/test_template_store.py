@@ -14,9 +14,9 @@ import pytest
 from tests.peers.postgres import POSTGRES_URL, postgresql_param, schema_url
 
 from groundcontrol.store import create_store
-from groundcontrol.store.sql import SqlStore
-from groundcontrol.store.template_store import EditConflict, TemplateKey, TemplateStore
-from groundcontrol.template_overrides import PublishedTemplates
+from groundcontrol.store.sql.engine import SqlStore
+from groundcontrol.store.sql.template_store import EditConflict, TemplateKey, TemplateStore
+from groundcontrol.templates.overrides import PublishedTemplates
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 SMS = TemplateKey("case_received", "sms")

@@ -14,9 +14,9 @@ from pydantic import SecretStr
 from tests.peers.chat_sink import ChatSink, Reply
 
 from groundcontrol import __version__
-from groundcontrol.channels.base import OutgoingMessage, RenderedMessage
+from groundcontrol.channels.base import OutgoingMessage
 from groundcontrol.channels.chat import ChatChannel, build_payload
-from groundcontrol.domain import Customer
+from groundcontrol.domain import Customer, RenderedMessage
 from groundcontrol.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
 from groundcontrol.settings import ChatSettings
 from groundcontrol.signatures import decode_secret, verify

@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from groundcontrol.channels.base import OutgoingMessage, RenderedMessage
+from groundcontrol.channels.base import OutgoingMessage
 from groundcontrol.channels.email import EmailChannel
-from groundcontrol.domain import Customer
+from groundcontrol.domain import Customer, RenderedMessage
 from groundcontrol.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
 from groundcontrol.settings import EmailSettings
 

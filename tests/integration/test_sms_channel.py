@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from tests.peers.twilio_peer import TwilioPeer
 
-from groundcontrol.channels.base import OutgoingMessage, RenderedMessage
+from groundcontrol.channels.base import OutgoingMessage
 from groundcontrol.channels.sms import SmsChannel
-from groundcontrol.domain import Customer
+from groundcontrol.domain import Customer, RenderedMessage
 from groundcontrol.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
 from groundcontrol.settings import SmsSettings
 

@@ -17,7 +17,6 @@ from tests.integration.api_harness import ADMIN_TOKEN, Clock, event, settings_fo
 
 from groundcontrol import keys
 from groundcontrol.app import create_app
-from groundcontrol.template_overrides import TEMPLATE_STORE
 
 SMS = "/studio/templates/case_received/sms"
 Client = TestClient[web.Request, web.Application]
@@ -112,7 +111,7 @@ async def test_a_post_without_the_csrf_token_is_refused(studio: Studio) -> None:
         f"{SMS}/publish", data={"source": "x", "version": "0", "csrf": "forged"}
     )
     assert forged.status == 403
-    assert await studio.app[TEMPLATE_STORE].published() == {}
+    assert await studio.app[keys.TEMPLATE_STORE].published() == {}
 
 
 async def test_a_login_without_its_csrf_token_is_refused(studio: Studio) -> None:

@@ -25,11 +25,11 @@ from groundcontrol.api.twilio_callbacks import (
     INBOUND_PATH,
     STATUS_PATH,
     routes,
-    status_callback_url,
 )
 from groundcontrol.domain import ChannelName, Customer, NotificationState
+from groundcontrol.links import status_callback_url
 from groundcontrol.settings import Settings
-from groundcontrol.store.base import Store
+from groundcontrol.store.contract import Store
 
 PUBLIC_URL = "https://gc.example.com"
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)

@@ -12,10 +12,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from groundcontrol import keys
-from groundcontrol.api.unsubscribe import routes, unsubscribe_url
+from groundcontrol.api.unsubscribe import routes
 from groundcontrol.domain import ChannelName
+from groundcontrol.links import unsubscribe_url
 from groundcontrol.security import UnsubscribeTokens, derive_key
-from groundcontrol.store.base import Store
+from groundcontrol.store.contract import Store
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 TOKENS = UnsubscribeTokens(derive_key("test secret", "unsubscribe"))

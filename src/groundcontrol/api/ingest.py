@@ -19,7 +19,7 @@ from groundcontrol.api.auth import authenticate_source
 from groundcontrol.api.problems import ProblemError, field_errors, validation_error
 from groundcontrol.api.schemas import EventBody, to_event, unwrap_cloudevent
 from groundcontrol.api.storable import refuse_unstorable_json
-from groundcontrol.store.base import IngestResult, IngestStatus
+from groundcontrol.store.contract import IngestResult, IngestStatus
 
 JSON = "application/json"
 CLOUDEVENTS = "application/cloudevents+json"
@@ -54,7 +54,7 @@ async def _ingest(request: web.Request) -> tuple[str, IngestResult]:
     source = authenticate_source(settings.sources, request.headers, body, now)
     payload, prefix = parse_payload(body, request.content_type)
     event = to_event(validate_event(payload, prefix), source, canonical_hash(payload))
-    [result] = await request.app[keys.INGEST]([event])
+    [result] = await request.app[keys.INGESTOR].ingest([event])
     _raise_for_refusal(result, prefix)
     return source, result
 

@@ -17,7 +17,7 @@ from groundcontrol.api.ingest import load_json, read_body, require_json
 from groundcontrol.api.problems import FieldError, ProblemError, field_errors, validation_error
 from groundcontrol.api.schemas import CustomerBody, Text, to_customer
 from groundcontrol.domain import ChannelName, NotificationState
-from groundcontrol.store.base import NotificationFilter, NotificationView, Store
+from groundcontrol.store.contract import NotificationFilter, NotificationView, Store
 
 routes = web.RouteTableDef()
 

@@ -18,12 +18,13 @@ from twilio.request_validator import RequestValidator
 from groundcontrol import keys
 from groundcontrol.api.problems import problem
 from groundcontrol.domain import NotificationState
+from groundcontrol.links import TWILIO_INBOUND_PATH, TWILIO_STATUS_PATH
 from groundcontrol.settings import Settings
 
 log = logging.getLogger(__name__)
 
-STATUS_PATH = "/v1/callbacks/twilio/status"
-INBOUND_PATH = "/v1/callbacks/twilio/inbound"
+STATUS_PATH = TWILIO_STATUS_PATH
+INBOUND_PATH = TWILIO_INBOUND_PATH
 SIGNATURE_HEADER = "X-Twilio-Signature"
 FORM_TYPE = "application/x-www-form-urlencoded"
 
@@ -46,11 +47,6 @@ HELP_WORDS = frozenset({"HELP", "INFO"})
 XML_PROLOG = '<?xml version="1.0" encoding="UTF-8"?>'
 
 routes = web.RouteTableDef()
-
-
-def status_callback_url(public_url: str) -> str:
-    """The status callback URL to give Twilio with every message."""
-    return public_url.rstrip("/") + STATUS_PATH
 
 
 @routes.post(STATUS_PATH)

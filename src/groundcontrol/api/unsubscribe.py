@@ -15,11 +15,12 @@ from aiohttp import web
 from groundcontrol import keys
 from groundcontrol.api.problems import problem
 from groundcontrol.domain import ChannelName
+from groundcontrol.links import UNSUBSCRIBE_PATH
 from groundcontrol.security import InvalidToken
 
 routes = web.RouteTableDef()
 
-PATH = "/v1/unsubscribe/{token}"
+PATH = UNSUBSCRIBE_PATH
 REASON = "unsubscribe link"
 
 _CHANNEL_WORDS: dict[ChannelName, str] = {
@@ -33,11 +34,6 @@ _PRIVATE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Robots-Tag": "noindex",
 }
-
-
-def unsubscribe_url(public_url: str, token: str) -> str:
-    """The link put in `List-Unsubscribe` and in templates, under `server.public_url`."""
-    return public_url.rstrip("/") + PATH.format(token=token)
 
 
 @routes.get(PATH)

@@ -10,16 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from groundcontrol.domain import ChannelName, Customer
-
-
-@dataclass(frozen=True)
-class RenderedMessage:
-    """What a template produced for one channel."""
-
-    text: str
-    subject: str | None = None  # email only
-    html: str | None = None  # email only, optional
+from groundcontrol.domain import ChannelName, Customer, RenderedMessage
 
 
 @dataclass(frozen=True)

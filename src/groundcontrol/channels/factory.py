@@ -8,6 +8,7 @@ from datetime import datetime
 from groundcontrol.channels.base import Channel
 from groundcontrol.channels.outbox import OutboxChannel
 from groundcontrol.domain import ChannelName
+from groundcontrol.links import status_callback_url
 from groundcontrol.settings import Settings
 
 
@@ -38,7 +39,6 @@ def _email(settings: Settings) -> Channel:
 def _sms(settings: Settings, clock: Callable[[], datetime]) -> Channel:
     sms = settings.channels.sms
     if sms.account_sid and sms.auth_token and sms.from_:
-        from groundcontrol.api.twilio_callbacks import status_callback_url
         from groundcontrol.channels.sms import SmsChannel
 
         callback = status_callback_url(settings.server.public_url)

@@ -20,9 +20,8 @@ from typing import Any
 
 from groundcontrol.channels.base import OutgoingMessage, Receipt
 from groundcontrol.channels.mime import build_email
-from groundcontrol.domain import ChannelName, utcnow
+from groundcontrol.domain import ChannelName, Clock, utcnow
 from groundcontrol.errors import PermanentDeliveryError
-from groundcontrol.keys import Clock
 from groundcontrol.signatures import signed_headers
 
 DEFAULT_SENDER = "Ground Control <updates@groundcontrol.local>"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 
 from groundcontrol.errors import ConfigError
-from groundcontrol.store.base import Store
+from groundcontrol.store.contract import Store
 
 
 def create_store(url: str, *, pool_size: int = 10) -> Store:
@@ -17,7 +17,7 @@ def create_store(url: str, *, pool_size: int = 10) -> Store:
 
         return MemoryStore()
     if scheme == "sqlite":
-        from groundcontrol.store.sqlite import SqliteStore
+        from groundcontrol.store.sql.sqlite import SqliteStore
 
         return SqliteStore(url)
     if scheme in ("postgresql", "postgres"):
@@ -25,7 +25,7 @@ def create_store(url: str, *, pool_size: int = 10) -> Store:
             raise ConfigError(
                 "store.url is PostgreSQL but asyncpg is not installed: pip install '.[postgres]'"
             )
-        from groundcontrol.store.postgres import PostgresStore
+        from groundcontrol.store.sql.postgres import PostgresStore
 
         return PostgresStore(url, pool_size=pool_size)
     raise ConfigError(f"store.url {url!r}: use sqlite:///path or postgresql://user@host/db")

@@ -25,8 +25,8 @@ from groundcontrol.domain import (
     NotificationState,
     Priority,
 )
-from groundcontrol.routing import Outcome, Plan, PlannedNotification, next_channel
-from groundcontrol.store.base import (
+from groundcontrol.planning.plan import Outcome, Plan, PlannedNotification, next_channel
+from groundcontrol.store.contract import (
     AttemptView,
     Claim,
     Decision,
@@ -38,7 +38,7 @@ from groundcontrol.store.base import (
     Planner,
     TimelineEntry,
 )
-from groundcontrol.store.recording import new_notification_id, public_event
+from groundcontrol.store.sql.recording import new_notification_id, public_event
 from groundcontrol.store.transitions import (
     ATTEMPT_OUTCOME,
     NOT_ATTEMPTED,

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from groundcontrol.domain import ChannelName, Event, NotificationState
-from groundcontrol.routing import Outcome, Plan, PlannedNotification
-from groundcontrol.store.base import Claim, Decision, DecisionKind
+from groundcontrol.planning.plan import Outcome, Plan, PlannedNotification
+from groundcontrol.store.contract import Claim, Decision, DecisionKind
 
 Entry = tuple[str, str | None, dict[str, Any]]  # kind, notification id, detail
 

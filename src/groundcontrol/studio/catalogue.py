@@ -9,11 +9,10 @@ from aiohttp import web
 
 from groundcontrol import keys
 from groundcontrol.domain import CHANNELS, ChannelName
-from groundcontrol.store.template_store import Draft, TemplateKey, TemplateVersion
+from groundcontrol.store.sql.template_store import Draft, TemplateKey, TemplateVersion
 from groundcontrol.studio.auth import studio_page
 from groundcontrol.studio.views import message_page, render_page
-from groundcontrol.template_check import list_templates
-from groundcontrol.template_overrides import PUBLISHED, TEMPLATE_STORE
+from groundcontrol.templates.check import list_templates
 
 routes = web.RouteTableDef()
 
@@ -86,8 +85,8 @@ def _cell(
 @routes.get("/studio/templates")
 @studio_page
 async def template_list(request: web.Request) -> web.StreamResponse:
-    store = request.app[TEMPLATE_STORE]
-    files = request.app[PUBLISHED].loader.list_templates()
+    store = request.app[keys.TEMPLATE_STORE]
+    files = request.app[keys.PUBLISHED].loader.list_templates()
     locales, rows = coverage(files, await store.overrides(), await store.drafts())
     return render_page(
         request,

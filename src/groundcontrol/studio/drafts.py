@@ -15,13 +15,14 @@ from typing import Any
 
 import jinja2
 
-from groundcontrol.channels.base import OutgoingMessage, RenderedMessage
+from groundcontrol.channels.base import OutgoingMessage
 from groundcontrol.channels.segments import count_segments
+from groundcontrol.domain import RenderedMessage
 from groundcontrol.errors import TemplateError
-from groundcontrol.journeys import Journeys
-from groundcontrol.store.template_store import TemplateKey
-from groundcontrol.template_context import Sample
-from groundcontrol.templates import Renderer
+from groundcontrol.planning.journeys import Journeys
+from groundcontrol.store.sql.template_store import TemplateKey
+from groundcontrol.templates.context import Sample
+from groundcontrol.templates.renderer import Renderer
 
 _LOCATED = re.compile(r"^(?P<file>[^\s:]+\.j2):(?P<line>\d+): (?P<message>.*)$", re.DOTALL)
 

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from groundcontrol import keys
 from groundcontrol.errors import DeliveryError, TemplateError
-from groundcontrol.store.template_store import (
+from groundcontrol.store.sql.template_store import (
     Draft,
     EditConflict,
     TemplateKey,
@@ -31,9 +31,8 @@ from groundcontrol.studio.drafts import (
 from groundcontrol.studio.real_samples import recent_samples
 from groundcontrol.studio.test_send import BadAddress, check_address, send_test
 from groundcontrol.studio.views import render_page
-from groundcontrol.template_context import Sample, load_samples
-from groundcontrol.template_overrides import PUBLISHED, TEMPLATE_STORE
-from groundcontrol.templates import Renderer
+from groundcontrol.templates.context import Sample, load_samples
+from groundcontrol.templates.renderer import Renderer
 
 routes = web.RouteTableDef()
 
@@ -75,7 +74,7 @@ def template_key(request: web.Request) -> TemplateKey:
 async def open_template(request: web.Request, key: TemplateKey) -> Opened:
     """The draft if there is one, else the published override, else the file; a
     missing translation starts from the text it falls back to."""
-    store = request.app[TEMPLATE_STORE]
+    store = request.app[keys.TEMPLATE_STORE]
     draft, published = await store.draft(key), await store.current(key)
     file_text = file_source(request, key.file)
     in_file = file_text is not None
@@ -116,7 +115,7 @@ async def preview(request: web.Request) -> web.StreamResponse:
 async def save(request: web.Request) -> web.StreamResponse:
     key = template_key(request)
     submitted = await _submitted(request)
-    store = request.app[TEMPLATE_STORE]
+    store = request.app[keys.TEMPLATE_STORE]
     try:
         draft = await store.save_draft(
             key, submitted.source, session_of(request).who, submitted.revision, now_of(request)
@@ -146,7 +145,7 @@ async def publish(request: web.Request) -> web.StreamResponse:
             revision=submitted.revision,
         )
     try:
-        published = await request.app[TEMPLATE_STORE].publish(
+        published = await request.app[keys.TEMPLATE_STORE].publish(
             key,
             submitted.source,
             session_of(request).who,
@@ -156,7 +155,7 @@ async def publish(request: web.Request) -> web.StreamResponse:
         )
     except EditConflict as exc:
         return await _conflict(request, key, submitted, exc)
-    await request.app[PUBLISHED].refresh()
+    await request.app[keys.PUBLISHED].refresh()
     raise web.HTTPSeeOther(f"{editor_url(key)}?published={published.version}")
 
 
@@ -183,7 +182,7 @@ async def test_send(request: web.Request) -> web.StreamResponse:
     try:
         receipt = await send_test(
             channel=request.app[keys.CHANNELS][key.channel],
-            store=request.app[TEMPLATE_STORE],
+            store=request.app[keys.TEMPLATE_STORE],
             key=key,
             rendered=rendered.message,
             sample=sample,
@@ -247,7 +246,7 @@ async def _editor_page(
     samples = await _samples(request, key)
     renderer = draft_renderer(request.app[keys.RENDERER], key, source)
     chosen = _choose(samples, sample, request, key)
-    store: TemplateStore = request.app[TEMPLATE_STORE]
+    store: TemplateStore = request.app[keys.TEMPLATE_STORE]
     return render_page(
         request,
         "editor.html",
@@ -304,7 +303,7 @@ async def _samples(request: web.Request, key: TemplateKey) -> list[Sample]:
     template (personal fields masked): a draft must render for all of them."""
     files = load_samples(request.app[keys.SETTINGS].templates.dir / "_samples")
     journeys = request.app[keys.JOURNEYS]
-    return files + await recent_samples(request.app[TEMPLATE_STORE], journeys, key.name)
+    return files + await recent_samples(request.app[keys.TEMPLATE_STORE], journeys, key.name)
 
 
 def _choose(
@@ -321,7 +320,7 @@ def _sms_limit(request: web.Request) -> int:
 
 
 def file_source(request: web.Request, file: str) -> str | None:
-    files = request.app[PUBLISHED].loader.fallback
+    files = request.app[keys.PUBLISHED].loader.fallback
     try:
         return files.get_source(jinja2.Environment(), file)[0]
     except jinja2.TemplateNotFound:

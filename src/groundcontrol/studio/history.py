@@ -8,13 +8,13 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from groundcontrol.store.template_store import EditConflict, TemplateKey, TemplateVersion
+from groundcontrol import keys
+from groundcontrol.store.sql.template_store import EditConflict, TemplateKey, TemplateVersion
 from groundcontrol.studio.auth import session_of, studio_page
 from groundcontrol.studio.catalogue import editor_url
 from groundcontrol.studio.drafts import Problem
 from groundcontrol.studio.editor import EDITOR, draft_problems, file_source, now_of, template_key
 from groundcontrol.studio.views import render_page
-from groundcontrol.template_overrides import PUBLISHED, TEMPLATE_STORE
 
 routes = web.RouteTableDef()
 
@@ -75,7 +75,7 @@ async def restore(request: web.Request) -> web.StreamResponse:
     key = template_key(request)
     form = await request.post()
     number, expected = _int(form.get("number")), _int(form.get("version"))
-    store = request.app[TEMPLATE_STORE]
+    store = request.app[keys.TEMPLATE_STORE]
     old = await store.version(key, number)
     if old is None:
         return await _history_page(
@@ -94,7 +94,7 @@ async def restore(request: web.Request) -> web.StreamResponse:
         await store.restore(key, number, session_of(request).who, expected, now_of(request))
     except EditConflict as exc:
         return await _history_page(request, key, status=409, notice=f"Not restored: {exc}.")
-    await request.app[PUBLISHED].refresh()
+    await request.app[keys.PUBLISHED].refresh()
     raise web.HTTPSeeOther(f"{editor_url(key)}/history?restored={number}")
 
 
@@ -106,7 +106,7 @@ async def _history_page(
     notice: str | None = None,
     problems: list[Problem] | None = None,
 ) -> web.Response:
-    versions = await request.app[TEMPLATE_STORE].history(key)
+    versions = await request.app[keys.TEMPLATE_STORE].history(key)
     return render_page(
         request,
         "history.html",

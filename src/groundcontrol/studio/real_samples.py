@@ -12,9 +12,9 @@ from dataclasses import replace
 from urllib.parse import urlsplit
 
 from groundcontrol.domain import Customer
-from groundcontrol.journeys import Journeys
-from groundcontrol.store.template_store import RecentCase, TemplateStore
-from groundcontrol.template_context import Sample
+from groundcontrol.planning.journeys import Journeys
+from groundcontrol.store.sql.template_store import RecentCase, TemplateStore
+from groundcontrol.templates.context import Sample
 
 MASK = "•••"
 RECENT_LIMIT = 3

@@ -12,12 +12,12 @@ import uuid
 from dataclasses import replace
 from datetime import datetime
 
-from groundcontrol.channels.base import Channel, OutgoingMessage, Receipt, RenderedMessage
-from groundcontrol.dispatch import thread_key
-from groundcontrol.domain import Customer
+from groundcontrol.channels.base import Channel, OutgoingMessage, Receipt
+from groundcontrol.delivery.dispatcher import thread_key
+from groundcontrol.domain import Customer, RenderedMessage
 from groundcontrol.errors import DeliveryError
-from groundcontrol.store.template_store import TEST_CASE_PREFIX, TemplateKey, TemplateStore
-from groundcontrol.template_context import Sample
+from groundcontrol.store.sql.template_store import TEST_CASE_PREFIX, TemplateKey, TemplateStore
+from groundcontrol.templates.context import Sample
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+[1-9]\d{6,14}$")

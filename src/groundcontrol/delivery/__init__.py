@@ -1,0 +1,1 @@
+"""Delivery: the dispatcher and its policies (retry, quiet hours, caps, throttle, batching)."""

@@ -1,0 +1,54 @@
+"""The path from an accepted event to the dispatcher, as one object a reader can follow:
+
+    ingest(events) -> group commit -> plan (journeys, at the clock's now) -> store -> wake
+
+A burst of callers shares one transaction (`GroupCommitter`: one fsync); each event is
+planned by the pure planner inside it; once committed, the dispatcher is woken so a
+message due now goes out without waiting for the next poll.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from groundcontrol.delivery.batching import GroupCommitter
+from groundcontrol.domain import Clock, Event, IngestResult
+from groundcontrol.planning.journeys import Journeys
+from groundcontrol.planning.plan import planner_for
+from groundcontrol.store.contract import Store
+
+
+class Ingestor:
+    """Records events durably (committed before the caller hears back) and wakes delivery."""
+
+    def __init__(
+        self,
+        store: Store,
+        journeys: Journeys,
+        clock: Clock,
+        wake: Callable[[], None],
+        *,
+        max_batch: int = 500,
+    ) -> None:
+        self._store = store
+        self._journeys = journeys
+        self._clock = clock
+        self._wake = wake
+        self._committer = GroupCommitter(self._commit, max_batch=max_batch)
+
+    async def ingest(self, events: Sequence[Event]) -> list[IngestResult]:
+        """One result per event, in order, each committed; then the dispatcher wakes."""
+        results = await self._committer.submit(events)
+        self._wake()
+        return results
+
+    def start(self) -> None:
+        self._committer.start()
+
+    async def stop(self) -> None:
+        """Commit what is queued, then stop."""
+        await self._committer.stop()
+
+    async def _commit(self, events: Sequence[Event]) -> list[IngestResult]:
+        now = self._clock()
+        return await self._store.record_events(events, planner_for(self._journeys, now), now)

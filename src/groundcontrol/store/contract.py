@@ -1,0 +1,201 @@
+"""The store contract, at the level of domain operations.
+
+SQLite and PostgreSQL differ in SQL, not in meaning: every engine implements this
+protocol and passes the same contract suite (tests/contract/).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from groundcontrol.domain import (
+    ChannelName,
+    Customer,
+    Event,
+    NotificationKind,
+    NotificationState,
+    Priority,
+)
+
+# Re-exported: the values the contract speaks in live in domain.py and planning/plan.py.
+from groundcontrol.domain import Claim as Claim
+from groundcontrol.domain import Decision as Decision
+from groundcontrol.domain import DecisionKind as DecisionKind
+from groundcontrol.domain import IngestResult as IngestResult
+from groundcontrol.domain import IngestStatus as IngestStatus
+from groundcontrol.planning.plan import Planner as Planner
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    kind: str
+    case_id: str
+    notification_id: str | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    def public_dict(self) -> dict[str, Any]:
+        return {
+            "at": self.at.isoformat(),
+            "kind": self.kind,
+            "notification_id": self.notification_id,
+            "detail": dict(self.detail),
+        }
+
+
+@dataclass(frozen=True)
+class AttemptView:
+    number: int
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str  # in_flight | sent | transient | permanent | deferred | fenced
+    detail: str
+    provider_id: str | None
+
+
+@dataclass(frozen=True)
+class NotificationView:
+    id: str
+    case_id: str
+    customer_id: str
+    kind: NotificationKind
+    template: str
+    status: str
+    channel: ChannelName
+    state: NotificationState
+    priority: Priority
+    attempts: int
+    due_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    message_key: str
+    previous_id: str | None
+    provider_id: str | None
+    segments: int | None
+    last_error: str | None
+    attempt_log: tuple[AttemptView, ...] = ()
+
+    def public_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "case_id": self.case_id,
+            "customer_id": self.customer_id,
+            "kind": self.kind.value,
+            "template": self.template,
+            "status": self.status,
+            "channel": self.channel,
+            "state": self.state.value,
+            "priority": self.priority.label,
+            "attempts": self.attempts,
+            "due_at": self.due_at.isoformat(),
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "message_key": self.message_key,
+            "previous_id": self.previous_id,
+            "provider_id": self.provider_id,
+            "segments": self.segments,
+            "last_error": self.last_error,
+            "attempt_log": [
+                {
+                    "number": a.number,
+                    "started_at": a.started_at.isoformat(),
+                    "finished_at": a.finished_at.isoformat() if a.finished_at else None,
+                    "outcome": a.outcome,
+                    "detail": a.detail,
+                    "provider_id": a.provider_id,
+                }
+                for a in self.attempt_log
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class NotificationFilter:
+    state: NotificationState | None = None
+    channel: ChannelName | None = None
+    case_id: str | None = None
+    limit: int = 100
+
+
+class Store(Protocol):
+    """Every method is one transaction (or one per item, for batches)."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> None:
+        """Raise if the store cannot answer (for /readyz)."""
+
+    # --- ingest -------------------------------------------------------------
+    async def record_events(
+        self, events: Sequence[Event], planner: Planner, now: datetime
+    ) -> list[IngestResult]:
+        """Record a batch of events in one commit (group commit: one fsync for a burst).
+
+        For each event, idempotently: upsert the inline customer, plan against the case
+        as it was, update the case, supersede stale pending notifications, cancel the
+        case's pending follow-ups, insert the planned notifications and follow-up, and
+        append the timeline. One bad event never spoils the others in the batch."""
+
+    # --- customers ------------------------------------------------------------
+    async def put_customer(self, customer: Customer, now: datetime) -> None: ...
+
+    async def get_customer(self, customer_id: str) -> Customer | None: ...
+
+    async def find_customer_by_phone(self, phone: str) -> list[Customer]: ...
+
+    async def set_opt_out(
+        self, customer_id: str, channel: ChannelName, opted_out: bool, reason: str, now: datetime
+    ) -> int:
+        """Opt a customer out of (or back into) a channel. Opting out cancels that
+        channel's pending notifications; returns how many were cancelled."""
+
+    # --- time -------------------------------------------------------------------
+    async def fire_due_follow_ups(self, now: datetime, limit: int) -> int:
+        """Turn due follow-ups into pending notifications and schedule their next
+        repetition; returns how many fired."""
+
+    async def next_due_at(self) -> datetime | None:
+        """The earliest time anything (notification or follow-up) becomes due."""
+
+    # --- dispatch ---------------------------------------------------------------
+    async def claim_due(
+        self, now: datetime, limit: int, owner: str, lease: timedelta
+    ) -> list[Claim]:
+        """Claim up to `limit` due notifications (pending and due, or sending with an
+        expired lease), most urgent first then oldest; mark them sending, bump their
+        lease version and record the attempt as in flight, in one transaction."""
+
+    async def finish(self, results: Sequence[tuple[Claim, Decision]], now: datetime) -> list[bool]:
+        """Apply decisions (one commit for the batch). False where the claim's lease
+        version is no longer current: a newer attempt owns the row, nothing is written."""
+
+    async def recent_sends(self, customer_id: str, since: datetime) -> list[datetime]:
+        """When this customer's messages were sent since `since` (frequency caps)."""
+
+    async def release(self, claims: Sequence[Claim], now: datetime) -> None:
+        """Give claims back unattempted (shutdown): pending again, attempt not counted."""
+
+    # --- callbacks ---------------------------------------------------------------
+    async def record_provider_status(
+        self, provider_id: str, state: NotificationState, detail: str, now: datetime
+    ) -> bool:
+        """A provider callback (sent/delivered/undelivered). States never move backwards.
+        Returns False for an unknown provider id or a late callback that changes nothing."""
+
+    # --- read side ---------------------------------------------------------------
+    async def timeline(self, case_id: str) -> list[TimelineEntry] | None: ...
+
+    async def get_notification(self, notification_id: str) -> NotificationView | None: ...
+
+    async def list_notifications(self, where: NotificationFilter) -> list[NotificationView]: ...
+
+    async def redrive(self, notification_id: str, now: datetime) -> bool:
+        """A dead (or failed) notification becomes pending again with fresh attempts."""
+
+    async def state_counts(self) -> dict[str, int]:
+        """How many notifications are in each state (for metrics)."""

@@ -1,0 +1,1 @@
+"""The SQL engines (SQLite, PostgreSQL): schema, rows, claims, migrations."""

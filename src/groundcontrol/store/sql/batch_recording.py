@@ -1,0 +1,225 @@
+"""Recording an ingest batch with a fixed number of statements: read what the batch
+touches, plan it in memory (`batch_plan`), write every table once.
+
+Writes are plain INSERTs: if another instance records one of the same event ids or
+creates one of the same cases meanwhile, the statement fails, the transaction rolls
+back, and the group committer records each caller alone through `recording`, which
+settles such races row by row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from groundcontrol.domain import CaseState, Customer, Event, NotificationState
+from groundcontrol.store.contract import IngestResult, Planner
+from groundcontrol.store.sql.batch_plan import (
+    BatchPlan,
+    EventKey,
+    SupersedeMark,
+    plan_batch,
+)
+from groundcontrol.store.sql.dialect import Dialect
+from groundcontrol.store.sql.recording import (
+    STORED_EVENT_COLUMNS,
+    SUPERSEDABLE,
+    StoredEvent,
+    stored_event,
+)
+from groundcontrol.store.sql.rows import customer_values, to_case, to_customer
+from groundcontrol.store.sql.schema import (
+    cases,
+    customers,
+    events,
+    follow_ups,
+    notifications,
+    timeline,
+)
+from groundcontrol.store.transitions import Entry
+
+PENDING = NotificationState.PENDING.value
+
+
+async def record_batch(
+    conn: AsyncConnection, dialect: Dialect, batch: Sequence[Event], planner: Planner, now: datetime
+) -> list[IngestResult]:
+    plan = plan_batch(
+        batch,
+        stored_events=await _stored_events(conn, batch),
+        customers=await _customers(conn, {e.customer.id for e in batch}),
+        cases=await _cases(conn, dialect, {e.case_id for e in batch}),
+        planner=planner,
+        now=now,
+    )
+    await _write(conn, dialect, plan, now)
+    return plan.results
+
+
+async def _stored_events(
+    conn: AsyncConnection, batch: Sequence[Event]
+) -> dict[EventKey, StoredEvent]:
+    keys = {(e.source, e.id) for e in batch}
+    query = select(events.c.source, events.c.event_id, *STORED_EVENT_COLUMNS).where(
+        tuple_(events.c.source, events.c.event_id).in_(sorted(keys))
+    )
+    return {(row.source, row.event_id): stored_event(row) for row in await conn.execute(query)}
+
+
+async def _customers(conn: AsyncConnection, ids: set[str]) -> dict[str, Customer]:
+    rows = (await conn.execute(select(customers).where(customers.c.id.in_(sorted(ids))))).mappings()
+    return {row["id"]: to_customer(row) for row in rows}
+
+
+async def _cases(conn: AsyncConnection, dialect: Dialect, ids: set[str]) -> dict[str, CaseState]:
+    # Locked in id order (PostgreSQL), so two instances' batches cannot deadlock.
+    query = dialect.lock_row(select(cases).where(cases.c.id.in_(sorted(ids))).order_by(cases.c.id))
+    return {row["id"]: to_case(row) for row in (await conn.execute(query)).mappings()}
+
+
+async def _write(conn: AsyncConnection, dialect: Dialect, plan: BatchPlan, now: datetime) -> None:
+    await _upsert_customers(conn, dialect, plan.customers.values(), now)
+    event_pks = await _insert_events(conn, plan.events)
+    await _write_cases(conn, plan, event_pks, now)
+    await _raise_priorities(conn, plan, now)
+    superseded = await _supersede_stored(conn, plan.supersede, now)
+    if plan.notifications:
+        await conn.execute(notifications.insert(), plan.notifications)
+    await _insert_follow_ups(conn, plan.follow_ups)
+    await _insert_timeline(conn, plan, superseded, now)
+
+
+async def _upsert_customers(
+    conn: AsyncConnection, dialect: Dialect, changed: Iterable[Customer], now: datetime
+) -> None:
+    rows = [customer_values(c) | {"created_at": now, "updated_at": now} for c in changed]
+    if not rows:
+        return
+    statement = dialect.insert(customers)
+    kept = {"id", "created_at"}
+    columns = {c.name: statement.excluded[c.name] for c in customers.c if c.name not in kept}
+    await conn.execute(statement.on_conflict_do_update(index_elements=["id"], set_=columns), rows)
+
+
+async def _insert_events(conn: AsyncConnection, rows: list[dict[str, Any]]) -> dict[EventKey, int]:
+    if not rows:
+        return {}
+    # Keyed by (source, event_id), so the rows may come back in any order; asking for
+    # parameter order makes SQLAlchemy insert one row per statement on SQLite.
+    statement = events.insert().returning(events.c.pk, events.c.source, events.c.event_id)
+    return {(r.source, r.event_id): r.pk for r in await conn.execute(statement, rows)}
+
+
+async def _write_cases(
+    conn: AsyncConnection, plan: BatchPlan, event_pks: dict[EventKey, int], now: datetime
+) -> None:
+    def values(case: CaseState) -> dict[str, Any]:
+        return {
+            "id": case.id,
+            "customer_id": case.customer_id,
+            "status": case.status,
+            "previous_status": case.previous_status,
+            "status_at": case.status_at,
+            "sequence": case.sequence,
+            "priority": int(case.priority),
+            "data": dict(case.data),
+            "last_event_pk": event_pks[plan.last_event[case.id]],
+            "updated_at": now,
+        }
+
+    if plan.new_cases:
+        rows = [
+            values(c) | {"created_at": now, "last_message_at": None}
+            for c in plan.new_cases.values()
+        ]
+        await conn.execute(cases.insert(), rows)
+    if plan.changed_cases:
+        names = [name for name in values(next(iter(plan.changed_cases.values()))) if name != "id"]
+        changes: dict[str, Any] = {name: bindparam(f"v_{name}") for name in names}
+        statement = update(cases).where(cases.c.id == bindparam("v_id")).values(**changes)
+        rows = [{f"v_{k}": v for k, v in values(c).items()} for c in plan.changed_cases.values()]
+        await conn.execute(statement, rows)
+
+
+async def _raise_priorities(conn: AsyncConnection, plan: BatchPlan, now: datetime) -> None:
+    if not plan.raised:
+        return
+    rows = [{"v_case": case, "v_priority": int(p), "v_now": now} for case, p in plan.raised.items()]
+    for table in (notifications, follow_ups):
+        statement = (
+            update(table)
+            .where(
+                table.c.case_id == bindparam("v_case"),
+                table.c.state == PENDING,
+                table.c.priority > bindparam("v_priority"),
+            )
+            .values(priority=bindparam("v_priority"), updated_at=bindparam("v_now"))
+        )
+        await conn.execute(statement, rows)
+
+
+Superseded = dict[str, list[Entry]]  # case id -> its stored rows' timeline entries
+
+
+async def _supersede_stored(conn: AsyncConnection, case_ids: set[str], now: datetime) -> Superseded:
+    if not case_ids:
+        return {}
+    where = sorted(case_ids)
+    dropped = await conn.execute(
+        update(notifications)
+        .where(
+            notifications.c.case_id.in_(where),
+            notifications.c.state == PENDING,
+            notifications.c.kind.in_(SUPERSEDABLE),
+        )
+        .values(state=NotificationState.SUPERSEDED.value, updated_at=now)
+        .returning(notifications.c.id, notifications.c.case_id)
+    )
+    cancelled = await conn.execute(
+        update(follow_ups)
+        .where(follow_ups.c.case_id.in_(where), follow_ups.c.state == "pending")
+        .values(state="cancelled", updated_at=now)
+        .returning(follow_ups.c.id, follow_ups.c.case_id, follow_ups.c.template)
+    )
+    found: Superseded = {}
+    for row in dropped:
+        found.setdefault(row.case_id, []).append(("superseded", row.id, {}))
+    for row in cancelled:
+        detail = {"follow_up_id": row.id, "template": row.template}
+        found.setdefault(row.case_id, []).append(("follow_up_cancelled", None, detail))
+    return found
+
+
+async def _insert_follow_ups(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    statement = follow_ups.insert().returning(follow_ups.c.id, sort_by_parameter_order=True)
+    clean = [{k: v for k, v in row.items() if k != "_details"} for row in rows]
+    for row, inserted in zip(rows, await conn.execute(statement, clean), strict=True):
+        for detail in row["_details"]:
+            detail["follow_up_id"] = inserted.id
+
+
+async def _insert_timeline(
+    conn: AsyncConnection, plan: BatchPlan, superseded: Superseded, now: datetime
+) -> None:
+    rows: list[dict[str, Any]] = []
+
+    def add(case_id: str, entry: Entry) -> None:
+        kind, nid, detail = entry
+        rows.append(
+            {"case_id": case_id, "at": now, "kind": kind, "notification_id": nid, "detail": detail}
+        )
+
+    for item in plan.timeline:
+        if isinstance(item, SupersedeMark):
+            for kind, nid, detail in superseded.get(item.case_id, []):
+                add(item.case_id, (kind, nid, detail | {"reason": item.reason}))
+        else:
+            add(*item)
+    if rows:
+        await conn.execute(timeline.insert(), rows)

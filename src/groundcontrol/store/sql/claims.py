@@ -1,0 +1,395 @@
+"""Claiming due notifications with a fenced lease, and applying what became of them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from groundcontrol.domain import (
+    Customer,
+    NotificationKind,
+    NotificationState,
+    Priority,
+    as_utc,
+)
+from groundcontrol.store.contract import Claim, Decision, DecisionKind
+from groundcontrol.store.sql.dialect import Dialect
+from groundcontrol.store.sql.recording import insert_notification_rows, notification_row
+from groundcontrol.store.sql.rows import to_case, to_customer
+from groundcontrol.store.sql.schema import (
+    attempts,
+    cases,
+    customers,
+    events,
+    notifications,
+    timeline,
+)
+from groundcontrol.store.sql.timeline import add_timeline
+from groundcontrol.store.transitions import (
+    ATTEMPT_OUTCOME,
+    NOT_ATTEMPTED,
+    Entry,
+    decision_changes,
+    fallback,
+    fallback_entry,
+    forgotten_entry,
+    outcome_entry,
+)
+
+PENDING = NotificationState.PENDING.value
+SENDING = NotificationState.SENDING.value
+
+
+def due_condition(now: datetime) -> Any:
+    """Pending and due, or in flight under a lease that has expired (a crashed worker)."""
+    return or_(
+        and_(notifications.c.state == PENDING, notifications.c.due_at <= now),
+        and_(notifications.c.state == SENDING, notifications.c.lease_expires_at < now),
+    )
+
+
+async def claim_due(
+    conn: AsyncConnection,
+    dialect: Dialect,
+    now: datetime,
+    limit: int,
+    owner: str,
+    lease: timedelta,
+) -> list[Claim]:
+    candidates = dialect.claim_rows(
+        select(notifications.c.id, notifications.c.state)
+        .where(due_condition(now))
+        .order_by(notifications.c.priority, notifications.c.due_at)
+        .limit(limit)
+    )
+    picked = (await conn.execute(candidates)).all()
+    if not picked:
+        return []
+    expired = [row.id for row in picked if row.state == SENDING]
+    if expired:
+        await _expire_attempts(conn, expired, now)
+    claimed = await conn.execute(
+        update(notifications)
+        .where(notifications.c.id.in_([row.id for row in picked]))
+        .values(
+            state=SENDING,
+            lease_owner=owner,
+            lease_expires_at=now + lease,
+            lease_version=notifications.c.lease_version + 1,
+            attempts=notifications.c.attempts + 1,
+            updated_at=now,
+        )
+        .returning(notifications.c.id, notifications.c.lease_version, notifications.c.attempts)
+    )
+    versions = {row.id: (row.lease_version, row.attempts) for row in claimed}
+    await conn.execute(
+        attempts.insert(),
+        [
+            {
+                "notification_id": nid,
+                "number": number,
+                "lease_version": version,
+                "owner": owner,
+                "started_at": now,
+                "outcome": "in_flight",
+                "detail": "",
+            }
+            for nid, (version, number) in versions.items()
+        ],
+    )
+    return await _load_claims(conn, versions)
+
+
+async def _expire_attempts(conn: AsyncConnection, ids: list[str], now: datetime) -> None:
+    await conn.execute(
+        update(attempts)
+        .where(attempts.c.notification_id.in_(ids), attempts.c.outcome == "in_flight")
+        .values(outcome="lease_expired", finished_at=now, detail="lease expired: worker lost")
+    )
+
+
+async def _load_claims(conn: AsyncConnection, versions: dict[str, tuple[int, int]]) -> list[Claim]:
+    n, c, cu = notifications, cases.alias("c"), customers.alias("cu")
+    columns: list[Any] = [n]
+    columns += [col.label(f"c__{col.name}") for col in c.c]
+    columns += [col.label(f"u__{col.name}") for col in cu.c]
+    query = (
+        select(*columns, events.c.payload.label("event_payload"))
+        .select_from(
+            n.join(c, c.c.id == n.c.case_id)
+            .join(cu, cu.c.id == n.c.customer_id)
+            .outerjoin(events, events.c.pk == c.c.last_event_pk)
+        )
+        .where(n.c.id.in_(list(versions)))
+        .order_by(n.c.priority, n.c.due_at)
+    )
+    rows = (await conn.execute(query)).mappings().all()
+    return [
+        Claim(
+            notification_id=row["id"],
+            lease_version=versions[row["id"]][0],
+            attempt=versions[row["id"]][1],
+            kind=NotificationKind(row["kind"]),
+            template=row["template"],
+            status=row["status"],
+            channel=row["channel"],
+            priority=Priority(row["priority"]),
+            message_key=row["message_key"],
+            case=to_case(row, prefix="c__"),
+            customer=to_customer(row, prefix="u__"),
+            event=row["event_payload"] or {},
+            tried_channels=tuple(row["tried_channels"] or ()),
+            due_at=as_utc(row["due_at"]),
+            created_at=as_utc(row["created_at"]),
+        )
+        for row in rows
+    ]
+
+
+# --- finishing ------------------------------------------------------------------------
+
+
+async def finish_one(
+    conn: AsyncConnection, claim: Claim, decision: Decision, now: datetime
+) -> bool:
+    """Apply one decision, fenced by the claim's lease version. False: refused."""
+    values = _notification_changes(decision, now)
+    fenced = await conn.execute(
+        update(notifications)
+        .where(
+            notifications.c.id == claim.notification_id,
+            notifications.c.lease_version == claim.lease_version,
+            notifications.c.state == SENDING,
+        )
+        .values(**values)
+        .returning(notifications.c.id)
+    )
+    if fenced.scalar() is None:
+        await _mark_attempt(conn, claim, "fenced", "late result refused: lease lost", None, now)
+        return False
+    outcome = ATTEMPT_OUTCOME[decision.kind]
+    await _mark_attempt(conn, claim, outcome, decision.detail, decision.provider_id, now)
+    entries = await _consequences(conn, claim, decision, now)
+    await add_timeline(conn, claim.case.id, now, entries)
+    return True
+
+
+async def finish_many(
+    conn: AsyncConnection,
+    dialect: Dialect,
+    results: Sequence[tuple[Claim, Decision]],
+    now: datetime,
+) -> list[bool]:
+    """Apply decisions, each fenced by its claim's lease; one bool per decision, in order.
+    Plain sends go first and share a few statements per batch: one statement per row
+    per table is what bounded delivery throughput."""
+    sent = [(i, c, d) for i, (c, d) in enumerate(results) if d.kind is DecisionKind.SENT]
+    done = [False] * len(results)
+    accepted = await _finish_sent(conn, dialect, sent, now)
+    for (i, _, _), ok in zip(sent, accepted, strict=True):
+        done[i] = ok
+    for i, (claim, decision) in enumerate(results):
+        if decision.kind is not DecisionKind.SENT:
+            done[i] = await finish_one(conn, claim, decision, now)
+    return done
+
+
+async def _finish_sent(
+    conn: AsyncConnection,
+    dialect: Dialect,
+    sent: Sequence[tuple[int, Claim, Decision]],
+    now: datetime,
+) -> list[bool]:
+    if not sent:
+        return []
+    held = await _held_leases(conn, dialect, [claim for _, claim, _ in sent])
+    accepted = [held.get(c.notification_id) == c.lease_version for _, c, _ in sent]
+    mine = [(c, d) for (_, c, d), ok in zip(sent, accepted, strict=True) if ok]
+    for (_, claim, _), ok in zip(sent, accepted, strict=True):
+        if not ok:
+            await _mark_attempt(conn, claim, "fenced", "late result refused: lease lost", None, now)
+    if mine:
+        await _record_sends(conn, mine, now)
+    return accepted
+
+
+async def _held_leases(
+    conn: AsyncConnection, dialect: Dialect, claimed: Sequence[Claim]
+) -> dict[str, int]:
+    """Lease versions of the rows still in flight, locked until commit."""
+    query = dialect.lock_row(
+        select(notifications.c.id, notifications.c.lease_version).where(
+            notifications.c.id.in_([c.notification_id for c in claimed]),
+            notifications.c.state == SENDING,
+        )
+    )
+    return {row.id: row.lease_version for row in await conn.execute(query)}
+
+
+async def _record_sends(
+    conn: AsyncConnection, mine: Sequence[tuple[Claim, Decision]], now: datetime
+) -> None:
+    """Rows already fenced by `_held_leases`: one executemany per table."""
+    await conn.execute(
+        update(notifications)
+        .where(notifications.c.id == bindparam("b_id"))
+        .values(
+            state=NotificationState.SENT.value,
+            provider_id=bindparam("b_provider"),
+            segments=bindparam("b_segments"),
+            sent_at=now,
+            last_error=None,
+            lease_owner=None,
+            lease_expires_at=None,
+            updated_at=now,
+        ),
+        [
+            {"b_id": c.notification_id, "b_provider": d.provider_id, "b_segments": d.segments}
+            for c, d in mine
+        ],
+    )
+    await conn.execute(
+        update(attempts)
+        .where(
+            attempts.c.notification_id == bindparam("b_id"),
+            attempts.c.lease_version == bindparam("b_version"),
+        )
+        .values(
+            outcome=ATTEMPT_OUTCOME[DecisionKind.SENT],
+            detail=bindparam("b_detail"),
+            provider_id=bindparam("b_provider"),
+            finished_at=now,
+        ),
+        [
+            {
+                "b_id": c.notification_id,
+                "b_version": c.lease_version,
+                "b_detail": d.detail,
+                "b_provider": d.provider_id,
+            }
+            for c, d in mine
+        ],
+    )
+    case_ids = sorted({c.case.id for c, _ in mine})  # sorted: a stable lock order
+    await conn.execute(update(cases).where(cases.c.id.in_(case_ids)).values(last_message_at=now))
+    await conn.execute(timeline.insert(), [_sent_entry(c, d, now) for c, d in mine])
+
+
+def _sent_entry(claim: Claim, decision: Decision, now: datetime) -> dict[str, Any]:
+    kind, nid, detail = outcome_entry(claim, decision)
+    return {
+        "case_id": claim.case.id,
+        "at": now,
+        "kind": kind,
+        "notification_id": nid,
+        "detail": detail,
+    }
+
+
+def _notification_changes(decision: Decision, now: datetime) -> dict[str, Any]:
+    changes = decision_changes(decision, now)
+    changes["state"] = changes["state"].value
+    if decision.kind in NOT_ATTEMPTED:
+        changes["attempts"] = notifications.c.attempts - 1
+    return changes
+
+
+async def _mark_attempt(
+    conn: AsyncConnection,
+    claim: Claim,
+    outcome: str,
+    detail: str,
+    provider_id: str | None,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        update(attempts)
+        .where(
+            attempts.c.notification_id == claim.notification_id,
+            attempts.c.lease_version == claim.lease_version,
+        )
+        .values(outcome=outcome, detail=detail, provider_id=provider_id, finished_at=now)
+    )
+
+
+async def _consequences(
+    conn: AsyncConnection, claim: Claim, decision: Decision, now: datetime
+) -> list[Entry]:
+    if decision.kind is DecisionKind.SENT:
+        await conn.execute(
+            update(cases).where(cases.c.id == claim.case.id).values(last_message_at=now)
+        )
+    if decision.kind is DecisionKind.FAIL:
+        return await _fail(conn, claim, decision, now)
+    return [outcome_entry(claim, decision)]
+
+
+async def _fail(
+    conn: AsyncConnection, claim: Claim, decision: Decision, now: datetime
+) -> list[Entry]:
+    entries: list[Entry] = []
+    if decision.opt_out or decision.disable_address:
+        entries.append(await _forget_channel(conn, claim, decision, now))
+    entries.append(outcome_entry(claim, decision))
+    channel = decision.fallback_channel
+    if channel is None:
+        return entries
+    row = notification_row(
+        case_id=claim.case.id,
+        customer_id=claim.customer.id,
+        planned=fallback(claim, channel, now),
+        now=now,
+        previous_id=claim.notification_id,
+        tried=[*claim.tried_channels, claim.channel],
+    )
+    entries.append(fallback_entry(claim, channel, row["id"]))
+    await add_timeline(conn, claim.case.id, now, entries)
+    await insert_notification_rows(
+        conn, claim.case.id, [row], [f"fallback from {claim.channel}"], now
+    )
+    return []
+
+
+async def _forget_channel(
+    conn: AsyncConnection, claim: Claim, decision: Decision, now: datetime
+) -> Entry:
+    """The provider says this address is unusable: remember it on the customer."""
+    customer = claim.customer
+    row = (
+        (await conn.execute(select(customers).where(customers.c.id == customer.id)))
+        .mappings()
+        .first()
+    )
+    current: Customer = to_customer(row) if row else customer
+    changes: dict[str, Any] = {"updated_at": now}
+    if decision.opt_out:
+        changes["opted_out"] = sorted(current.opted_out | {claim.channel})
+    if decision.disable_address and claim.channel == "chat":
+        changes["chat_webhook"] = None
+    await conn.execute(update(customers).where(customers.c.id == customer.id).values(**changes))
+    return forgotten_entry(claim, decision)
+
+
+async def release_one(conn: AsyncConnection, claim: Claim, now: datetime) -> None:
+    released = await conn.execute(
+        update(notifications)
+        .where(
+            notifications.c.id == claim.notification_id,
+            notifications.c.lease_version == claim.lease_version,
+            notifications.c.state == SENDING,
+        )
+        .values(
+            state=PENDING,
+            lease_owner=None,
+            lease_expires_at=None,
+            attempts=notifications.c.attempts - 1,
+            updated_at=now,
+        )
+        .returning(notifications.c.id)
+    )
+    if released.scalar() is not None:
+        await _mark_attempt(conn, claim, "released", "shutdown before sending", None, now)

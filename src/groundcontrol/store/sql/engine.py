@@ -1,0 +1,302 @@
+"""The SQL store: one implementation of the Store contract over SQLAlchemy Core async.
+
+Engine differences live in small hooks (`store/sql/dialect.py`, and the SQLite and
+PostgreSQL subclasses in `store/sql/sqlite.py`, `store/sql/postgres.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from groundcontrol.domain import (
+    ChannelName,
+    Customer,
+    Event,
+    NotificationState,
+    as_utc,
+)
+from groundcontrol.store.contract import (
+    Claim,
+    Decision,
+    IngestResult,
+    NotificationFilter,
+    NotificationView,
+    Planner,
+    TimelineEntry,
+)
+from groundcontrol.store.sql import batch_recording, claims, followups, migrate, recording
+from groundcontrol.store.sql.callbacks import apply_provider_status
+from groundcontrol.store.sql.dialect import Dialect
+from groundcontrol.store.sql.rows import to_attempt, to_customer, to_notification, to_timeline
+from groundcontrol.store.sql.schema import (
+    attempts,
+    cases,
+    customers,
+    follow_ups,
+    notifications,
+    timeline,
+)
+from groundcontrol.store.sql.timeline import Entry, add_timeline
+
+_REDRIVABLE = (NotificationState.DEAD.value, NotificationState.FAILED.value)
+
+
+class SqlStore:
+    """Shared bookkeeping; subclasses build the engine and may add engine features."""
+
+    dialect: Dialect
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    # --- lifecycle --------------------------------------------------------------------
+    async def open(self) -> None:
+        await migrate.upgrade(self.engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(select(1))
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """One write transaction; committed when the block exits cleanly."""
+        async with self.engine.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as conn:
+            yield conn
+
+    async def wake_others(self, conn: AsyncConnection, kind: str) -> None:
+        """Hook, inside a write transaction: when it commits, tell other instances that
+        something became due (PostgreSQL NOTIFY). One process (SQLite) has no others."""
+
+    # --- ingest -------------------------------------------------------------------------
+    async def record_events(
+        self, events: Sequence[Event], planner: Planner, now: datetime
+    ) -> list[IngestResult]:
+        async with self.write() as conn:
+            if len(events) == 1:
+                # One event (and every retry of a batch that lost a race with another
+                # instance) goes row by row: it settles such races itself.
+                results = [
+                    await recording.record_event(conn, self.dialect, events[0], planner, now)
+                ]
+            else:
+                results = await batch_recording.record_batch(
+                    conn, self.dialect, events, planner, now
+                )
+            await self.wake_others(conn, "events")
+        return results
+
+    # --- customers ----------------------------------------------------------------------
+    async def put_customer(self, customer: Customer, now: datetime) -> None:
+        async with self.write() as conn:
+            await recording.upsert_customer(conn, self.dialect, customer, now)
+
+    async def get_customer(self, customer_id: str) -> Customer | None:
+        async with self.read() as conn:
+            return await recording.load_customer(conn, customer_id)
+
+    async def find_customer_by_phone(self, phone: str) -> list[Customer]:
+        async with self.read() as conn:
+            rows = (
+                await conn.execute(select(customers).where(customers.c.phone == phone))
+            ).mappings()
+            return [to_customer(row) for row in rows]
+
+    async def set_opt_out(
+        self, customer_id: str, channel: ChannelName, opted_out: bool, reason: str, now: datetime
+    ) -> int:
+        async with self.write() as conn:
+            customer = await recording.load_customer(conn, customer_id)
+            if customer is None:
+                return 0
+            chosen = customer.opted_out | {channel} if opted_out else customer.opted_out - {channel}
+            await conn.execute(
+                update(customers)
+                .where(customers.c.id == customer_id)
+                .values(opted_out=sorted(chosen), updated_at=now)
+            )
+            cancelled = (
+                await self._cancel_channel(conn, customer_id, channel, now) if opted_out else []
+            )
+            await self._note_opt_change(conn, customer_id, channel, opted_out, reason, now)
+            for case_id, entries in cancelled:
+                await add_timeline(conn, case_id, now, entries)
+        return len(cancelled)
+
+    async def _cancel_channel(
+        self, conn: AsyncConnection, customer_id: str, channel: str, now: datetime
+    ) -> list[tuple[str, list[Entry]]]:
+        rows = await conn.execute(
+            update(notifications)
+            .where(
+                notifications.c.customer_id == customer_id,
+                notifications.c.channel == channel,
+                notifications.c.state == NotificationState.PENDING.value,
+            )
+            .values(state=NotificationState.CANCELLED.value, updated_at=now)
+            .returning(notifications.c.id, notifications.c.case_id)
+        )
+        return [
+            (row.case_id, [("cancelled", row.id, {"reason": f"customer opted out of {channel}"})])
+            for row in rows
+        ]
+
+    async def _note_opt_change(
+        self,
+        conn: AsyncConnection,
+        customer_id: str,
+        channel: str,
+        opted_out: bool,
+        reason: str,
+        now: datetime,
+    ) -> None:
+        case_ids = (
+            await conn.execute(select(cases.c.id).where(cases.c.customer_id == customer_id))
+        ).scalars()
+        kind = "opted_out" if opted_out else "opted_in"
+        for case_id in case_ids:
+            await add_timeline(
+                conn, case_id, now, [(kind, None, {"channel": channel, "reason": reason})]
+            )
+
+    # --- time -----------------------------------------------------------------------------
+    async def fire_due_follow_ups(self, now: datetime, limit: int) -> int:
+        async with self.write() as conn:
+            fired = await followups.fire_due(conn, self.dialect, now, limit)
+        return fired
+
+    async def next_due_at(self) -> datetime | None:
+        pending = NotificationState.PENDING.value
+        sending = NotificationState.SENDING.value
+        earliest = (
+            select(func.min(notifications.c.due_at)).where(notifications.c.state == pending),
+            select(func.min(follow_ups.c.due_at)).where(follow_ups.c.state == "pending"),
+            select(func.min(notifications.c.lease_expires_at)).where(
+                notifications.c.state == sending
+            ),
+        )
+        async with self.read() as conn:  # one round trip for the three
+            row = (await conn.execute(select(*(q.scalar_subquery() for q in earliest)))).one()
+        known = [as_utc(t) for t in row if t is not None]
+        return min(known) if known else None
+
+    # --- dispatch ---------------------------------------------------------------------------
+    async def claim_due(
+        self, now: datetime, limit: int, owner: str, lease: timedelta
+    ) -> list[Claim]:
+        async with self.write() as conn:
+            return await claims.claim_due(conn, self.dialect, now, limit, owner, lease)
+
+    async def finish(self, results: Sequence[tuple[Claim, Decision]], now: datetime) -> list[bool]:
+        async with self.write() as conn:
+            done = await claims.finish_many(conn, self.dialect, results, now)
+            if any(d.fallback_channel or d.kind.value in ("retry", "defer") for _, d in results):
+                await self.wake_others(conn, "notifications")
+        return done
+
+    async def release(self, claimed: Sequence[Claim], now: datetime) -> None:
+        async with self.write() as conn:
+            for claim in claimed:
+                await claims.release_one(conn, claim, now)
+
+    async def recent_sends(self, customer_id: str, since: datetime) -> list[datetime]:
+        """When this customer's messages were sent since `since` (for frequency caps)."""
+        query = select(notifications.c.sent_at).where(
+            notifications.c.customer_id == customer_id, notifications.c.sent_at >= since
+        )
+        async with self.read() as conn:
+            return [as_utc(t) for t in (await conn.execute(query)).scalars()]
+
+    # --- callbacks ---------------------------------------------------------------------------
+    async def record_provider_status(
+        self, provider_id: str, state: NotificationState, detail: str, now: datetime
+    ) -> bool:
+        async with self.write() as conn:
+            changed = await apply_provider_status(conn, provider_id, state, detail, now)
+            if changed:
+                await self.wake_others(conn, "notifications")
+        return changed
+
+    # --- read side ---------------------------------------------------------------------------
+    async def timeline(self, case_id: str) -> list[TimelineEntry] | None:
+        async with self.read() as conn:
+            exists = await conn.scalar(select(cases.c.id).where(cases.c.id == case_id))
+            if exists is None:
+                return None
+            query = select(timeline).where(timeline.c.case_id == case_id).order_by(timeline.c.id)
+            return [to_timeline(row) for row in (await conn.execute(query)).mappings()]
+
+    async def get_notification(self, notification_id: str) -> NotificationView | None:
+        async with self.read() as conn:
+            row = (
+                (
+                    await conn.execute(
+                        select(notifications).where(notifications.c.id == notification_id)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            if row is None:
+                return None
+            log_query = (
+                select(attempts)
+                .where(attempts.c.notification_id == notification_id)
+                .order_by(attempts.c.id)
+            )
+            log = tuple(to_attempt(a) for a in (await conn.execute(log_query)).mappings())
+            return to_notification(row, log)
+
+    async def list_notifications(self, where: NotificationFilter) -> list[NotificationView]:
+        query = select(notifications).order_by(notifications.c.updated_at.desc()).limit(where.limit)
+        if where.state is not None:
+            query = query.where(notifications.c.state == where.state.value)
+        if where.channel is not None:
+            query = query.where(notifications.c.channel == where.channel)
+        if where.case_id is not None:
+            query = query.where(notifications.c.case_id == where.case_id)
+        async with self.read() as conn:
+            return [to_notification(row) for row in (await conn.execute(query)).mappings()]
+
+    async def redrive(self, notification_id: str, now: datetime) -> bool:
+        async with self.write() as conn:
+            row = (
+                await conn.execute(
+                    update(notifications)
+                    .where(
+                        notifications.c.id == notification_id,
+                        notifications.c.state.in_(_REDRIVABLE),
+                    )
+                    .values(
+                        state=NotificationState.PENDING.value,
+                        due_at=now,
+                        attempts=0,
+                        updated_at=now,
+                    )
+                    .returning(notifications.c.case_id, notifications.c.last_error)
+                )
+            ).first()
+            if row is None:
+                return False
+            detail: dict[str, Any] = {"previous_error": row.last_error}
+            await add_timeline(conn, row.case_id, now, [("redriven", notification_id, detail)])
+            await self.wake_others(conn, "notifications")
+        return True
+
+    async def state_counts(self) -> dict[str, int]:
+        query = select(notifications.c.state, func.count()).group_by(notifications.c.state)
+        async with self.read() as conn:
+            return {state: count for state, count in (await conn.execute(query)).all()}

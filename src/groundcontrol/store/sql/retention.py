@@ -1,0 +1,156 @@
+"""Retention: delete finished history older than a horizon, a small batch per transaction.
+
+What goes: notifications in a state nothing changes any more (sent counts, since no
+provider reports on a message that old) with their attempts, follow-ups that are done or
+cancelled, timeline entries, and events. What stays: anything still due or in flight,
+and each case's latest event, which its next message renders from. Forgetting an old
+event also forgets its id, so a source re-posting the same id after the horizon is
+accepted again rather than answered as a duplicate.
+
+Batches keep each transaction short: on SQLite the sweep shares the single writer with
+ingest, on PostgreSQL it holds row locks only briefly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from typing import Any, Protocol, runtime_checkable
+
+from sqlalchemy import ColumnElement, Table, delete, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from groundcontrol.domain import FINAL_STATES, NotificationState
+from groundcontrol.store.sql.schema import (
+    attempts,
+    cases,
+    events,
+    follow_ups,
+    notifications,
+    timeline,
+)
+
+BATCH = 1000
+SINGLETON = "retention"
+FINISHED_NOTIFICATIONS = tuple(sorted(s.value for s in FINAL_STATES | {NotificationState.SENT}))
+FINISHED_FOLLOW_UPS = ("done", "cancelled")
+
+
+@runtime_checkable
+class RetainingStore(Protocol):
+    """What the sweep needs from a store (SqliteStore and PostgresStore have it)."""
+
+    def write(self) -> AbstractAsyncContextManager[AsyncConnection]: ...
+
+    def singleton(self, name: str) -> AbstractAsyncContextManager[bool]: ...
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    """How many rows of each kind one sweep deleted."""
+
+    notifications: int = 0
+    attempts: int = 0
+    follow_ups: int = 0
+    timeline: int = 0
+    events: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(getattr(self, f.name) for f in fields(self))
+
+
+async def run_retention(store: RetainingStore, days: int, now: datetime) -> RetentionReport | None:
+    """The periodic job: sweep unless `days` is 0 or another instance is sweeping
+    right now (then None: that instance's sweep covers the same rows)."""
+    if days <= 0:
+        return None
+    async with store.singleton(SINGLETON) as ours:
+        if not ours:
+            return None
+        return await purge(store, now - timedelta(days=days))
+
+
+async def purge(store: RetainingStore, horizon: datetime, *, batch: int = BATCH) -> RetentionReport:
+    """Delete everything finished before `horizon`; see the module docstring for what."""
+    gone_notifications, gone_attempts = await _purge_notifications(store, horizon, batch)
+    return RetentionReport(
+        notifications=gone_notifications,
+        attempts=gone_attempts,
+        follow_ups=await _purge(store, batch, _old_follow_ups(horizon)),
+        timeline=await _purge(store, batch, _old_timeline(horizon)),
+        events=await _purge(store, batch, _old_events(horizon)),
+    )
+
+
+# A target is a table, its key column, and the condition a row must meet to go.
+Target = tuple[Table, Any, ColumnElement[bool]]
+
+
+def _old_follow_ups(horizon: datetime) -> Target:
+    finished = follow_ups.c.state.in_(FINISHED_FOLLOW_UPS) & (follow_ups.c.updated_at < horizon)
+    return follow_ups, follow_ups.c.id, finished
+
+
+def _old_timeline(horizon: datetime) -> Target:
+    return timeline, timeline.c.id, timeline.c.at < horizon
+
+
+def _old_events(horizon: datetime) -> Target:
+    latest = select(cases.c.last_event_pk).where(cases.c.last_event_pk.is_not(None))
+    return events, events.c.pk, (events.c.received_at < horizon) & events.c.pk.not_in(latest)
+
+
+def _old_notifications(horizon: datetime) -> ColumnElement[bool]:
+    return notifications.c.state.in_(FINISHED_NOTIFICATIONS) & (
+        notifications.c.updated_at < horizon
+    )
+
+
+async def _purge(store: RetainingStore, batch: int, target: Target) -> int:
+    table, key, condition = target
+    return await _in_batches(
+        store, batch, lambda conn: _delete_batch(conn, table, key, condition, batch)
+    )
+
+
+async def _delete_batch(
+    conn: AsyncConnection, table: Table, key: Any, condition: ColumnElement[bool], batch: int
+) -> int:
+    picked = select(key).where(condition).limit(batch).scalar_subquery()
+    result = await conn.execute(delete(table).where(key.in_(picked), condition))
+    return int(result.rowcount)
+
+
+async def _purge_notifications(
+    store: RetainingStore, horizon: datetime, batch: int
+) -> tuple[int, int]:
+    gone_attempts = 0
+
+    async def one_batch(conn: AsyncConnection) -> int:
+        nonlocal gone_attempts
+        condition = _old_notifications(horizon)
+        picked = select(notifications.c.id).where(condition).limit(batch).scalar_subquery()
+        # Re-checking the condition in the DELETE skips a row redriven meanwhile.
+        statement = delete(notifications).where(notifications.c.id.in_(picked), condition)
+        ids = list((await conn.execute(statement.returning(notifications.c.id))).scalars())
+        if ids:
+            result = await conn.execute(delete(attempts).where(attempts.c.notification_id.in_(ids)))
+            gone_attempts += int(result.rowcount)
+        return len(ids)
+
+    return await _in_batches(store, batch, one_batch), gone_attempts
+
+
+async def _in_batches(
+    store: RetainingStore, batch: int, one_batch: Callable[[AsyncConnection], Any]
+) -> int:
+    total = 0
+    while True:
+        async with store.write() as conn:
+            deleted: int = await one_batch(conn)
+        total += deleted
+        if deleted < batch:
+            return total

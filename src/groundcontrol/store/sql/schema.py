@@ -1,0 +1,196 @@
+"""Tables, as SQLAlchemy Core metadata. Migrations (store/sql/migrations) build exactly this;
+tests/contract/test_migrations.py proves it on both engines."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
+
+
+def _ts(name: str, nullable: bool = False) -> Column[object]:
+    return Column(name, DateTime(timezone=True), nullable=nullable)
+
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("name", Text),
+    Column("email", Text),
+    Column("phone", String(32)),
+    Column("chat_webhook", Text),
+    Column("locale", String(35)),
+    Column("timezone", String(64)),
+    Column("channels", Json, nullable=False),
+    Column("opted_out", Json, nullable=False),
+    _ts("created_at"),
+    _ts("updated_at"),
+    Index("ix_customers_phone", "phone"),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("customer_id", String(200), nullable=False),
+    Column("status", String(100), nullable=False),
+    Column("previous_status", String(100)),
+    _ts("status_at"),
+    Column("sequence", BigInteger),
+    Column("priority", SmallInteger, nullable=False),
+    Column("data", Json, nullable=False),
+    Column("last_event_pk", Id),
+    _ts("last_message_at", nullable=True),
+    _ts("created_at"),
+    _ts("updated_at"),
+    Index("ix_cases_customer", "customer_id"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("pk", Id, primary_key=True, autoincrement=True),
+    Column("source", String(100), nullable=False),
+    Column("event_id", String(200), nullable=False),
+    Column("case_id", String(200), nullable=False),
+    Column("status", String(100), nullable=False),
+    _ts("occurred_at"),
+    _ts("received_at"),
+    Column("body_hash", String(64), nullable=False),
+    Column("payload", Json, nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("notification_ids", Json, nullable=False),
+    UniqueConstraint("source", "event_id", name="uq_events_source_event_id"),
+    Index("ix_events_case", "case_id"),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("case_id", String(200), nullable=False),
+    Column("customer_id", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("template", String(200), nullable=False),
+    Column("status", String(100), nullable=False),
+    Column("channel", String(10), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("priority", SmallInteger, nullable=False),
+    _ts("due_at"),
+    Column("attempts", Integer, nullable=False),
+    Column("lease_owner", String(100)),
+    _ts("lease_expires_at", nullable=True),
+    Column("lease_version", Integer, nullable=False),
+    Column("message_key", String(80), nullable=False),
+    Column("previous_id", String(40)),
+    Column("tried_channels", Json, nullable=False),
+    Column("provider_id", String(100)),
+    Column("segments", Integer),
+    Column("last_error", Text),
+    _ts("sent_at", nullable=True),
+    _ts("created_at"),
+    _ts("updated_at"),
+    Index("ix_notifications_due", "state", "priority", "due_at"),
+    Index("ix_notifications_lease", "state", "lease_expires_at"),
+    Index("ix_notifications_case", "case_id", "state"),
+    Index("ix_notifications_customer_sent", "customer_id", "sent_at"),
+    Index("ix_notifications_provider", "provider_id"),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("notification_id", String(40), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("lease_version", Integer, nullable=False),
+    Column("owner", String(100), nullable=False),
+    _ts("started_at"),
+    _ts("finished_at", nullable=True),
+    Column("outcome", String(20), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("provider_id", String(100)),
+    Index("ix_attempts_notification", "notification_id", "lease_version"),
+)
+
+follow_ups = Table(
+    "follow_ups",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_id", String(200), nullable=False),
+    Column("customer_id", String(200), nullable=False),
+    Column("status", String(100), nullable=False),
+    Column("template", String(200), nullable=False),
+    Column("priority", SmallInteger, nullable=False),
+    _ts("due_at"),
+    Column("every_seconds", Float),
+    Column("max_count", Integer, nullable=False),
+    Column("fired", Integer, nullable=False),
+    Column("state", String(20), nullable=False),
+    _ts("created_at"),
+    _ts("updated_at"),
+    Index("ix_follow_ups_due", "state", "due_at"),
+    Index("ix_follow_ups_case", "case_id", "state"),
+)
+
+timeline = Table(
+    "timeline",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_id", String(200), nullable=False),
+    _ts("at"),
+    Column("kind", String(40), nullable=False),
+    Column("notification_id", String(40)),
+    Column("detail", Json, nullable=False),
+    Index("ix_timeline_case", "case_id", "id"),
+)
+
+# --- template studio (migration 0002) ---------------------------------------------------------
+# Every publish of a template file appends a version; the newest version of a file is the
+# override the renderer reads in front of the files under templates/.
+template_versions = Table(
+    "template_versions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("locale", String(35), nullable=False),  # "" for the default file
+    Column("version", Integer, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("note", Text, nullable=False),
+    _ts("created_at"),
+    UniqueConstraint("name", "channel", "locale", "version", name="uq_template_versions"),
+)
+
+# One shared draft per template file; `revision` is the optimistic lock two editors race on.
+template_drafts = Table(
+    "template_drafts",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("channel", String(20), primary_key=True),
+    Column("locale", String(35), primary_key=True),
+    Column("source", Text, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("author", String(200), nullable=False),
+    _ts("updated_at"),
+)

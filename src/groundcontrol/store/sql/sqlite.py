@@ -1,0 +1,57 @@
+"""SQLite: the embedded default. One process, one writer at a time, WAL, fsync at commit."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+from groundcontrol.store.sql.dialect import SqliteDialect
+from groundcontrol.store.sql.engine import SqlStore
+
+
+class SqliteStore(SqlStore):
+    dialect = SqliteDialect()
+
+    def __init__(self, url: str) -> None:
+        parsed = make_url(url).set(drivername="sqlite+aiosqlite")
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(parsed, connect_args={"timeout": 30})
+        _configure(engine.sync_engine)
+        super().__init__(engine)
+        # SQLite has a single writer: queue writers here rather than spin on SQLITE_BUSY.
+        self._write_lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        async with self._write_lock, self.engine.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def singleton(self, name: str) -> AsyncIterator[bool]:
+        """One process owns a SQLite file, so a periodic job is always alone: yields True."""
+        yield True
+
+
+def _configure(sync_engine: Any) -> None:
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit is on disk before the 202; group commit amortises the fsync.
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")

@@ -1,0 +1,1 @@
+"""Templates: sandboxed rendering, locale fallback, context, checks, overrides and transfer."""
