@@ -1,5 +1,5 @@
 """GroupCommitter: callers arriving during a commit share the next one; a failing batch
-is retried caller by caller so only the culprit sees the error."""
+is bisected so only the culprit sees the error, in a logarithmic number of commits."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ class Database:
 
     def __init__(self) -> None:
         self.commits: list[list[str]] = []
+        self.attempts = 0
         self.entered = asyncio.Event()
         self.gate = asyncio.Event()
         self.gate.set()
@@ -27,6 +28,7 @@ class Database:
     async def commit(self, items: Sequence[str]) -> list[str]:
         self.entered.set()
         await self.gate.wait()
+        self.attempts += 1
         if "bad" in items:
             raise ValueError("constraint violated by 'bad'")
         self.commits.append(list(items))
@@ -73,6 +75,28 @@ async def test_a_failing_batch_fails_only_the_culprit() -> None:
         await bad
     assert await also_good == ["C", "D"]
     assert db.commits == [["a"], ["b"], ["c", "d"]]
+    await committer.stop()
+
+
+@pytest.mark.parametrize("bad_at", [[0], [31], [63], [5, 40], [0, 1, 2, 3]])
+async def test_bad_callers_cost_logarithmic_commits_not_one_per_caller(bad_at: list[int]) -> None:
+    db = Database()
+    committer = GroupCommitter(db.commit)
+    db.hold()
+    first = asyncio.create_task(committer.submit(["first"]))
+    await db.entered.wait()
+    names = ["bad" if i in bad_at else f"ok{i}" for i in range(64)]
+    callers = [asyncio.create_task(committer.submit([name])) for name in names]
+    await _queued()
+    db.gate.set()
+    await first
+    outcomes = await asyncio.gather(*callers, return_exceptions=True)
+    for name, outcome in zip(names, outcomes, strict=True):
+        assert isinstance(outcome, ValueError) if name == "bad" else outcome == [name.upper()]
+    # The batch of 64, then per bad caller at most two commits per halving (log2 64 = 6);
+    # committing caller by caller took 65.
+    assert db.attempts - 1 <= 1 + 2 * 6 * len(bad_at)
+    assert sorted(sum(db.commits[1:], [])) == sorted(n for n in names if n != "bad")
     await committer.stop()
 
 
