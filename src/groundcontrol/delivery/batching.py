@@ -3,10 +3,12 @@
 While a batch commits, new items queue; the next batch takes all of them. Under no
 load a lone item commits at once, so latency is one commit, never a timer.
 
-A batch that fails is split in halves and each half committed again, down to the
-caller whose items break it: k bad callers among n cost at most about 2·k·log2(n/k)
-extra commits, not n, so a rare poison sender delays the others by a few commits
-instead of a backlog, and each good half is answered as soon as it commits.
+A batch that fails is retried once with each caller isolated, when the committer
+has an `isolate` (each caller's items under its own savepoint, one commit): a poison
+caller then costs the batch one extra transaction however many poison callers it
+holds. Without one, the batch is split in halves and each half committed again, down
+to the caller whose items break it: k bad callers among n cost about 2·k·log2(n/k)
+extra commits, not n, and each good half is answered as soon as it commits.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ _ONE_BY_ONE = 4
 
 # One caller's items and the future its `submit` awaits.
 Entry = tuple[Sequence[Item], "asyncio.Future[list[Result]]"]
+# Commit each caller's items on its own, in one transaction: results or the error.
+Isolate = Callable[[Sequence[Sequence[Item]]], Awaitable[list[list[Result] | Exception]]]
 
 
 class GroupCommitter(Generic[Item, Result]):
@@ -35,8 +39,10 @@ class GroupCommitter(Generic[Item, Result]):
         commit: Callable[[Sequence[Item]], Awaitable[list[Result]]],
         *,
         max_batch: int = 500,
+        isolate: Isolate[Item, Result] | None = None,
     ) -> None:
         self._commit = commit
+        self._isolate = isolate
         self._max_batch = max_batch
         self._queue: asyncio.Queue[Entry[Item, Result]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
@@ -83,6 +89,9 @@ class GroupCommitter(Generic[Item, Result]):
                 log.error("commit failed for one caller's %d item(s)", len(items), exc_info=True)
                 _fail(batch[0][1], error)
                 return
+            if self._isolate is not None:
+                await self._commit_isolated(batch)
+                return
             for part in _split(batch):
                 await self._commit_batch(part)
             return
@@ -91,6 +100,22 @@ class GroupCommitter(Generic[Item, Result]):
             if not future.done():
                 future.set_result(results[offset : offset + len(chunk)])
             offset += len(chunk)
+
+    async def _commit_isolated(self, batch: list[Entry[Item, Result]]) -> None:
+        assert self._isolate is not None
+        try:
+            outcomes = await self._isolate([chunk for chunk, _ in batch])
+        except Exception as error:  # the store itself failed: nobody's items are in
+            log.error("isolated commit of %d callers failed", len(batch), exc_info=True)
+            for _, future in batch:
+                _fail(future, error)
+            return
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                log.error("commit failed for one caller", exc_info=outcome)
+                _fail(future, outcome)
+            elif not future.done():
+                future.set_result(outcome)
 
 
 def _split(batch: list[Entry[Item, Result]]) -> list[list[Entry[Item, Result]]]:

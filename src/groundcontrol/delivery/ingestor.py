@@ -34,7 +34,9 @@ class Ingestor:
         self._journeys = journeys
         self._clock = clock
         self._wake = wake
-        self._committer = GroupCommitter(self._commit, max_batch=max_batch)
+        self._committer = GroupCommitter(
+            self._commit, max_batch=max_batch, isolate=self._commit_each
+        )
 
     async def ingest(self, events: Sequence[Event]) -> list[IngestResult]:
         """One result per event, in order, each committed; then the dispatcher wakes."""
@@ -52,3 +54,10 @@ class Ingestor:
     async def _commit(self, events: Sequence[Event]) -> list[IngestResult]:
         now = self._clock()
         return await self._store.record_events(events, planner_for(self._journeys, now), now)
+
+    async def _commit_each(
+        self, groups: Sequence[Sequence[Event]]
+    ) -> list[list[IngestResult] | Exception]:
+        # A batch failed: each caller's events under a savepoint, one commit for all.
+        now = self._clock()
+        return await self._store.record_events_each(groups, planner_for(self._journeys, now), now)

@@ -264,6 +264,17 @@ class MemoryStore:
         with self._transaction():
             return [self._record_event(event, planner, now) for event in events]
 
+    async def record_events_each(
+        self, groups: Sequence[Sequence[Event]], planner: Planner, now: datetime
+    ) -> list[list[IngestResult] | Exception]:
+        outcomes: list[list[IngestResult] | Exception] = []
+        for events in groups:
+            try:
+                outcomes.append(await self.record_events(events, planner, now))
+            except Exception as exc:  # this group's snapshot is restored; the others stand
+                outcomes.append(exc)
+        return outcomes
+
     def _record_event(self, event: Event, planner: Planner, now: datetime) -> IngestResult:
         existing = self._tables.events.get((event.source, event.id))
         if existing is not None:

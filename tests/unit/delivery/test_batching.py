@@ -96,7 +96,52 @@ async def test_bad_callers_cost_logarithmic_commits_not_one_per_caller(bad_at: l
     # The batch of 64, then per bad caller at most two commits per halving (log2 64 = 6);
     # committing caller by caller took 65.
     assert db.attempts - 1 <= 1 + 2 * 6 * len(bad_at)
-    assert sorted(sum(db.commits[1:], [])) == sorted(n for n in names if n != "bad")
+    committed = [item for commit in db.commits[1:] for item in commit]
+    assert sorted(committed) == sorted(n for n in names if n != "bad")
+    await committer.stop()
+
+
+async def test_with_isolate_a_failed_batch_is_retried_once_with_each_caller_alone() -> None:
+    db = Database()
+    isolated: list[list[list[str]]] = []
+
+    async def isolate(groups: Sequence[Sequence[str]]) -> list[list[str] | Exception]:
+        isolated.append([list(g) for g in groups])
+        return [ValueError("bad") if "bad" in g else [x.upper() for x in g] for g in groups]
+
+    committer = GroupCommitter(db.commit, isolate=isolate)
+    db.hold()
+    first = asyncio.create_task(committer.submit(["a"]))
+    await db.entered.wait()
+    names = ["bad" if i % 3 == 0 else f"ok{i}" for i in range(30)]
+    callers = [asyncio.create_task(committer.submit([name])) for name in names]
+    await _queued()
+    db.gate.set()
+    await first
+    outcomes = await asyncio.gather(*callers, return_exceptions=True)
+    for name, outcome in zip(names, outcomes, strict=True):
+        assert isinstance(outcome, ValueError) if name == "bad" else outcome == [name.upper()]
+    assert db.attempts == 2  # "a", then the batch of 30 that failed
+    assert isolated == [[[name] for name in names]]
+    await committer.stop()
+
+
+async def test_when_the_isolated_retry_itself_fails_every_caller_gets_the_error() -> None:
+    db = Database()
+
+    async def isolate(groups: Sequence[Sequence[str]]) -> list[list[str] | Exception]:
+        raise ConnectionError("store down")
+
+    committer = GroupCommitter(db.commit, isolate=isolate)
+    db.hold()
+    first = asyncio.create_task(committer.submit(["a"]))
+    await db.entered.wait()
+    callers = [asyncio.create_task(committer.submit([x])) for x in ("b", "bad")]
+    await _queued()
+    db.gate.set()
+    await first
+    outcomes = await asyncio.gather(*callers, return_exceptions=True)
+    assert all(isinstance(o, ConnectionError) for o in outcomes)
     await committer.stop()
 
 

@@ -99,6 +99,26 @@ class SqlStore:
             await self.wake_others(conn, "events")
         return results
 
+    async def record_events_each(
+        self, groups: Sequence[Sequence[Event]], planner: Planner, now: datetime
+    ) -> list[list[IngestResult] | Exception]:
+        async with self.write() as conn:
+            outcomes = [await self._recorded_alone(conn, events, planner, now) for events in groups]
+            await self.wake_others(conn, "events")
+        return outcomes
+
+    async def _recorded_alone(
+        self, conn: AsyncConnection, events: Sequence[Event], planner: Planner, now: datetime
+    ) -> list[IngestResult] | Exception:
+        try:
+            async with conn.begin_nested():
+                return [
+                    await recording.record_event(conn, self.dialect, event, planner, now)
+                    for event in events
+                ]
+        except Exception as exc:  # rolled back to the savepoint: only this group is undone
+            return exc
+
     # --- customers ----------------------------------------------------------------------
     async def put_customer(self, customer: Customer, now: datetime) -> None:
         async with self.write() as conn:
