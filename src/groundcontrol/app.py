@@ -72,6 +72,8 @@ def create_app(
         _install_overrides(app, jinja2.FileSystemLoader(settings.templates.dir)),
         max_output_chars=settings.templates.max_output_chars,
         default_locale=settings.templates.default_locale,
+        max_steps=settings.templates.max_render_steps,
+        max_seconds=settings.templates.max_render_seconds,
     )
     app[keys.METRICS] = Metrics()
     app[keys.UNSUBSCRIBE] = UnsubscribeTokens(_unsubscribe_key(settings))

@@ -23,6 +23,7 @@ from groundcontrol.studio.auth import session_of, studio_page
 from groundcontrol.studio.catalogue import editor_url
 from groundcontrol.studio.drafts import (
     Problem,
+    check_and_preview,
     check_draft,
     default_sample,
     draft_renderer,
@@ -107,7 +108,7 @@ async def preview(request: web.Request) -> web.StreamResponse:
     submitted = await _submitted(request)
     renderer = draft_renderer(request.app[keys.RENDERER], key, submitted.source)
     samples = await _samples(request, key)
-    return _preview_fragment(request, renderer, key, samples, submitted.sample)
+    return await _preview_fragment(request, renderer, key, samples, submitted.sample)
 
 
 @routes.post(EDITOR + "/save")
@@ -176,7 +177,7 @@ async def test_send(request: web.Request) -> web.StreamResponse:
     if sample is None:
         return await page("Test not sent: there are no sample cases to render it with.", 422)
     renderer = draft_renderer(request.app[keys.RENDERER], key, submitted.source)
-    rendered = render_preview(renderer, key, sample, _sms_limit(request))
+    rendered = await renderer.off_loop(render_preview, renderer, key, sample, _sms_limit(request))
     if rendered.message is None:
         return await page(f"Test not sent: {rendered.problem}.", 422)
     try:
@@ -247,6 +248,7 @@ async def _editor_page(
     renderer = draft_renderer(request.app[keys.RENDERER], key, source)
     chosen = _choose(samples, sample, request, key)
     store: TemplateStore = request.app[keys.TEMPLATE_STORE]
+    checked, preview = await check_and_preview(renderer, key, samples, chosen, _sms_limit(request))
     return render_page(
         request,
         "editor.html",
@@ -259,33 +261,28 @@ async def _editor_page(
         revision=opened.draft.revision if revision is None and opened.draft else revision or 0,
         notice=notice,
         failed=status >= 400,
-        problems=problems if problems is not None else check_draft(renderer, key, samples),
+        problems=problems if problems is not None else checked,
         conflict=conflict,
         samples=samples,
         sample=chosen.name if chosen else "",
-        preview=render_preview(renderer, key, chosen, _sms_limit(request)) if chosen else None,
+        preview=preview,
         tests=await store.test_sends(key),
         line_count=max(source.count("\n") + 1, 1),
     )
 
 
-def _preview_fragment(
+async def _preview_fragment(
     request: web.Request, renderer: Renderer, key: TemplateKey, samples: list[Sample], sample: str
 ) -> web.Response:
     chosen = _choose(samples, sample, request, key)
-    problems = check_draft(renderer, key, samples)
-    return render_page(
-        request,
-        "preview.html",
-        key=key,
-        preview=render_preview(renderer, key, chosen, _sms_limit(request)) if chosen else None,
-        problems=problems,
-    )
+    problems, preview = await check_and_preview(renderer, key, samples, chosen, _sms_limit(request))
+    return render_page(request, "preview.html", key=key, preview=preview, problems=problems)
 
 
 async def draft_problems(request: web.Request, key: TemplateKey, source: str) -> list[Problem]:
     renderer = draft_renderer(request.app[keys.RENDERER], key, source)
-    return check_draft(renderer, key, await _samples(request, key))
+    samples = await _samples(request, key)
+    return await renderer.off_loop(check_draft, renderer, key, samples)
 
 
 async def _submitted(request: web.Request) -> Submitted:
