@@ -6,9 +6,10 @@ load a lone item commits at once, so latency is one commit, never a timer.
 A batch that fails is retried once with each caller isolated, when the committer
 has an `isolate` (each caller's items under its own savepoint, one commit): a poison
 caller then costs the batch one extra transaction however many poison callers it
-holds. Without one, the batch is split in halves and each half committed again, down
-to the caller whose items break it: k bad callers among n cost about 2·k·log2(n/k)
-extra commits, not n, and each good half is answered as soon as it commits.
+holds, and the next few batches are committed isolated straight away. Without one,
+the batch is split in halves and each half committed again, down to the caller whose
+items break it: k bad callers among n cost about 2·k·log2(n/k) extra commits, not n,
+and each good half is answered as soon as it commits.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ Result = TypeVar("Result")
 log = logging.getLogger(__name__)
 
 _ONE_BY_ONE = 4
+_STAY_ISOLATED = 8
 
 # One caller's items and the future its `submit` awaits.
 Entry = tuple[Sequence[Item], "asyncio.Future[list[Result]]"]
@@ -43,6 +45,10 @@ class GroupCommitter(Generic[Item, Result]):
     ) -> None:
         self._commit = commit
         self._isolate = isolate
+        # After a failed batch, the next few go straight to the isolated commit: a
+        # poison sender is usually still sending, and a batch that fails first costs
+        # its whole work twice.
+        self._isolated_batches_left = 0
         self._max_batch = max_batch
         self._queue: asyncio.Queue[Entry[Item, Result]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
@@ -75,10 +81,17 @@ class GroupCommitter(Generic[Item, Result]):
                 batch.append(entry)
                 size += len(entry[0])
             try:
-                await self._commit_batch(batch)
+                await self._commit_next(batch)
             finally:
                 for _ in batch:
                     self._queue.task_done()
+
+    async def _commit_next(self, batch: list[Entry[Item, Result]]) -> None:
+        if self._isolate is not None and self._isolated_batches_left > 0 and len(batch) > 1:
+            self._isolated_batches_left -= 1
+            await self._commit_isolated(batch)
+        else:
+            await self._commit_batch(batch)
 
     async def _commit_batch(self, batch: list[Entry[Item, Result]]) -> None:
         items = [item for chunk, _ in batch for item in chunk]
@@ -90,6 +103,7 @@ class GroupCommitter(Generic[Item, Result]):
                 _fail(batch[0][1], error)
                 return
             if self._isolate is not None:
+                self._isolated_batches_left = _STAY_ISOLATED
                 await self._commit_isolated(batch)
                 return
             for part in _split(batch):

@@ -126,6 +126,35 @@ async def test_with_isolate_a_failed_batch_is_retried_once_with_each_caller_alon
     await committer.stop()
 
 
+async def test_after_a_failed_batch_the_next_ones_go_straight_to_isolation() -> None:
+    db = Database()
+    isolated: list[list[list[str]]] = []
+
+    async def isolate(groups: Sequence[Sequence[str]]) -> list[list[str] | Exception]:
+        isolated.append([list(g) for g in groups])
+        await db.gate.wait()
+        return [ValueError("bad") if "bad" in g else [x.upper() for x in g] for g in groups]
+
+    committer = GroupCommitter(db.commit, isolate=isolate)
+    db.hold()
+    first = asyncio.create_task(committer.submit(["a"]))
+    await db.entered.wait()
+    batch = [asyncio.create_task(committer.submit([x])) for x in ("b", "bad")]
+    await _queued()
+    db.gate.set()
+    await asyncio.gather(first, *batch, return_exceptions=True)
+    db.hold()
+    held = asyncio.create_task(committer.submit(["c"]))
+    await db.entered.wait()
+    later = [asyncio.create_task(committer.submit([x])) for x in ("d", "e")]
+    await _queued()
+    db.gate.set()
+    assert [await held, *[await t for t in later]] == [["C"], ["D"], ["E"]]
+    assert db.attempts == 3  # "a", the failed ["b", "bad"], "c" alone; not ["d", "e"]
+    assert isolated == [[["b"], ["bad"]], [["d"], ["e"]]]
+    await committer.stop()
+
+
 async def test_when_the_isolated_retry_itself_fails_every_caller_gets_the_error() -> None:
     db = Database()
 
