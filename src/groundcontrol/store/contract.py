@@ -144,10 +144,10 @@ class Store(Protocol):
     async def record_events_each(
         self, groups: Sequence[Sequence[Event]], planner: Planner, now: datetime
     ) -> list[list[IngestResult] | Exception]:
-        """Record each group as `record_events` would, each under its own savepoint, all
-        in one commit: a group that fails is rolled back alone and its error returned in
-        its place. The group commit calls this once when a batch fails, so a poison
-        event costs its sender one retry, not everyone a commit each."""
+        """Record each group as `record_events` would, all in one commit: a group that
+        fails is rolled back alone (savepoints, bisecting the groups) and its error
+        returned in its place. The group commit calls this when a batch fails, so a
+        poison event costs its sender a retry, not everyone a commit each."""
 
     # --- customers ------------------------------------------------------------
     async def put_customer(self, customer: Customer, now: datetime) -> None: ...

@@ -44,6 +44,19 @@ from groundcontrol.store.sql.schema import (
 )
 from groundcontrol.store.sql.timeline import Entry, add_timeline
 
+
+def _regrouped(
+    results: Sequence[IngestResult], groups: Sequence[Sequence[Event]]
+) -> list[list[IngestResult] | Exception]:
+    """Flat results cut back into one list per group."""
+    regrouped: list[list[IngestResult] | Exception] = []
+    offset = 0
+    for group in groups:
+        regrouped.append(list(results[offset : offset + len(group)]))
+        offset += len(group)
+    return regrouped
+
+
 _REDRIVABLE = (NotificationState.DEAD.value, NotificationState.FAILED.value)
 
 
@@ -86,16 +99,7 @@ class SqlStore:
         self, events: Sequence[Event], planner: Planner, now: datetime
     ) -> list[IngestResult]:
         async with self.write() as conn:
-            if len(events) == 1:
-                # One event (and every retry of a batch that lost a race with another
-                # instance) goes row by row: it settles such races itself.
-                results = [
-                    await recording.record_event(conn, self.dialect, events[0], planner, now)
-                ]
-            else:
-                results = await batch_recording.record_batch(
-                    conn, self.dialect, events, planner, now
-                )
+            results = await self._record(conn, events, planner, now)
             await self.wake_others(conn, "events")
         return results
 
@@ -103,21 +107,41 @@ class SqlStore:
         self, groups: Sequence[Sequence[Event]], planner: Planner, now: datetime
     ) -> list[list[IngestResult] | Exception]:
         async with self.write() as conn:
-            outcomes = [await self._recorded_alone(conn, events, planner, now) for events in groups]
+            outcomes = await self._bisected(conn, groups, planner, now)
             await self.wake_others(conn, "events")
         return outcomes
 
-    async def _recorded_alone(
-        self, conn: AsyncConnection, events: Sequence[Event], planner: Planner, now: datetime
-    ) -> list[IngestResult] | Exception:
+    async def _bisected(
+        self,
+        conn: AsyncConnection,
+        groups: Sequence[Sequence[Event]],
+        planner: Planner,
+        now: datetime,
+    ) -> list[list[IngestResult] | Exception]:
+        """Record the groups under one savepoint; if that fails, roll back to it and
+        record each half the same way, down to the groups that fail alone. The batch
+        SQL stays in use (row by row is ten times slower), and it is all one commit."""
         try:
             async with conn.begin_nested():
-                return [
-                    await recording.record_event(conn, self.dialect, event, planner, now)
-                    for event in events
-                ]
-        except Exception as exc:  # rolled back to the savepoint: only this group is undone
-            return exc
+                results = await self._record(conn, [e for g in groups for e in g], planner, now)
+        except Exception as exc:  # rolled back to the savepoint: only these groups undone
+            if len(groups) == 1:
+                return [exc]
+            middle = len(groups) // 2
+            return [
+                *await self._bisected(conn, groups[:middle], planner, now),
+                *await self._bisected(conn, groups[middle:], planner, now),
+            ]
+        return _regrouped(results, groups)
+
+    async def _record(
+        self, conn: AsyncConnection, events: Sequence[Event], planner: Planner, now: datetime
+    ) -> list[IngestResult]:
+        if len(events) == 1:
+            # One event (and every retry of a batch that lost a race with another
+            # instance) goes row by row: it settles such races itself.
+            return [await recording.record_event(conn, self.dialect, events[0], planner, now)]
+        return await batch_recording.record_batch(conn, self.dialect, events, planner, now)
 
     # --- customers ----------------------------------------------------------------------
     async def put_customer(self, customer: Customer, now: datetime) -> None:
