@@ -7,10 +7,11 @@ BIN := $(VENV)/bin
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml tests/browser/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	npm ci --prefix tests/browser --no-audit --no-fund --silent  # axe-core for the browser tests
 	touch $@
 
 run: install  ## serve on the embedded default (SQLite, bundled templates, outbox channels)
@@ -44,4 +45,4 @@ bench: install  ## benchmarks, by hand on an idle machine (never in CI): rewrite
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) tests/browser/node_modules var .pytest_cache .mypy_cache .ruff_cache

@@ -127,7 +127,7 @@ class Service:
                 "GC_CHANNELS__CHAT__ALLOW_PRIVATE_NETWORKS": "true",
                 "GC_QUIET_HOURS__ENABLED": "false",
                 "GC_DELIVERY__OUTBOX_DIR": str(self.workdir / "outbox"),
-                "GC_LOG_LEVEL": "WARNING",
+                "GC_LOGGING__LEVEL": "WARNING",
             }
         )
         env.update(self.env)

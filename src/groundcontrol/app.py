@@ -7,7 +7,7 @@ import asyncio
 import logging
 import secrets
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from functools import partial
 
@@ -15,7 +15,7 @@ import jinja2
 from aiohttp import web
 
 from groundcontrol import keys, studio
-from groundcontrol.api import ingest, openapi, ops, read, twilio_callbacks, unsubscribe
+from groundcontrol.api import home, ingest, openapi, ops, read, twilio_callbacks, unsubscribe
 from groundcontrol.api.problems import problem_middleware
 from groundcontrol.api.storable import storable_middleware
 from groundcontrol.channels.factory import build_channels, describe
@@ -34,15 +34,15 @@ from groundcontrol.planning.journeys import load_journeys
 from groundcontrol.security import UnsubscribeTokens, derive_key
 from groundcontrol.settings import DEMO_TOKEN, Settings, is_loopback_host
 from groundcontrol.store import create_store
-from groundcontrol.store.sql.engine import SqlStore
-from groundcontrol.store.sql.retention import RetainingStore, run_retention
-from groundcontrol.store.sql.template_store import TemplateStore
+from groundcontrol.store.contract import Store
+from groundcontrol.store.retention import run_retention
 from groundcontrol.templates.overrides import PublishedTemplates
 from groundcontrol.templates.renderer import Renderer
 
 log = logging.getLogger("groundcontrol")
 
 ROUTES = (
+    home.routes,
     ingest.routes,
     read.routes,
     ops.routes,
@@ -157,6 +157,7 @@ async def _dispatch_ctx(app: web.Application, *, run: bool) -> AsyncIterator[Non
     app[keys.WAKE] = dispatcher.wake
     app[keys.INGESTOR] = ingestor
     ingestor.start()
+    await _release_quiet_deferrals(app)
     clock, runner = await _start_dispatch(app, dispatcher, run)
     yield
     clock.stop()
@@ -166,6 +167,15 @@ async def _dispatch_ctx(app: web.Application, *, run: bool) -> AsyncIterator[Non
     await ingestor.stop()
 
 
+async def _release_quiet_deferrals(app: web.Application) -> None:
+    """Quiet hours switched off since messages were held for them: they go now."""
+    if app[keys.SETTINGS].quiet_hours.enabled:
+        return
+    released = await app[keys.STORE].release_quiet_deferrals(app[keys.CLOCK]())
+    if released:
+        log.info("quiet hours are off: released %d message(s) they were holding", released)
+
+
 async def _start_dispatch(
     app: web.Application, dispatcher: Dispatcher, run: bool
 ) -> tuple[Clock, asyncio.Task[None] | None]:
@@ -173,9 +183,7 @@ async def _start_dispatch(
     if not run:
         return clock, None
     store = app[keys.STORE]
-    listen = getattr(store, "listen", None)
-    if listen is not None:
-        await listen(dispatcher.wake)
+    await store.listen(dispatcher.wake)
     clock.every(
         app[keys.SETTINGS].delivery.duration("poll_interval"), dispatcher.wake, "wake-dispatcher"
     )
@@ -186,12 +194,12 @@ async def _start_dispatch(
 
 def _schedule_retention(app: web.Application, clock: Clock) -> None:
     store, days = app[keys.STORE], app[keys.SETTINGS].retention.days
-    if days and isinstance(store, RetainingStore):
+    if days:
         sweep = partial(_sweep_old_rows, store, days, app[keys.CLOCK])
         clock.daily(app[keys.SETTINGS].retention.hour, sweep, "retention")
 
 
-async def _sweep_old_rows(store: RetainingStore, days: int, clock: Callable[[], datetime]) -> None:
+async def _sweep_old_rows(store: Store, days: int, clock: Callable[[], datetime]) -> None:
     # On PostgreSQL every instance schedules this; an advisory lock lets one of them run it.
     try:
         report = await run_retention(store, days, clock())
@@ -233,6 +241,14 @@ def warn_about_lease(settings: Settings) -> None:
         )
 
 
+def _base_url(addresses: Sequence[object], settings: Settings) -> str:
+    """The first address served, as a URL a person on this machine can open."""
+    if not addresses or not isinstance(addresses[0], tuple):
+        return settings.server.public_url
+    host, port = addresses[0][:2]
+    return f"http://[{host}]:{port}" if ":" in str(host) else f"http://{host}:{port}"
+
+
 async def serve(settings: Settings) -> None:
     """Run until SIGTERM or SIGINT, then shut down gracefully and return."""
     warn_about_demo_token(settings)
@@ -244,6 +260,8 @@ async def serve(settings: Settings) -> None:
     await site.start()
     for address in runner.addresses:
         log.info("listening on http://%s:%s", *address[:2])
+    for line in home.where_things_are(_base_url(runner.addresses, settings)):
+        log.info("%s", line)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -263,15 +281,10 @@ def _install_overrides(app: web.Application, files: jinja2.BaseLoader) -> jinja2
 
 async def _overrides_ctx(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx step (after the store opened): load and follow published overrides."""
-    store = app[keys.STORE]
-    if not isinstance(store, SqlStore):
-        # The in-memory store (tests, demos) keeps no published overrides: files only.
-        yield
-        return
-    template_store = TemplateStore(store)
-    app[keys.TEMPLATE_STORE] = template_store
+    templates = app[keys.STORE].templates()
+    app[keys.TEMPLATE_STORE] = templates
     published = app[keys.PUBLISHED]
     published.on_refresh(app[keys.RENDERER].clear_cache)
-    await published.start(template_store, store)
+    await published.start(templates)
     yield
     await published.stop()

@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
-import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
+from groundcontrol import logs
 from groundcontrol.domain import CHANNELS, ChannelName, RenderedMessage
 from groundcontrol.errors import GroundControlError
 from groundcontrol.planning.journeys import Journeys, load_journeys
@@ -35,10 +35,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # argparse exits on --help (0) and on bad usage (2)
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     try:
-        return int(args.command(args))
+        code = int(args.command(args))
+        sys.stdout.flush()  # a closed pipe fails here, where it is caught, not at exit
+        return code
     except GroundControlError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
+    except BrokenPipeError:
+        return _reader_went_away()
+
+
+def _reader_went_away() -> int:
+    """`groundcontrol render ... | head`: the reader stopped reading, which is fine.
+    Point stdout at /dev/null so flushing it at exit cannot raise a second time."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_OK
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -108,21 +120,10 @@ def run_templates_import(args: argparse.Namespace) -> int:
 
 def run_serve(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
-    _configure_logging()
+    logs.configure(settings.logging)
     app = importlib.import_module("groundcontrol.app")  # heavy: only when serving
     asyncio.run(app.serve(settings))
     return EXIT_OK
-
-
-def _configure_logging() -> None:
-    logging.basicConfig(
-        level=os.environ.get("GC_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # Every clock tick would otherwise log twice a second.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -225,9 +226,15 @@ def _summary(config: Path | None, journeys: Journeys, templates_dir: Path) -> st
     files = sum(len(locales) for by in catalogue.values() for locales in by.values())
     samples = len(list((templates_dir / "_samples").glob("*.json")))
     source = config or (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else "built-in defaults")
+    against = f"checked against {samples} samples"
+    if not samples:
+        against = (
+            f"checked against a generated sample (no {templates_dir}/_samples/: "
+            "add <status>.json files there to check with your own data)"
+        )
     return (
         f"OK: config ({source}), {len(journeys.rules)} journey rules, "
-        f"{len(catalogue)} templates in {files} files, checked against {samples} samples"
+        f"{len(catalogue)} templates in {files} files, {against}"
     )
 
 

@@ -187,7 +187,7 @@ class IngestStatus(StrEnum):
 class IngestResult:
     status: IngestStatus
     event_id: str  # the source's id, echoed
-    outcome: str = ""  # routing.Outcome value of the first recording
+    outcome: str = ""  # planning.plan.Outcome value of the first recording
     notification_ids: tuple[str, ...] = ()
 
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # names used in the AppKey type arguments below
     from groundcontrol.security import UnsubscribeTokens  # noqa: F401
     from groundcontrol.settings import Settings  # noqa: F401
     from groundcontrol.store.contract import IngestResult, Store  # noqa: F401
-    from groundcontrol.store.sql.template_store import TemplateStore  # noqa: F401
+    from groundcontrol.store.templates import TemplateStore  # noqa: F401
     from groundcontrol.templates.overrides import PublishedTemplates  # noqa: F401
     from groundcontrol.templates.renderer import Renderer  # noqa: F401
 
@@ -38,6 +38,6 @@ WAKE = web.AppKey[Callable[[], None]]("wake")
 METRICS = web.AppKey["Metrics"]("metrics")
 UNSUBSCRIBE = web.AppKey["UnsubscribeTokens"]("unsubscribe")
 DISPATCHER = web.AppKey["Dispatcher"]("dispatcher")
-# The studio's published-template layer and the store it reads (SQL engines only).
+# The studio's published-template layer and the store it reads (`Store.templates()`).
 PUBLISHED = web.AppKey["PublishedTemplates"]("published_templates")
 TEMPLATE_STORE = web.AppKey["TemplateStore"]("template_store")

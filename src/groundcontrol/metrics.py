@@ -62,6 +62,12 @@ class Metrics:
             "Customers left unreached: no usable channel, or none left to fall back to",
             registry=r,
         )
+        self._without_rule = Counter(
+            _PREFIX + "events_without_rule",
+            "Events whose status has no journey rule: recorded, nothing sent",
+            ("source", "status"),
+            registry=r,
+        )
         self._states = Gauge(
             _PREFIX + "notifications_state", "Notifications in each state", ("state",), registry=r
         )
@@ -74,6 +80,9 @@ class Metrics:
 
     def event_received(self, source: str, outcome: str) -> None:
         self._received.labels(source=source, outcome=outcome).inc()
+
+    def event_without_rule(self, source: str, status: str) -> None:
+        self._without_rule.labels(source, status).inc()
 
     def event_rejected(self, reason: str) -> None:
         self._rejected.labels(reason=reason).inc()

@@ -43,9 +43,11 @@ ARGS = [
 ]
 
 pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install -y chromium"
+    not CHROMIUM.exists(), reason="needs Debian's Chromium: apt-get install chromium"
 )
-async_api = pytest.importorskip("playwright.async_api", reason="pip install '.[browser]'")
+async_api = pytest.importorskip(
+    "playwright.async_api", reason="needs playwright: pip install '.[test]'"
+)
 
 
 @dataclass

@@ -96,8 +96,6 @@ async def snapshot(store: Store) -> dict[str, Any]:
 
 @pytest.mark.parametrize("seed", range(6))
 async def test_a_batch_equals_its_events_one_by_one(store_url: str, seed: int) -> None:
-    if store_url.startswith("memory"):
-        pytest.skip("the in-memory store records every batch event by event")
     rng = random.Random(seed)
     earlier = random_events(rng, 12, "early")
     batch = random_events(rng, 40, "batch")

@@ -14,9 +14,10 @@ from tests.peers.postgres import POSTGRES_URL
 
 from groundcontrol.domain import NotificationState
 from groundcontrol.store import create_store
-from groundcontrol.store.contract import Decision, DecisionKind, Store
+from groundcontrol.store.contract import Decision, DecisionKind, RetentionReport, Store
+from groundcontrol.store.retention import run_retention
 from groundcontrol.store.sql.postgres import PostgresStore
-from groundcontrol.store.sql.retention import RetentionReport, purge, run_retention
+from groundcontrol.store.sql.retention import purge
 from groundcontrol.store.sql.schema import attempts, events, follow_ups, notifications, timeline
 from groundcontrol.store.sql.sqlite import SqliteStore
 

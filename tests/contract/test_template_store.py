@@ -1,4 +1,4 @@
-"""Template overrides in the store, on every SQL engine: drafts and publishes are
+"""Template overrides in the store, on every engine: drafts and publishes are
 version-checked, history is kept, restore publishes anew, and on PostgreSQL a
 publish on one instance reaches another through NOTIFY."""
 
@@ -14,8 +14,9 @@ import pytest
 from tests.peers.postgres import POSTGRES_URL, postgresql_param, schema_url
 
 from groundcontrol.store import create_store
+from groundcontrol.store.contract import Store
 from groundcontrol.store.sql.engine import SqlStore
-from groundcontrol.store.sql.template_store import EditConflict, TemplateKey, TemplateStore
+from groundcontrol.store.templates import EditConflict, TemplateKey, TemplateStore
 from groundcontrol.templates.overrides import PublishedTemplates
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -23,8 +24,11 @@ SMS = TemplateKey("case_received", "sms")
 SMS_NL = TemplateKey("case_received", "sms", "nl")
 
 
-@pytest.fixture(params=["sqlite", postgresql_param()])
+@pytest.fixture(params=["memory", "sqlite", postgresql_param()])
 async def url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "memory":
+        yield "memory://"
+        return
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'templates.db'}"
         return
@@ -33,17 +37,16 @@ async def url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[s
 
 
 @pytest.fixture
-async def sql(url: str) -> AsyncIterator[SqlStore]:
+async def store(url: str) -> AsyncIterator[Store]:
     store = create_store(url)
-    assert isinstance(store, SqlStore)
     await store.open()
     yield store
     await store.close()
 
 
 @pytest.fixture
-def templates(sql: SqlStore) -> TemplateStore:
-    return TemplateStore(sql)
+def templates(store: Store) -> TemplateStore:
+    return store.templates()
 
 
 def test_template_keys_name_their_file() -> None:
@@ -124,12 +127,12 @@ async def test_test_sends_are_on_their_own_case_timeline(templates: TemplateStor
 
 
 async def test_the_overlay_serves_published_overrides_before_the_files(
-    templates: TemplateStore, sql: SqlStore
+    templates: TemplateStore,
 ) -> None:
     files = jinja2.DictLoader({SMS.file: "from the file", SMS_NL.file: "uit het bestand"})
     published = PublishedTemplates(files)
     env = jinja2.Environment(loader=published.loader, auto_reload=True)
-    await published.start(templates, sql)
+    await published.start(templates)
     try:
         assert env.get_template(SMS.file).render() == "from the file"
         await templates.publish(SMS, "from the studio", "ada", 0, NOW)
@@ -143,7 +146,7 @@ async def test_the_overlay_serves_published_overrides_before_the_files(
 
 @pytest.mark.postgres
 @pytest.mark.skipif(not POSTGRES_URL, reason="GC_TEST_POSTGRES_URL is not set")
-async def test_a_publish_on_one_instance_reaches_another(url: str, sql: SqlStore) -> None:
+async def test_a_publish_on_one_instance_reaches_another(url: str, store: Store) -> None:
     if not url.startswith("postgres"):
         pytest.skip("NOTIFY is PostgreSQL only; SQLite has one process")
     other = create_store(url)
@@ -153,9 +156,9 @@ async def test_a_publish_on_one_instance_reaches_another(url: str, sql: SqlStore
     published = PublishedTemplates(jinja2.DictLoader({}))
     published.on_refresh(refreshed.set)
     try:
-        await published.start(TemplateStore(other), other)
+        await published.start(other.templates())
         refreshed.clear()
-        await TemplateStore(sql).publish(SMS, "everywhere", "ada", 0, NOW)
+        await store.templates().publish(SMS, "everywhere", "ada", 0, NOW)
         await asyncio.wait_for(refreshed.wait(), timeout=10)
         assert published.loader.snapshot == {SMS.file: "everywhere"}
     finally:

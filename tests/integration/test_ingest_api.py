@@ -218,6 +218,19 @@ async def test_json_that_is_not_an_object_is_422(api: Api, body: bytes) -> None:
     await expect_problem(await api.post_event(body), 422, {"body"})
 
 
+async def test_an_array_of_events_gets_a_problem_naming_no_internal_class(api: Api) -> None:
+    response = await api.post_event(json.dumps([event()]).encode())
+    problem = await response.json()
+    assert response.status == 422
+    assert problem["errors"] == [
+        {
+            "field": "body",
+            "message": "must be a JSON object (one event or record, not an array or a value)",
+        }
+    ]
+    assert "EventBody" not in json.dumps(problem)
+
+
 @pytest.mark.parametrize(
     "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"]
 )

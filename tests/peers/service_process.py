@@ -214,4 +214,4 @@ class ServiceProcess:
 def _service_env() -> dict[str, str]:
     # GC_* from the developer's shell must not change what the test configures.
     env = {key: value for key, value in os.environ.items() if not key.startswith("GC_")}
-    return env | {"GC_LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"}
+    return env | {"GC_LOGGING__LEVEL": "INFO", "PYTHONUNBUFFERED": "1"}

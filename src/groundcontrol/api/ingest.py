@@ -19,6 +19,10 @@ from groundcontrol.api.auth import authenticate_source
 from groundcontrol.api.problems import ProblemError, field_errors, validation_error
 from groundcontrol.api.schemas import EventBody, to_event, unwrap_cloudevent
 from groundcontrol.api.storable import refuse_unstorable_json
+from groundcontrol.delivery import activity
+from groundcontrol.domain import Event
+from groundcontrol.metrics import Metrics
+from groundcontrol.planning.plan import Outcome
 from groundcontrol.store.contract import IngestResult, IngestStatus
 
 JSON = "application/json"
@@ -56,7 +60,18 @@ async def _ingest(request: web.Request) -> tuple[str, IngestResult]:
     event = to_event(validate_event(payload, prefix), source, canonical_hash(payload))
     [result] = await request.app[keys.INGESTOR].ingest([event])
     _raise_for_refusal(result, prefix)
+    _tell(request.app[keys.METRICS], event, result)
     return source, result
+
+
+def _tell(metrics: Metrics, event: Event, result: IngestResult) -> None:
+    if result.status is IngestStatus.DUPLICATE:
+        activity.event_duplicate(event.source, event.id)
+        return
+    activity.event_accepted(event.source, event.status, event.case_id, result)
+    if result.outcome == Outcome.NO_RULE:
+        activity.without_rule(event.source, event.status, event.case_id)
+        metrics.event_without_rule(event.source, event.status)
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:

@@ -156,7 +156,7 @@ def _notification_schema() -> Schema:
         finished_at=_nullable("string", format="date-time"),
         outcome={
             "type": "string",
-            "enum": ["in_flight", "sent", "transient", "permanent", "deferred", "fenced"],
+            "enum": ["in_flight", "sent", "transient", "permanent", "fenced", "lease_expired"],
         },
         detail=_STR,
         provider_id=_nullable("string"),
@@ -256,6 +256,7 @@ def _read_paths() -> dict[str, Schema]:
         "/v1/notifications": {"get": _list_notifications()},
         "/v1/notifications/{notification_id}": {"get": _get_notification()},
         "/v1/notifications/{notification_id}/retry": {"post": _redrive_one()},
+        "/v1/notifications/{notification_id}/send-now": {"post": _send_now()},
         "/v1/notifications/retry": {"post": _redrive_many()},
         "/v1/customers/{customer_id}": {"get": _get_customer(), "put": _put_customer()},
     }
@@ -307,6 +308,19 @@ def _redrive_one() -> Schema:
         404,
         409,
         parameters=[_path_param("notification_id")],
+    )
+
+
+def _send_now() -> Schema:
+    return _admin(
+        "Send a held (pending) notification now",
+        {"202": _json(_ref("Notification"), "Due now, as urgent: past quiet hours and the cap")},
+        404,
+        409,
+        parameters=[_path_param("notification_id")],
+        description="For a message quiet hours or the frequency cap are holding: it becomes "
+        "urgent and due now (urgent bypasses both, and still counts toward the cap); the "
+        "timeline says `released`. 409 when the notification is not pending.",
     )
 
 
@@ -395,7 +409,12 @@ def _ops_paths() -> dict[str, Schema]:
         "description": "Prometheus text exposition",
         "content": {"text/plain": {"schema": _STR}},
     }
+    home = {
+        "description": "A small HTML page linking the studio, this document and the metrics",
+        "content": {"text/html": {"schema": _STR}},
+    }
     return {
+        "/": {"get": _operation("Where things are (for a person, in a browser)", {"200": home})},
         "/healthz": {"get": _operation("Liveness", {"200": _json(_ref("Status"), "Alive")})},
         "/readyz": {
             "get": _operation(

@@ -109,8 +109,15 @@ def field_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
     errors: list[FieldError] = []
     for err in exc.errors(include_url=False):
         path = ".".join(str(part) for part in (*_split(prefix), *err["loc"]))
-        errors.append({"field": path or "body", "message": _message(err["msg"])})
+        message = _OBJECT_EXPECTED if err["type"] in _NOT_AN_OBJECT else _message(err["msg"])
+        errors.append({"field": path or "body", "message": message})
     return errors
+
+
+# pydantic says "a valid dictionary or instance of EventBody": our class names are no
+# business of the client's, and a JSON array of events is the usual mistake.
+_NOT_AN_OBJECT = frozenset({"model_type", "dict_type", "model_attributes_type"})
+_OBJECT_EXPECTED = "must be a JSON object (one event or record, not an array or a value)"
 
 
 def _split(prefix: str) -> tuple[str, ...]:

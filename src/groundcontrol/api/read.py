@@ -104,6 +104,20 @@ async def redrive_one(request: web.Request) -> web.Response:
     return web.json_response((await _notification(store, view.id)).public_dict(), status=202)
 
 
+@routes.post("/v1/notifications/{notification_id}/send-now")
+@admin_only
+async def send_now(request: web.Request) -> web.Response:
+    """Send a pending (held) notification now, past quiet hours and the frequency cap."""
+    store = request.app[keys.STORE]
+    view = await _notification(store, request.match_info["notification_id"])
+    if view.state is not NotificationState.PENDING or not await store.send_now(
+        view.id, request.app[keys.CLOCK]()
+    ):
+        raise ProblemError(409, detail=f"notification {view.id!r} is {view.state}: not pending")
+    request.app[keys.WAKE]()
+    return web.json_response((await _notification(store, view.id)).public_dict(), status=202)
+
+
 @routes.post("/v1/notifications/retry")
 @admin_only
 async def redrive_many(request: web.Request) -> web.Response:

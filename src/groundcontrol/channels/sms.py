@@ -203,5 +203,7 @@ def _describe(exc: TwilioException) -> str:
 
 def _possible_duplicate(reason: str, message: OutgoingMessage) -> TransientDeliveryError:
     # Twilio may have accepted the message before failing: a retry can send it twice.
-    log.warning("possible duplicate SMS for notification %s: %s", message.notification_id, reason)
+    # The reason is not logged here: Twilio's text may quote the number. The activity
+    # line for this failure carries it, scrubbed.
+    log.warning("possible duplicate SMS for notification %s", message.notification_id)
     return TransientDeliveryError(f"outcome unknown: {reason}", outcome_unknown=True)

@@ -15,6 +15,7 @@ from groundcontrol.delivery.retry import RetryPolicy
 from groundcontrol.domain import ChannelName, Customer, NotificationKind, Priority
 from groundcontrol.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from groundcontrol.planning.plan import next_channel
+from groundcontrol.planning.transitions import QUIET_HOURS_DETAIL
 from groundcontrol.store.contract import Claim, Decision, DecisionKind
 
 
@@ -50,7 +51,7 @@ def quiet_deferral(claim: Claim, quiet: QuietHours, now: datetime) -> Decision |
     until = quiet.defer_until(now, claim.customer.timezone)
     if until is None:
         return None
-    return Decision(DecisionKind.DEFER, detail="quiet hours", at=until)
+    return Decision(DecisionKind.DEFER, detail=QUIET_HOURS_DETAIL, at=until)
 
 
 def cap_deferral(

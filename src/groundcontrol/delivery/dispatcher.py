@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from groundcontrol.channels.base import Channel, OutgoingMessage
+from groundcontrol.delivery import activity
 from groundcontrol.delivery import decisions as delivery
 from groundcontrol.delivery.batching import GroupCommitter
 from groundcontrol.delivery.cap_slots import CapSlots
@@ -205,6 +206,7 @@ class Dispatcher:
         self._count(claim, decision)
 
     def _count(self, claim: Claim, decision: Decision) -> None:
+        activity.decided(claim, decision)
         if decision.kind is DecisionKind.SENT:
             seconds = (self.clock() - claim.due_at).total_seconds()
             self.metrics.notification_sent(claim.channel, max(seconds, 0.0))

@@ -6,8 +6,9 @@ protocol and passes the same contract suite (tests/contract/).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -27,6 +28,8 @@ from groundcontrol.domain import DecisionKind as DecisionKind
 from groundcontrol.domain import IngestResult as IngestResult
 from groundcontrol.domain import IngestStatus as IngestStatus
 from groundcontrol.planning.plan import Planner as Planner
+from groundcontrol.store.memory_templates import MemoryTemplates
+from groundcontrol.store.templates import TemplateStore
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ class NotificationView:
     channel: ChannelName
     state: NotificationState
     priority: Priority
-    attempts: int
+    attempts: int  # provider calls made or in flight: len(attempt_log), deferrals not counted
     due_at: datetime
     created_at: datetime
     updated_at: datetime
@@ -118,6 +121,21 @@ class NotificationFilter:
     channel: ChannelName | None = None
     case_id: str | None = None
     limit: int = 100
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    """How many rows of each kind one retention sweep deleted."""
+
+    notifications: int = 0
+    attempts: int = 0
+    follow_ups: int = 0
+    timeline: int = 0
+    events: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(getattr(self, f.name) for f in fields(self))
 
 
 class Store(Protocol):
@@ -205,5 +223,57 @@ class Store(Protocol):
     async def redrive(self, notification_id: str, now: datetime) -> bool:
         """A dead (or failed) notification becomes pending again with fresh attempts."""
 
+    async def send_now(self, notification_id: str, now: datetime) -> bool:
+        """A pending notification becomes due now and urgent (so quiet hours and the cap
+        let it through), on the timeline as `released`. False when it is not pending."""
+
+    async def release_quiet_deferrals(self, now: datetime) -> int:
+        """Pending notifications held by quiet hours become due now (`released` on the
+        timeline): called at start when quiet hours are off. Returns how many."""
+
     async def state_counts(self) -> dict[str, int]:
         """How many notifications are in each state (for metrics)."""
+
+    # --- optional abilities: StoreBase gives each a default, engines override ---------
+    async def listen(self, on_wake: Callable[[], None]) -> None:
+        """Call `on_wake` whenever another instance makes something due (PostgreSQL
+        LISTEN/NOTIFY). One process has no other instance to hear from."""
+
+    def singleton(self, name: str) -> AbstractAsyncContextManager[bool]:
+        """Hold `name` across instances for the block; yields False while another instance
+        holds it (PostgreSQL advisory lock). One process is always alone: True."""
+        ...
+
+    async def purge(self, horizon: datetime) -> RetentionReport:
+        """Delete finished history older than `horizon` (retention.days)."""
+
+    def templates(self) -> TemplateStore:
+        """Published template overrides, drafts and test sends (the studio's)."""
+        ...
+
+
+class StoreBase:
+    """The optional abilities' defaults (saq style): a store in one process, with no
+    other instance to hear from or to race, no history kept for a sweep, and template
+    overrides kept in memory."""
+
+    _templates: TemplateStore | None = None
+
+    def templates(self) -> TemplateStore:
+        if self._templates is None:
+            self._templates = self._new_templates()
+        return self._templates
+
+    def _new_templates(self) -> TemplateStore:
+        """Hook: the engine's template persistence (made once, on first use)."""
+        return MemoryTemplates()
+
+    async def listen(self, on_wake: Callable[[], None]) -> None:
+        return None
+
+    @asynccontextmanager
+    async def singleton(self, name: str) -> AsyncIterator[bool]:
+        yield True
+
+    async def purge(self, horizon: datetime) -> RetentionReport:
+        return RetentionReport()

@@ -1,16 +1,17 @@
-"""The store contract in memory: for unit tests of planning and dispatch, no database.
+"""The store contract in memory, as a row store: for unit tests, simulations and demos.
 
-It means exactly what the SQL store means (tests/contract runs the same suite on it);
-only durability is missing. Every method runs without awaiting, so on one event loop
-each is atomic; a write that raises halfway is rolled back from a snapshot, as a
-database transaction would be.
+Like procrastinate's in-memory connector, it fakes the lowest level only: the rules of
+what an event, a due follow-up or a delivery report does live once, in `planning/`;
+this module, like the SQL engines, just writes the rows those planners decide. Every
+method runs without awaiting, so on one event loop each is atomic; a write that
+raises halfway is rolled back from a snapshot, as a database transaction would be.
 """
 
 from __future__ import annotations
 
 import copy
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -25,35 +26,33 @@ from groundcontrol.domain import (
     NotificationState,
     Priority,
 )
-from groundcontrol.planning.plan import Outcome, Plan, PlannedNotification, next_channel
+from groundcontrol.planning import followups, reports
+from groundcontrol.planning.events import BatchPlan, EventKey, SupersedeMark, plan_batch
+from groundcontrol.planning.plan import Planner
+from groundcontrol.planning.rows import CUSTOMER_FACING, Entry, StoredEvent
+from groundcontrol.planning.transitions import (
+    ATTEMPT_OUTCOME,
+    NOT_ATTEMPTED,
+    QUIET_HOURS_DETAIL,
+    counts_as_attempt,
+    decision_changes,
+    failure,
+    outcome_entry,
+)
 from groundcontrol.store.contract import (
     AttemptView,
     Claim,
     Decision,
     DecisionKind,
     IngestResult,
-    IngestStatus,
     NotificationFilter,
     NotificationView,
-    Planner,
+    StoreBase,
     TimelineEntry,
-)
-from groundcontrol.store.sql.recording import new_notification_id, public_event
-from groundcontrol.store.transitions import (
-    ATTEMPT_OUTCOME,
-    NOT_ATTEMPTED,
-    Entry,
-    decision_changes,
-    event_entries,
-    fallback,
-    fallback_entry,
-    forgotten_entry,
-    outcome_entry,
 )
 
 PENDING = NotificationState.PENDING
 SENDING = NotificationState.SENDING
-_SUPERSEDABLE = (NotificationKind.STATUS, NotificationKind.FOLLOW_UP)
 _REDRIVABLE = (NotificationState.DEAD, NotificationState.FAILED)
 
 
@@ -65,14 +64,14 @@ class StoreClosed(RuntimeError):
 class _Event:
     body_hash: str
     payload: dict[str, Any]
-    outcome: str = "recording"
-    notification_ids: tuple[str, ...] = ()
+    outcome: str
+    notification_ids: tuple[str, ...]
 
 
 @dataclass
 class _Case:
     state: CaseState
-    event_payload: dict[str, Any] | None = None
+    event_payload: dict[str, Any]  # the latest event's public body (for claims)
 
 
 @dataclass
@@ -114,6 +113,27 @@ class _Notification:
     last_error: str | None = None
     log: list[_Attempt] = field(default_factory=list)
 
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> _Notification:
+        """A planner's new notification row (planning.rows.notification_row)."""
+        return cls(
+            id=row["id"],
+            case_id=row["case_id"],
+            customer_id=row["customer_id"],
+            kind=NotificationKind(row["kind"]),
+            template=row["template"],
+            status=row["status"],
+            channel=row["channel"],
+            priority=Priority(row["priority"]),
+            due_at=row["due_at"],
+            message_key=row["message_key"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            state=NotificationState(row["state"]),
+            previous_id=row["previous_id"],
+            tried_channels=tuple(row["tried_channels"]),
+        )
+
     def is_due(self, now: datetime) -> bool:
         """Pending and due, or in flight under a lease that has expired (a lost worker)."""
         if self.state is PENDING:
@@ -124,8 +144,22 @@ class _Notification:
     def attempt(self, lease_version: int) -> _Attempt | None:
         return next((a for a in self.log if a.lease_version == lease_version), None)
 
+    def reported(self) -> reports.Reported:
+        return reports.Reported(
+            id=self.id,
+            case_id=self.case_id,
+            customer_id=self.customer_id,
+            kind=self.kind,
+            template=self.template,
+            status=self.status,
+            channel=self.channel,
+            priority=self.priority,
+            tried_channels=self.tried_channels,
+        )
+
     def view(self, with_log: bool) -> NotificationView:
-        log = tuple(_attempt_view(a) for a in self.log) if with_log else ()
+        attempted = (a for a in self.log if counts_as_attempt(a.outcome))
+        log = tuple(_attempt_view(a) for a in attempted) if with_log else ()
         return NotificationView(
             id=self.id,
             case_id=self.case_id,
@@ -163,77 +197,147 @@ class _FollowUp:
     fired: int = 0
     state: str = "pending"
 
+    def due(self) -> followups.DueFollowUp:
+        return followups.DueFollowUp(
+            id=self.id,
+            case_id=self.case_id,
+            customer_id=self.customer_id,
+            status=self.status,
+            template=self.template,
+            priority=self.priority,
+            due_at=self.due_at,
+            every=self.every,
+            max_count=self.max_count,
+            fired=self.fired,
+        )
+
 
 @dataclass
 class _Tables:
+    """The rows, and the row-level operations the engines share (insert, update where)."""
+
     customers: dict[str, Customer] = field(default_factory=dict)
-    events: dict[tuple[str, str], _Event] = field(default_factory=dict)
+    events: dict[EventKey, _Event] = field(default_factory=dict)
     cases: dict[str, _Case] = field(default_factory=dict)
     notifications: dict[str, _Notification] = field(default_factory=dict)
     follow_ups: dict[int, _FollowUp] = field(default_factory=dict)
     timeline: dict[str, list[TimelineEntry]] = field(default_factory=dict)
+    next_follow_up_id: int = 1
 
-    def add_timeline(self, case_id: str, at: datetime, entries: Sequence[Entry]) -> None:
+    def add_timeline(self, case_id: str, at: datetime, entries: Iterable[Entry]) -> None:
         rows = self.timeline.setdefault(case_id, [])
         rows += [TimelineEntry(at, kind, case_id, nid, detail) for kind, nid, detail in entries]
 
-    def case_notifications(self, case_id: str, state: NotificationState) -> list[_Notification]:
-        return [n for n in self.notifications.values() if n.case_id == case_id and n.state is state]
+    def pending(self, case_id: str) -> list[_Notification]:
+        return [
+            n for n in self.notifications.values() if n.case_id == case_id and n.state is PENDING
+        ]
 
     def pending_follow_ups(self, case_id: str) -> list[_FollowUp]:
         return [
             f for f in self.follow_ups.values() if f.case_id == case_id and f.state == "pending"
         ]
 
-    def insert_notification(
-        self,
-        planned: PlannedNotification,
-        *,
-        case_id: str,
-        customer_id: str,
-        note: str,
-        now: datetime,
-        previous_id: str | None = None,
-        tried: Sequence[ChannelName] = (),
-        ids: tuple[str, str] | None = None,
-        lead: Sequence[Entry] = (),
-    ) -> str:
-        """Insert a pending notification; `lead` entries go on the timeline just before
-        its "planned" entry (they may name it: pass its `ids` from new_notification_id)."""
-        notification_id, message_key = ids or new_notification_id()
-        self.notifications[notification_id] = _Notification(
-            id=notification_id,
-            case_id=case_id,
-            customer_id=customer_id,
-            kind=planned.kind,
-            template=planned.template,
-            status=planned.status,
-            channel=planned.channel,
-            priority=planned.priority,
-            due_at=planned.due_at,
-            message_key=message_key,
-            created_at=now,
-            updated_at=now,
-            previous_id=previous_id,
-            tried_channels=tuple(tried),
+    def insert_notification(self, row: Mapping[str, Any]) -> None:
+        self.notifications[row["id"]] = _Notification.from_row(row)
+
+    def insert_follow_up(self, row: dict[str, Any]) -> None:
+        every = row["every_seconds"]
+        follow_up = _FollowUp(
+            id=self.next_follow_up_id,
+            case_id=row["case_id"],
+            customer_id=row["customer_id"],
+            status=row["status"],
+            template=row["template"],
+            priority=Priority(row["priority"]),
+            due_at=row["due_at"],
+            every=timedelta(seconds=every) if every is not None else None,
+            max_count=row["max_count"],
+            fired=row["fired"],
+            state=row["state"],
         )
-        detail = {
-            "kind": planned.kind.value,
-            "channel": planned.channel,
-            "template": planned.template,
-            "due_at": planned.due_at.isoformat(),
-            "note": note,
-        }
-        self.add_timeline(case_id, now, [*lead, ("planned", notification_id, detail)])
-        return notification_id
+        self.next_follow_up_id += 1
+        self.follow_ups[follow_up.id] = follow_up
+        for detail in row["_details"]:  # timeline details waiting for the id
+            detail["follow_up_id"] = follow_up.id
+
+    def unsent_message(self, case_id: str) -> str | None:
+        unsent = (
+            n.id
+            for n in self.notifications.values()
+            if n.case_id == case_id
+            and n.state in (PENDING, SENDING)
+            and n.kind.value in CUSTOMER_FACING
+        )
+        return next(unsent, None)
+
+    # --- an ingest batch, as planning.events decided it ------------------------------------
+    def stored_events(self, events: Sequence[Event]) -> dict[EventKey, StoredEvent]:
+        """What `plan_batch` needs to know of the store: the rows the batch touches."""
+        found = {}
+        for key in {(e.source, e.id) for e in events}:
+            if (row := self.events.get(key)) is not None:
+                found[key] = StoredEvent(row.body_hash, row.outcome, row.notification_ids)
+        return found
+
+    def customers_of(self, events: Sequence[Event]) -> dict[str, Customer]:
+        ids = {e.customer.id for e in events}
+        return {i: self.customers[i] for i in ids if i in self.customers}
+
+    def cases_of(self, events: Sequence[Event]) -> dict[str, CaseState]:
+        ids = {e.case_id for e in events}
+        return {i: self.cases[i].state for i in ids if i in self.cases}
+
+    def write_batch(self, batch: BatchPlan, now: datetime) -> None:
+        self.customers.update(batch.customers)
+        for row in batch.events:
+            key = (row["source"], row["event_id"])
+            ids = tuple(row["notification_ids"])
+            self.events[key] = _Event(row["body_hash"], row["payload"], row["outcome"], ids)
+        for case in (*batch.new_cases.values(), *batch.changed_cases.values()):
+            self.cases[case.id] = _Case(case, self.events[batch.last_event[case.id]].payload)
+        self._raise_priorities(batch.raised, now)
+        superseded = {case_id: self._supersede(case_id, now) for case_id in batch.supersede}
+        for row in batch.notifications:
+            self.insert_notification(row)
+        for row in batch.follow_ups:
+            self.insert_follow_up(row)
+        for item in batch.timeline:
+            if isinstance(item, SupersedeMark):
+                reason = {"reason": item.reason}
+                entries = superseded[item.case_id]
+                self.add_timeline(item.case_id, now, [(k, n, d | reason) for k, n, d in entries])
+            else:
+                self.add_timeline(item[0], now, [item[1]])
+
+    def _raise_priorities(self, raised: Mapping[str, Priority], now: datetime) -> None:
+        for case_id, priority in raised.items():
+            for n in self.pending(case_id):
+                if n.priority > priority:
+                    n.priority, n.updated_at = priority, now
+            for f in self.pending_follow_ups(case_id):
+                f.priority = min(f.priority, priority)
+
+    def _supersede(self, case_id: str, now: datetime) -> list[Entry]:
+        """The case's stored pending rows go; their timeline entries, without the reason."""
+        entries: list[Entry] = []
+        for n in self.pending(case_id):
+            if n.kind.value in CUSTOMER_FACING:
+                n.state, n.updated_at = NotificationState.SUPERSEDED, now
+                entries.append(("superseded", n.id, {}))
+        for f in self.pending_follow_ups(case_id):
+            f.state = "cancelled"
+            entries.append(
+                ("follow_up_cancelled", None, {"follow_up_id": f.id, "template": f.template})
+            )
+        return entries
 
 
-class MemoryStore:
+class MemoryStore(StoreBase):
     """A `Store` held in dictionaries; `memory://` in `create_store`."""
 
     def __init__(self) -> None:
         self._tables = _Tables()
-        self._next_follow_up_id = 1
         self._closed = False
 
     # --- lifecycle --------------------------------------------------------------------
@@ -261,8 +365,17 @@ class MemoryStore:
     async def record_events(
         self, events: Sequence[Event], planner: Planner, now: datetime
     ) -> list[IngestResult]:
-        with self._transaction():
-            return [self._record_event(event, planner, now) for event in events]
+        with self._transaction() as tables:
+            batch = plan_batch(
+                events,
+                stored_events=tables.stored_events(events),
+                customers=tables.customers_of(events),
+                cases=tables.cases_of(events),
+                planner=planner,
+                now=now,
+            )
+            tables.write_batch(batch, now)
+        return batch.results
 
     async def record_events_each(
         self, groups: Sequence[Sequence[Event]], planner: Planner, now: datetime
@@ -274,146 +387,6 @@ class MemoryStore:
             except Exception as exc:  # this group's snapshot is restored; the others stand
                 outcomes.append(exc)
         return outcomes
-
-    def _record_event(self, event: Event, planner: Planner, now: datetime) -> IngestResult:
-        existing = self._tables.events.get((event.source, event.id))
-        if existing is not None:
-            return _repeat(existing, event)
-        customer = self._resolve_customer(event)
-        if customer is None:
-            return IngestResult(IngestStatus.UNKNOWN_CUSTOMER, event.id)
-        recorded = _Event(body_hash=event.body_hash, payload=public_event(event))
-        self._tables.events[(event.source, event.id)] = recorded
-        before = self._case_before(event, customer, now)
-        plan = planner(event, before, customer)
-        ids = self._apply(event, recorded, before, customer, plan, now)
-        recorded.outcome, recorded.notification_ids = plan.outcome.value, ids
-        return IngestResult(IngestStatus.ACCEPTED, event.id, plan.outcome.value, ids)
-
-    def _resolve_customer(self, event: Event) -> Customer | None:
-        current = self._tables.customers.get(event.customer.id)
-        if not event.customer.fields:
-            return current
-        customer = event.customer.apply(current)
-        self._tables.customers[customer.id] = customer
-        return customer
-
-    def _case_before(self, event: Event, customer: Customer, now: datetime) -> CaseState | None:
-        """The case as it was before this event; a new case is created from the event."""
-        existing = self._tables.cases.get(event.case_id)
-        if existing is not None:
-            return existing.state
-        self._tables.cases[event.case_id] = _Case(
-            CaseState(
-                id=event.case_id,
-                customer_id=customer.id,
-                status=event.status,
-                previous_status=None,
-                status_at=event.occurred_at,
-                sequence=event.sequence,
-                priority=event.priority if event.priority is not None else Priority.NORMAL,
-                data=dict(event.data),
-            )
-        )
-        return None
-
-    def _apply(
-        self,
-        event: Event,
-        recorded: _Event,
-        before: CaseState | None,
-        customer: Customer,
-        plan: Plan,
-        now: datetime,
-    ) -> tuple[str, ...]:
-        self._timeline_event(event, plan, now)
-        if plan.outcome is Outcome.STALE:
-            return ()
-        self._update_case(event, recorded, before, customer, plan)
-        if plan.supersede_pending:
-            self._supersede_pending(event.case_id, f"newer status {event.status!r}", now)
-        else:
-            self._raise_priority(event.case_id, plan.priority)
-        ids = tuple(
-            self._tables.insert_notification(
-                p, case_id=event.case_id, customer_id=customer.id, note=p.note, now=now
-            )
-            for p in plan.notifications
-        )
-        if plan.follow_up is not None:
-            self._insert_follow_up(event, customer, plan, now)
-        return ids
-
-    def _timeline_event(self, event: Event, plan: Plan, now: datetime) -> None:
-        self._tables.add_timeline(event.case_id, now, event_entries(event, plan))
-
-    def _update_case(
-        self,
-        event: Event,
-        recorded: _Event,
-        before: CaseState | None,
-        customer: Customer,
-        plan: Plan,
-    ) -> None:
-        case = self._tables.cases[event.case_id]
-        changes: dict[str, Any] = {
-            "customer_id": customer.id,
-            "status_at": event.occurred_at,
-            "priority": plan.priority,
-            "data": {**(before.data if before else {}), **event.data},
-        }
-        if event.sequence is not None:
-            changes["sequence"] = event.sequence
-        if before is not None and before.status != event.status:
-            changes |= {"status": event.status, "previous_status": before.status}
-        case.state = replace(case.state, **changes)
-        case.event_payload = recorded.payload
-
-    def _supersede_pending(self, case_id: str, why: str, now: datetime) -> None:
-        """Newest state wins: drop the case's unsent messages and pending follow-ups."""
-        entries: list[Entry] = []
-        for n in self._tables.case_notifications(case_id, PENDING):
-            if n.kind in _SUPERSEDABLE:
-                n.state, n.updated_at = NotificationState.SUPERSEDED, now
-                entries.append(("superseded", n.id, {"reason": why}))
-        for f in self._tables.pending_follow_ups(case_id):
-            f.state = "cancelled"
-            detail = {"follow_up_id": f.id, "template": f.template, "reason": why}
-            entries.append(("follow_up_cancelled", None, detail))
-        self._tables.add_timeline(case_id, now, entries)
-
-    def _raise_priority(self, case_id: str, priority: Priority) -> None:
-        for n in self._tables.case_notifications(case_id, PENDING):
-            n.priority = min(n.priority, priority)
-        for f in self._tables.pending_follow_ups(case_id):
-            f.priority = min(f.priority, priority)
-
-    def _insert_follow_up(
-        self, event: Event, customer: Customer, plan: Plan, now: datetime
-    ) -> None:
-        planned = plan.follow_up
-        assert planned is not None
-        follow_up = _FollowUp(
-            id=self._next_follow_up_id,
-            case_id=event.case_id,
-            customer_id=customer.id,
-            status=event.status,
-            template=planned.template,
-            priority=plan.priority,
-            due_at=planned.due_at,
-            every=planned.every,
-            max_count=planned.max,
-        )
-        self._next_follow_up_id += 1
-        self._tables.follow_ups[follow_up.id] = follow_up
-        detail = {
-            "follow_up_id": follow_up.id,
-            "template": planned.template,
-            "due_at": planned.due_at.isoformat(),
-            "every_seconds": planned.every.total_seconds() if planned.every else None,
-            "max": planned.max,
-        }
-        self._tables.add_timeline(event.case_id, now, [("follow_up_scheduled", None, detail)])
 
     # --- customers ----------------------------------------------------------------------
     async def put_customer(self, customer: Customer, now: datetime) -> None:
@@ -462,67 +435,18 @@ class MemoryStore:
             ),
             key=lambda f: f.due_at,
         )[:limit]
-        with self._transaction():
+        with self._transaction() as tables:
             for follow_up in due:
-                self._fire(follow_up, now)
+                customer = tables.customers[follow_up.customer_id]
+                unsent = tables.unsent_message(follow_up.case_id)
+                firing = followups.fire(follow_up.due(), customer, unsent, now)
+                if firing.notification is not None:
+                    tables.insert_notification(firing.notification)
+                tables.add_timeline(follow_up.case_id, now, firing.entries)
+                for name, value in firing.changes.items():
+                    if name != "updated_at":
+                        setattr(follow_up, name, value)
         return len(due)
-
-    def _fire(self, follow_up: _FollowUp, now: datetime) -> None:
-        follow_up.fired += 1
-        detail = {
-            "follow_up_id": follow_up.id,
-            "template": follow_up.template,
-            "repeat": follow_up.fired,
-        }
-        waiting = self._unsent_message(follow_up.case_id)
-        if waiting is None:
-            self._notify(follow_up, detail, now)
-        else:
-            # The customer is about to hear from us anyway (deferred by quiet hours or
-            # the cap): a "still working" on top of it would be noise.
-            skipped = detail | {"reason": "an earlier message of the case has not gone out yet"}
-            self._tables.add_timeline(
-                follow_up.case_id, now, [("follow_up_skipped", waiting, skipped)]
-            )
-        _reschedule(follow_up, now)
-
-    def _unsent_message(self, case_id: str) -> str | None:
-        unsent = (
-            n.id
-            for n in self._tables.notifications.values()
-            if n.case_id == case_id and n.state in (PENDING, SENDING) and n.kind in _SUPERSEDABLE
-        )
-        return next(unsent, None)
-
-    def _notify(self, follow_up: _FollowUp, detail: dict[str, Any], now: datetime) -> None:
-        channel = next_channel(self._tables.customers[follow_up.customer_id], tried=())
-        if channel is None:
-            unreachable = detail | {"reason": "no usable channel"}
-            self._tables.add_timeline(follow_up.case_id, now, [("unreachable", None, unreachable)])
-        else:
-            self._plan_follow_up_message(follow_up, channel, detail, now)
-
-    def _plan_follow_up_message(
-        self, follow_up: _FollowUp, channel: ChannelName, detail: dict[str, Any], now: datetime
-    ) -> None:
-        planned = PlannedNotification(
-            kind=NotificationKind.FOLLOW_UP,
-            template=follow_up.template,
-            status=follow_up.status,
-            channel=channel,
-            priority=follow_up.priority,
-            due_at=now,
-        )
-        ids = new_notification_id()
-        self._tables.insert_notification(
-            planned,
-            case_id=follow_up.case_id,
-            customer_id=follow_up.customer_id,
-            note="follow-up",
-            now=now,
-            ids=ids,
-            lead=[("follow_up_fired", ids[0], detail)],
-        )
 
     async def next_due_at(self) -> datetime | None:
         tables = self._tables
@@ -559,7 +483,7 @@ class MemoryStore:
             message_key=n.message_key,
             case=replace(case.state, data=copy.deepcopy(dict(case.state.data))),
             customer=self._tables.customers[n.customer_id],
-            event=copy.deepcopy(case.event_payload or {}),
+            event=copy.deepcopy(case.event_payload),
             tried_channels=n.tried_channels,
             due_at=n.due_at,
             created_at=n.created_at,
@@ -588,33 +512,16 @@ class MemoryStore:
         if decision.kind is DecisionKind.SENT:
             case = self._tables.cases[claim.case.id]
             case.state = replace(case.state, last_message_at=now)
-        if decision.kind is DecisionKind.FAIL:
-            return self._fail(claim, decision, now)
-        return [outcome_entry(claim, decision)]
-
-    def _fail(self, claim: Claim, decision: Decision, now: datetime) -> list[Entry]:
-        entries: list[Entry] = []
+        if decision.kind is not DecisionKind.FAIL:
+            return [outcome_entry(claim, decision)]
         if decision.opt_out or decision.disable_address:
-            entries.append(self._forget_channel(claim, decision))
-        entries.append(outcome_entry(claim, decision))
-        channel = decision.fallback_channel
-        if channel is None:
-            return entries
-        ids = new_notification_id()
-        self._tables.insert_notification(
-            fallback(claim, channel, now),
-            case_id=claim.case.id,
-            customer_id=claim.customer.id,
-            note=f"fallback from {claim.channel}",
-            now=now,
-            previous_id=claim.notification_id,
-            tried=[*claim.tried_channels, claim.channel],
-            ids=ids,
-            lead=[*entries, fallback_entry(claim, channel, ids[0])],
-        )
-        return []
+            self._forget_channel(claim, decision)
+        entries, fallback = failure(claim, decision, now)
+        if fallback is not None:
+            self._tables.insert_notification(fallback)
+        return entries
 
-    def _forget_channel(self, claim: Claim, decision: Decision) -> Entry:
+    def _forget_channel(self, claim: Claim, decision: Decision) -> None:
         """The provider says this address is unusable: remember it on the customer."""
         current = self._tables.customers.get(claim.customer.id, claim.customer)
         if decision.opt_out:
@@ -622,7 +529,6 @@ class MemoryStore:
         if decision.disable_address and claim.channel == "chat":
             current = replace(current, chat_webhook=None)
         self._tables.customers[current.id] = current
-        return forgotten_entry(claim, decision)
 
     async def release(self, claims: Sequence[Claim], now: datetime) -> None:
         for claim in claims:
@@ -646,54 +552,27 @@ class MemoryStore:
     async def record_provider_status(
         self, provider_id: str, state: NotificationState, detail: str, now: datetime
     ) -> bool:
-        if state not in (NotificationState.DELIVERED, NotificationState.UNDELIVERED):
+        allowed_from = reports.FORWARD.get(state)
+        if not allowed_from:
             return False  # "sent" and friends: we knew that when the provider accepted it
-        n = next(
-            (
-                n
-                for n in self._tables.notifications.values()
-                if n.provider_id == provider_id and n.state is NotificationState.SENT
-            ),
-            None,
-        )
-        if n is None:
-            return False
-        n.state, n.updated_at, n.last_error = state, now, detail or None
-        report = {"channel": n.channel, "provider_id": provider_id, "detail": detail}
-        self._tables.add_timeline(n.case_id, now, [(state.value, n.id, report)])
-        if state is NotificationState.UNDELIVERED:
-            self._fall_back(n, now)
+        with self._transaction() as tables:
+            n = next(
+                (
+                    n
+                    for n in tables.notifications.values()
+                    if n.provider_id == provider_id and n.state.value in allowed_from
+                ),
+                None,
+            )
+            if n is None:
+                return False
+            n.state, n.updated_at, n.last_error = state, now, detail or None
+            customer = tables.customers.get(n.customer_id)
+            outcome = reports.report(n.reported(), customer, state, provider_id, detail, now)
+            if outcome.fallback is not None:
+                tables.insert_notification(outcome.fallback)
+            tables.add_timeline(n.case_id, now, outcome.entries)
         return True
-
-    def _fall_back(self, n: _Notification, now: datetime) -> None:
-        customer = self._tables.customers.get(n.customer_id)
-        tried = [*n.tried_channels, n.channel]
-        channel = next_channel(customer, tried) if customer else None
-        if channel is None:
-            reason = {"reason": "undelivered and no other channel left"}
-            self._tables.add_timeline(n.case_id, now, [("unreachable", n.id, reason)])
-            return
-        planned = PlannedNotification(
-            kind=n.kind,
-            template=n.template,
-            status=n.status,
-            channel=channel,
-            priority=n.priority,
-            due_at=now,
-        )
-        ids = new_notification_id()
-        hand_over = {"from": n.channel, "to": channel, "next": ids[0]}
-        self._tables.insert_notification(
-            planned,
-            case_id=n.case_id,
-            customer_id=n.customer_id,
-            note="fallback: undelivered",
-            now=now,
-            previous_id=n.id,
-            tried=tried,
-            ids=ids,
-            lead=[("fallback", n.id, hand_over)],
-        )
 
     # --- read side ---------------------------------------------------------------------------
     async def timeline(self, case_id: str) -> list[TimelineEntry] | None:
@@ -725,26 +604,28 @@ class MemoryStore:
         self._tables.add_timeline(n.case_id, now, [("redriven", notification_id, detail)])
         return True
 
+    async def send_now(self, notification_id: str, now: datetime) -> bool:
+        n = self._tables.notifications.get(notification_id)
+        if n is None or n.state is not PENDING:
+            return False
+        n.due_at, n.priority, n.updated_at = now, Priority.URGENT, now
+        detail: dict[str, Any] = {"reason": "send-now by an operator"}
+        self._tables.add_timeline(n.case_id, now, [("released", notification_id, detail)])
+        return True
+
+    async def release_quiet_deferrals(self, now: datetime) -> int:
+        held = sorted(
+            (n for n in self._tables.notifications.values() if _held_by_quiet_hours(n, now)),
+            key=lambda n: n.id,
+        )
+        detail: dict[str, Any] = {"reason": "quiet hours are off"}
+        for n in held:
+            n.due_at, n.updated_at = now, now
+            self._tables.add_timeline(n.case_id, now, [("released", n.id, detail)])
+        return len(held)
+
     async def state_counts(self) -> dict[str, int]:
         return dict(Counter(n.state.value for n in self._tables.notifications.values()))
-
-
-def _repeat(existing: _Event, event: Event) -> IngestResult:
-    if existing.body_hash != event.body_hash:
-        return IngestResult(IngestStatus.CONFLICT, event.id)
-    return IngestResult(
-        IngestStatus.DUPLICATE, event.id, existing.outcome, existing.notification_ids
-    )
-
-
-def _reschedule(follow_up: _FollowUp, now: datetime) -> None:
-    every = follow_up.every
-    if every is None or follow_up.fired >= follow_up.max_count:
-        follow_up.state = "done"
-        return
-    # Keep the cadence; after a long outage, one catch-up rather than a burst.
-    next_due = follow_up.due_at + every
-    follow_up.due_at = next_due if next_due > now else now + every
 
 
 def _take_lease(n: _Notification, now: datetime, owner: str, lease: timedelta) -> None:
@@ -779,6 +660,17 @@ def _mark_attempt(
     if attempt is not None:
         attempt.outcome, attempt.detail, attempt.finished_at = outcome, detail, now
         attempt.provider_id = provider_id
+
+
+def _held_by_quiet_hours(n: _Notification, now: datetime) -> bool:
+    last = n.attempt(n.lease_version)
+    return (
+        n.state is PENDING
+        and n.due_at > now
+        and last is not None
+        and last.outcome == "deferred"
+        and last.detail == QUIET_HOURS_DETAIL
+    )
 
 
 def _attempt_view(attempt: _Attempt) -> AttemptView:

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from groundcontrol import keys
 from groundcontrol.domain import CHANNELS, ChannelName
-from groundcontrol.store.sql.template_store import Draft, TemplateKey, TemplateVersion
+from groundcontrol.store.templates import Draft, TemplateKey, TemplateVersion
 from groundcontrol.studio.auth import studio_page
 from groundcontrol.studio.views import message_page, render_page
 from groundcontrol.templates.check import list_templates

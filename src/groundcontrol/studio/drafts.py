@@ -20,7 +20,7 @@ from groundcontrol.channels.segments import count_segments
 from groundcontrol.domain import RenderedMessage
 from groundcontrol.errors import TemplateError
 from groundcontrol.planning.journeys import Journeys
-from groundcontrol.store.sql.template_store import TemplateKey
+from groundcontrol.store.templates import TemplateKey
 from groundcontrol.templates.context import Sample
 from groundcontrol.templates.renderer import Renderer
 

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from groundcontrol import keys
 from groundcontrol.errors import DeliveryError, TemplateError
-from groundcontrol.store.sql.template_store import (
+from groundcontrol.store.templates import (
     Draft,
     EditConflict,
     TemplateKey,

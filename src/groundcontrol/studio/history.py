@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from groundcontrol import keys
-from groundcontrol.store.sql.template_store import EditConflict, TemplateKey, TemplateVersion
+from groundcontrol.store.templates import EditConflict, TemplateKey, TemplateVersion
 from groundcontrol.studio.auth import session_of, studio_page
 from groundcontrol.studio.catalogue import editor_url
 from groundcontrol.studio.drafts import Problem

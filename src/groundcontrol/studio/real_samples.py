@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from groundcontrol.domain import Customer
 from groundcontrol.planning.journeys import Journeys
-from groundcontrol.store.sql.template_store import RecentCase, TemplateStore
+from groundcontrol.store.templates import RecentCase, TemplateStore
 from groundcontrol.templates.context import Sample
 
 MASK = "•••"

@@ -16,7 +16,7 @@ from groundcontrol.channels.base import Channel, OutgoingMessage, Receipt
 from groundcontrol.delivery.dispatcher import thread_key
 from groundcontrol.domain import Customer, RenderedMessage
 from groundcontrol.errors import DeliveryError
-from groundcontrol.store.sql.template_store import TEST_CASE_PREFIX, TemplateKey, TemplateStore
+from groundcontrol.store.templates import TEST_CASE_PREFIX, TemplateKey, TemplateStore
 from groundcontrol.templates.context import Sample
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -17,11 +17,9 @@ from pathlib import Path
 import jinja2
 
 from groundcontrol.domain import utcnow
-from groundcontrol.errors import ConfigError
 from groundcontrol.settings import Settings
 from groundcontrol.store import open_store
-from groundcontrol.store.sql.engine import SqlStore
-from groundcontrol.store.sql.template_store import TemplateKey, TemplateStore
+from groundcontrol.store.templates import TemplateKey, TemplateStore
 from groundcontrol.studio.drafts import check_draft, draft_renderer
 from groundcontrol.templates.context import load_samples
 from groundcontrol.templates.overrides import OverlayLoader
@@ -101,9 +99,7 @@ async def _opened(settings: Settings) -> AsyncIterator[tuple[TemplateStore, Over
     """The store's template overrides and the effective loader, open for the block."""
     store = await open_store(settings.store.url)
     try:
-        if not isinstance(store, SqlStore):
-            raise ConfigError("template overrides need an SQL store (sqlite or postgresql)")
-        templates = TemplateStore(store)
+        templates = store.templates()
         files = jinja2.FileSystemLoader(settings.templates.dir)
         yield templates, OverlayLoader(files, await templates.published())
     finally:

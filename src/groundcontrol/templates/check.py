@@ -16,6 +16,7 @@ from groundcontrol.domain import CHANNELS, ChannelName
 from groundcontrol.errors import ConfigError, TemplateError
 from groundcontrol.planning.journeys import Journeys
 from groundcontrol.templates.context import Sample, load_sample
+from groundcontrol.templates.generated_sample import generated_sample
 
 if TYPE_CHECKING:
     from groundcontrol.templates.renderer import Renderer
@@ -35,7 +36,8 @@ def list_templates(loader_or_dir: jinja2.BaseLoader | Path) -> Catalogue:
 
 def check_templates(renderer: Renderer, journeys: Journeys, samples_dir: Path) -> list[str]:
     """Every problem found: syntax errors, journeys naming a missing template,
-    and templates that fail to render any sample case."""
+    and templates that fail to render any sample case (a sample generated from the
+    templates when `samples_dir` holds none)."""
     try:
         files = [f for f in renderer.loader.list_templates() if f.endswith(".j2")]
     except TypeError:
@@ -46,6 +48,8 @@ def check_templates(renderer: Renderer, journeys: Journeys, samples_dir: Path) -
     catalogue = _catalogue(files)
     problems += journey_problems(journeys, catalogue)
     samples, sample_problems = _load_samples(samples_dir)
+    if not samples and not sample_problems:
+        samples = [generated_sample(jinja2.Environment(loader=renderer.loader), files)]
     problems += sample_problems
     return problems + _render_problems(renderer, catalogue, samples, broken, set(problems))
 
@@ -93,8 +97,6 @@ def _syntax_problems(renderer: Renderer, files: list[str]) -> tuple[list[str], s
 
 def _load_samples(samples_dir: Path) -> tuple[list[Sample], list[str]]:
     paths = sorted(samples_dir.glob("*.json")) if samples_dir.is_dir() else []
-    if not paths:
-        return [], [f"no sample data in {samples_dir}: add <status>.json files to check with"]
     samples, problems = [], []
     for path in paths:
         try:

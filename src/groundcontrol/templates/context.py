@@ -81,10 +81,34 @@ def load_sample(path: Path) -> Sample:
         raise ConfigError(f"sample data file {path} does not exist") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ConfigError(f"{path}: not readable JSON: {exc}") from exc
+    missing = missing_keys(raw)
+    if missing:
+        raise ConfigError(
+            f"{path}: not a valid sample: missing {', '.join(missing)} "
+            "(see templates/_samples/*.json for the shape)"
+        )
     try:
         return sample_from_mapping(path.stem, raw)
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: not a valid sample: {exc}") from exc
+
+
+_REQUIRED = (("customer", "id"), ("case", "id"), ("case", "status"))
+
+
+def missing_keys(raw: Any) -> list[str]:
+    """The required sample keys `raw` lacks, dotted (`case.status`)."""
+    if not isinstance(raw, Mapping):
+        return []  # sample_from_mapping says what is wrong with the whole file
+    missing: list[str] = []
+    for section, key in _REQUIRED:
+        part = raw.get(section)
+        if not isinstance(part, Mapping):
+            if section not in missing:
+                missing.append(section)
+        elif key not in part:
+            missing.append(f"{section}.{key}")
+    return missing
 
 
 def load_samples(directory: Path) -> list[Sample]:

@@ -12,11 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
 
 import jinja2
 
-from groundcontrol.store.sql.template_store import TemplateStore, listen_for_publishes
+from groundcontrol.store.templates import TemplateStore, Unfollow
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +62,7 @@ class PublishedTemplates:
     def __init__(self, fallback: jinja2.BaseLoader) -> None:
         self.loader = OverlayLoader(fallback)
         self._store: TemplateStore | None = None
-        self._close_listener: Callable[[], Any] | None = None
+        self._close_listener: Unfollow | None = None
         self._listeners: list[Callable[[], None]] = []
         self._refreshing: set[asyncio.Task[None]] = set()
 
@@ -71,11 +70,11 @@ class PublishedTemplates:
         """Call `callback` after every refresh (e.g. `Renderer.clear_cache`)."""
         self._listeners.append(callback)
 
-    async def start(self, store: TemplateStore, engine_store: object) -> None:
-        """Load the snapshot and, on PostgreSQL, follow other instances' publishes."""
+    async def start(self, store: TemplateStore) -> None:
+        """Load the snapshot and follow other instances' publishes (PostgreSQL)."""
         self._store = store
         await self.refresh()
-        self._close_listener = await listen_for_publishes(engine_store, self._refresh_soon)
+        self._close_listener = await store.follow(self._refresh_soon)
 
     async def stop(self) -> None:
         if self._close_listener is not None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from groundcontrol.domain import CaseState, Customer, Priority
 from groundcontrol.planning.journeys import parse_journeys
-from groundcontrol.store.sql.template_store import RecentCase
+from groundcontrol.store.templates import RecentCase
 from groundcontrol.studio.real_samples import (
     as_sample,
     mask_customer,

@@ -12,7 +12,7 @@ from groundcontrol.cli import main
 from groundcontrol.settings import Settings
 from groundcontrol.store import open_store
 from groundcontrol.store.sql.engine import SqlStore
-from groundcontrol.store.sql.template_store import TemplateKey, TemplateStore
+from groundcontrol.store.templates import TemplateKey
 
 SMS = TemplateKey("case_received", "sms")
 
@@ -30,7 +30,7 @@ def published(settings: Settings) -> dict[str, str]:
         store = await open_store(settings.store.url)
         assert isinstance(store, SqlStore)
         try:
-            return await TemplateStore(store).published()
+            return await store.templates().published()
         finally:
             await store.close()
 

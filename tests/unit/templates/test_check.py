@@ -97,11 +97,18 @@ def test_email_missing_a_block(tmp_path: Path, block: str) -> None:
     assert f"block {block}" in problems[0]
 
 
-def test_no_samples_is_a_problem(tmp_path: Path) -> None:
-    root = folder(tmp_path, {"t/sms.j2": "hi"}, samples=False)
-    assert check(root, journeys("t")) == [
-        f"no sample data in {root / '_samples'}: add <status>.json files to check with"
-    ]
+def test_without_samples_a_generated_one_fills_the_data_the_templates_read(
+    tmp_path: Path,
+) -> None:
+    files = {"t/sms.j2": "{{ case.data.case_title }} {{ event.data['eta'] }} {{ customer.name }}"}
+    root = folder(tmp_path, files, samples=False)
+    assert check(root, journeys("t")) == []
+
+
+def test_without_samples_a_name_that_exists_nowhere_is_still_an_error(tmp_path: Path) -> None:
+    root = folder(tmp_path, {"t/sms.j2": "hi {{ custmer.name }}"}, samples=False)
+    [problem] = check(root, journeys("t"))
+    assert "custmer" in problem and "(sample generated)" in problem
 
 
 def test_bad_sample_is_a_problem(tmp_path: Path) -> None:

@@ -1,10 +1,10 @@
-"""Recording an ingest batch with a fixed number of statements: read what the batch
-touches, plan it in memory (`batch_plan`), write every table once.
+"""Recording events with a fixed number of statements: read what the batch touches, let
+`planning.events` decide every row, write every table once.
 
 Writes are plain INSERTs: if another instance records one of the same event ids or
-creates one of the same cases meanwhile, the statement fails, the transaction rolls
-back, and the group committer records each caller alone through `recording`, which
-settles such races row by row.
+creates one of the same cases meanwhile, the statement fails and the transaction rolls
+back; `SqlStore.record_events` then records the batch again, and this time reads (and
+plans against) what the other instance committed.
 """
 
 from __future__ import annotations
@@ -16,21 +16,17 @@ from typing import Any
 from sqlalchemy import bindparam, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from groundcontrol.domain import CaseState, Customer, Event, NotificationState
-from groundcontrol.store.contract import IngestResult, Planner
-from groundcontrol.store.sql.batch_plan import (
+from groundcontrol.domain import CaseState, Customer, Event, IngestResult, NotificationState
+from groundcontrol.planning.events import (
     BatchPlan,
     EventKey,
     SupersedeMark,
     plan_batch,
 )
+from groundcontrol.planning.plan import Planner
+from groundcontrol.planning.rows import CUSTOMER_FACING, Entry, StoredEvent
 from groundcontrol.store.sql.dialect import Dialect
-from groundcontrol.store.sql.recording import (
-    STORED_EVENT_COLUMNS,
-    SUPERSEDABLE,
-    StoredEvent,
-    stored_event,
-)
+from groundcontrol.store.sql.recording import STORED_EVENT_COLUMNS, stored_event
 from groundcontrol.store.sql.rows import customer_values, to_case, to_customer
 from groundcontrol.store.sql.schema import (
     cases,
@@ -40,7 +36,6 @@ from groundcontrol.store.sql.schema import (
     notifications,
     timeline,
 )
-from groundcontrol.store.transitions import Entry
 
 PENDING = NotificationState.PENDING.value
 
@@ -174,7 +169,7 @@ async def _supersede_stored(conn: AsyncConnection, case_ids: set[str], now: date
         .where(
             notifications.c.case_id.in_(where),
             notifications.c.state == PENDING,
-            notifications.c.kind.in_(SUPERSEDABLE),
+            notifications.c.kind.in_(CUSTOMER_FACING),
         )
         .values(state=NotificationState.SUPERSEDED.value, updated_at=now)
         .returning(notifications.c.id, notifications.c.case_id)

@@ -1,34 +1,24 @@
-"""Provider delivery reports: states only move forward, undelivered falls back."""
+"""Provider delivery reports: move the notification's state, write what
+`planning.reports.report` decides (the timeline, and a fallback when undelivered)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import RowMapping, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from groundcontrol.domain import NotificationKind, NotificationState, Priority
-from groundcontrol.planning.plan import PlannedNotification, next_channel
-from groundcontrol.store.sql.recording import (
-    insert_notification_rows,
-    load_customer,
-    notification_row,
-)
+from groundcontrol.planning.reports import FORWARD, Reported, report
+from groundcontrol.store.sql.recording import load_customer
 from groundcontrol.store.sql.schema import notifications
 from groundcontrol.store.sql.timeline import add_timeline
-
-# Which states a report may move a notification from; anything else is late or repeated.
-_FORWARD = {
-    NotificationState.DELIVERED: (NotificationState.SENT.value,),
-    NotificationState.UNDELIVERED: (NotificationState.SENT.value,),
-}
 
 
 async def apply_provider_status(
     conn: AsyncConnection, provider_id: str, state: NotificationState, detail: str, now: datetime
 ) -> bool:
-    allowed_from = _FORWARD.get(state)
+    allowed_from = FORWARD.get(state)
     if not allowed_from:
         return False  # "sent" and friends: we knew that when the provider accepted it
     moved = await conn.execute(
@@ -40,37 +30,25 @@ async def apply_provider_status(
     row = moved.mappings().first()
     if row is None:
         return False
-    entry = {"channel": row["channel"], "provider_id": provider_id, "detail": detail}
-    await add_timeline(conn, row["case_id"], now, [(state.value, row["id"], entry)])
-    if state is NotificationState.UNDELIVERED:
-        await _fall_back(conn, dict(row), now)
+    # Only a fallback needs the customer (its channels and opt-outs as they are now).
+    undelivered = state is NotificationState.UNDELIVERED
+    customer = await load_customer(conn, row["customer_id"]) if undelivered else None
+    outcome = report(_reported(row), customer, state, provider_id, detail, now)
+    if outcome.fallback is not None:
+        await conn.execute(notifications.insert(), [outcome.fallback])
+    await add_timeline(conn, row["case_id"], now, outcome.entries)
     return True
 
 
-async def _fall_back(conn: AsyncConnection, row: dict[str, Any], now: datetime) -> None:
-    customer = await load_customer(conn, row["customer_id"])
-    tried = [*row["tried_channels"], row["channel"]]
-    channel = next_channel(customer, tried) if customer else None
-    if channel is None:
-        reason = {"reason": "undelivered and no other channel left"}
-        await add_timeline(conn, row["case_id"], now, [("unreachable", row["id"], reason)])
-        return
-    planned = PlannedNotification(
+def _reported(row: RowMapping) -> Reported:
+    return Reported(
+        id=row["id"],
+        case_id=row["case_id"],
+        customer_id=row["customer_id"],
         kind=NotificationKind(row["kind"]),
         template=row["template"],
         status=row["status"],
-        channel=channel,
+        channel=row["channel"],
         priority=Priority(row["priority"]),
-        due_at=now,
+        tried_channels=tuple(row["tried_channels"]),
     )
-    fallback = notification_row(
-        case_id=row["case_id"],
-        customer_id=row["customer_id"],
-        planned=planned,
-        now=now,
-        previous_id=row["id"],
-        tried=tried,
-    )
-    hand_over = {"from": row["channel"], "to": channel, "next": fallback["id"]}
-    await add_timeline(conn, row["case_id"], now, [("fallback", row["id"], hand_over)])
-    await insert_notification_rows(conn, row["case_id"], [fallback], ["fallback: undelivered"], now)

@@ -16,9 +16,16 @@ from groundcontrol.domain import (
     Priority,
     as_utc,
 )
+from groundcontrol.planning.rows import Entry
+from groundcontrol.planning.transitions import (
+    ATTEMPT_OUTCOME,
+    NOT_ATTEMPTED,
+    decision_changes,
+    failure,
+    outcome_entry,
+)
 from groundcontrol.store.contract import Claim, Decision, DecisionKind
 from groundcontrol.store.sql.dialect import Dialect
-from groundcontrol.store.sql.recording import insert_notification_rows, notification_row
 from groundcontrol.store.sql.rows import to_case, to_customer
 from groundcontrol.store.sql.schema import (
     attempts,
@@ -29,16 +36,6 @@ from groundcontrol.store.sql.schema import (
     timeline,
 )
 from groundcontrol.store.sql.timeline import add_timeline
-from groundcontrol.store.transitions import (
-    ATTEMPT_OUTCOME,
-    NOT_ATTEMPTED,
-    Entry,
-    decision_changes,
-    fallback,
-    fallback_entry,
-    forgotten_entry,
-    outcome_entry,
-)
 
 PENDING = NotificationState.PENDING.value
 SENDING = NotificationState.SENDING.value
@@ -331,32 +328,17 @@ async def _consequences(
 async def _fail(
     conn: AsyncConnection, claim: Claim, decision: Decision, now: datetime
 ) -> list[Entry]:
-    entries: list[Entry] = []
     if decision.opt_out or decision.disable_address:
-        entries.append(await _forget_channel(conn, claim, decision, now))
-    entries.append(outcome_entry(claim, decision))
-    channel = decision.fallback_channel
-    if channel is None:
-        return entries
-    row = notification_row(
-        case_id=claim.case.id,
-        customer_id=claim.customer.id,
-        planned=fallback(claim, channel, now),
-        now=now,
-        previous_id=claim.notification_id,
-        tried=[*claim.tried_channels, claim.channel],
-    )
-    entries.append(fallback_entry(claim, channel, row["id"]))
-    await add_timeline(conn, claim.case.id, now, entries)
-    await insert_notification_rows(
-        conn, claim.case.id, [row], [f"fallback from {claim.channel}"], now
-    )
-    return []
+        await _forget_channel(conn, claim, decision, now)
+    entries, fallback = failure(claim, decision, now)
+    if fallback is not None:
+        await conn.execute(notifications.insert(), [fallback])
+    return entries
 
 
 async def _forget_channel(
     conn: AsyncConnection, claim: Claim, decision: Decision, now: datetime
-) -> Entry:
+) -> None:
     """The provider says this address is unusable: remember it on the customer."""
     customer = claim.customer
     row = (
@@ -371,7 +353,6 @@ async def _forget_channel(
     if decision.disable_address and claim.channel == "chat":
         changes["chat_webhook"] = None
     await conn.execute(update(customers).where(customers.c.id == customer.id).values(**changes))
-    return forgotten_entry(claim, decision)
 
 
 async def release_one(conn: AsyncConnection, claim: Claim, now: datetime) -> None:

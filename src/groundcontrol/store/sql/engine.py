@@ -6,12 +6,13 @@ PostgreSQL subclasses in `store/sql/sqlite.py`, `store/sql/postgres.py`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from groundcontrol.domain import (
@@ -21,6 +22,7 @@ from groundcontrol.domain import (
     NotificationState,
     as_utc,
 )
+from groundcontrol.planning.transitions import counts_as_attempt
 from groundcontrol.store.contract import (
     Claim,
     Decision,
@@ -28,9 +30,19 @@ from groundcontrol.store.contract import (
     NotificationFilter,
     NotificationView,
     Planner,
+    RetentionReport,
+    StoreBase,
     TimelineEntry,
 )
-from groundcontrol.store.sql import batch_recording, claims, followups, migrate, recording
+from groundcontrol.store.sql import (
+    batch_recording,
+    claims,
+    followups,
+    migrate,
+    recording,
+    releases,
+    retention,
+)
 from groundcontrol.store.sql.callbacks import apply_provider_status
 from groundcontrol.store.sql.dialect import Dialect
 from groundcontrol.store.sql.rows import to_attempt, to_customer, to_notification, to_timeline
@@ -42,7 +54,9 @@ from groundcontrol.store.sql.schema import (
     notifications,
     timeline,
 )
+from groundcontrol.store.sql.template_store import SqlTemplateStore
 from groundcontrol.store.sql.timeline import Entry, add_timeline
+from groundcontrol.store.templates import TemplateStore, Unfollow
 
 
 def _regrouped(
@@ -58,9 +72,11 @@ def _regrouped(
 
 
 _REDRIVABLE = (NotificationState.DEAD.value, NotificationState.FAILED.value)
+# How often a batch is recorded again after losing a race with another instance.
+RACE_ATTEMPTS = 3
 
 
-class SqlStore:
+class SqlStore(StoreBase):
     """Shared bookkeeping; subclasses build the engine and may add engine features."""
 
     dialect: Dialect
@@ -94,12 +110,33 @@ class SqlStore:
         """Hook, inside a write transaction: when it commits, tell other instances that
         something became due (PostgreSQL NOTIFY). One process (SQLite) has no others."""
 
+    async def purge(self, horizon: datetime) -> RetentionReport:
+        return await retention.purge(self, horizon)
+
+    def _new_templates(self) -> TemplateStore:
+        return SqlTemplateStore(self)
+
+    async def subscribe(self, channel: str, callback: Callable[[], None]) -> Unfollow | None:
+        """Hook: call `callback` on each NOTIFY on `channel` from any instance; returns
+        how to stop. One process (SQLite) has no other instance: None."""
+        return None
+
     # --- ingest -------------------------------------------------------------------------
     async def record_events(
         self, events: Sequence[Event], planner: Planner, now: datetime
     ) -> list[IngestResult]:
+        for _ in range(RACE_ATTEMPTS - 1):
+            with suppress(IntegrityError):
+                return await self._record_batch(events, planner, now)
+            # Another instance recorded one of these event ids or created one of these
+            # cases since we read: the next attempt reads and plans against its rows.
+        return await self._record_batch(events, planner, now)
+
+    async def _record_batch(
+        self, events: Sequence[Event], planner: Planner, now: datetime
+    ) -> list[IngestResult]:
         async with self.write() as conn:
-            results = await self._record(conn, events, planner, now)
+            results = await batch_recording.record_batch(conn, self.dialect, events, planner, now)
             await self.wake_others(conn, "events")
         return results
 
@@ -120,10 +157,15 @@ class SqlStore:
     ) -> list[list[IngestResult] | Exception]:
         """Record the groups under one savepoint; if that fails, roll back to it and
         record each half the same way, down to the groups that fail alone. The batch
-        SQL stays in use (row by row is ten times slower), and it is all one commit."""
+        SQL stays in use (row by row was ten times slower), and it is all one commit.
+        A group that lost a race with another instance fails here like a poison one:
+        its caller gets the error and may send again (a duplicate then, never lost)."""
         try:
             async with conn.begin_nested():
-                results = await self._record(conn, [e for g in groups for e in g], planner, now)
+                events = [event for group in groups for event in group]
+                results = await batch_recording.record_batch(
+                    conn, self.dialect, events, planner, now
+                )
         except Exception as exc:  # rolled back to the savepoint: only these groups undone
             if len(groups) == 1:
                 return [exc]
@@ -133,15 +175,6 @@ class SqlStore:
                 *await self._bisected(conn, groups[middle:], planner, now),
             ]
         return _regrouped(results, groups)
-
-    async def _record(
-        self, conn: AsyncConnection, events: Sequence[Event], planner: Planner, now: datetime
-    ) -> list[IngestResult]:
-        if len(events) == 1:
-            # One event (and every retry of a batch that lost a race with another
-            # instance) goes row by row: it settles such races itself.
-            return [await recording.record_event(conn, self.dialect, events[0], planner, now)]
-        return await batch_recording.record_batch(conn, self.dialect, events, planner, now)
 
     # --- customers ----------------------------------------------------------------------
     async def put_customer(self, customer: Customer, now: datetime) -> None:
@@ -301,7 +334,8 @@ class SqlStore:
                 .where(attempts.c.notification_id == notification_id)
                 .order_by(attempts.c.id)
             )
-            log = tuple(to_attempt(a) for a in (await conn.execute(log_query)).mappings())
+            rows = (await conn.execute(log_query)).mappings()
+            log = tuple(to_attempt(a) for a in rows if counts_as_attempt(a["outcome"]))
             return to_notification(row, log)
 
     async def list_notifications(self, where: NotificationFilter) -> list[NotificationView]:
@@ -339,6 +373,20 @@ class SqlStore:
             await add_timeline(conn, row.case_id, now, [("redriven", notification_id, detail)])
             await self.wake_others(conn, "notifications")
         return True
+
+    async def send_now(self, notification_id: str, now: datetime) -> bool:
+        async with self.write() as conn:
+            released = await releases.send_now(conn, notification_id, now)
+            if released:
+                await self.wake_others(conn, "notifications")
+        return released
+
+    async def release_quiet_deferrals(self, now: datetime) -> int:
+        async with self.write() as conn:
+            count = await releases.release_quiet_deferrals(conn, now)
+            if count:
+                await self.wake_others(conn, "notifications")
+        return count
 
     async def state_counts(self) -> dict[str, int]:
         query = select(notifications.c.state, func.count()).group_by(notifications.c.state)

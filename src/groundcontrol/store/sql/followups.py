@@ -1,23 +1,23 @@
-"""Firing due follow-ups: each becomes a pending notification, then waits `every` again."""
+"""Firing due follow-ups: read what `planning.followups.fire` needs, write what it decides."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from groundcontrol.domain import NotificationKind, NotificationState, Priority, as_utc
-from groundcontrol.planning.plan import PlannedNotification, next_channel
+from groundcontrol.domain import NotificationState, Priority, as_utc
+from groundcontrol.planning.followups import DueFollowUp, fire
+from groundcontrol.planning.rows import CUSTOMER_FACING
 from groundcontrol.store.sql.dialect import Dialect
-from groundcontrol.store.sql.recording import insert_notification_rows, notification_row
-from groundcontrol.store.sql.rows import to_customer
-from groundcontrol.store.sql.schema import customers, follow_ups, notifications
+from groundcontrol.store.sql.recording import load_customer
+from groundcontrol.store.sql.schema import follow_ups, notifications
 from groundcontrol.store.sql.timeline import add_timeline
 
 _UNSENT = (NotificationState.PENDING.value, NotificationState.SENDING.value)
-_CUSTOMER_FACING = (NotificationKind.STATUS.value, NotificationKind.FOLLOW_UP.value)
 
 
 async def fire_due(conn: AsyncConnection, dialect: Dialect, now: datetime, limit: int) -> int:
@@ -29,22 +29,36 @@ async def fire_due(conn: AsyncConnection, dialect: Dialect, now: datetime, limit
     )
     due = (await conn.execute(query)).mappings().all()
     for row in due:
-        await _fire(conn, dict(row), now)
+        await _fire(conn, _due(row), now)
     return len(due)
 
 
-async def _fire(conn: AsyncConnection, row: dict[str, Any], now: datetime) -> None:
-    fired = row["fired"] + 1
-    detail = {"follow_up_id": row["id"], "template": row["template"], "repeat": fired}
-    waiting = await _unsent_message(conn, row["case_id"])
-    if waiting is None:
-        await _notify(conn, row, detail, now)
-    else:
-        # The customer is about to hear from us anyway (that message was deferred by
-        # quiet hours or the cap): a "still working" on top of it would be noise.
-        skipped = detail | {"reason": "an earlier message of the case has not gone out yet"}
-        await add_timeline(conn, row["case_id"], now, [("follow_up_skipped", waiting, skipped)])
-    await _reschedule(conn, row, fired, as_utc(row["due_at"]), now)
+async def _fire(conn: AsyncConnection, follow_up: DueFollowUp, now: datetime) -> None:
+    customer = await load_customer(conn, follow_up.customer_id)
+    assert customer is not None  # a follow-up is only ever planned for a stored customer
+    firing = fire(follow_up, customer, await _unsent_message(conn, follow_up.case_id), now)
+    if firing.notification is not None:
+        await conn.execute(notifications.insert(), [firing.notification])
+    await add_timeline(conn, follow_up.case_id, now, firing.entries)
+    await conn.execute(
+        update(follow_ups).where(follow_ups.c.id == follow_up.id).values(**firing.changes)
+    )
+
+
+def _due(row: Mapping[str, Any]) -> DueFollowUp:
+    every = row["every_seconds"]
+    return DueFollowUp(
+        id=row["id"],
+        case_id=row["case_id"],
+        customer_id=row["customer_id"],
+        status=row["status"],
+        template=row["template"],
+        priority=Priority(row["priority"]),
+        due_at=as_utc(row["due_at"]),
+        every=timedelta(seconds=every) if every is not None else None,
+        max_count=row["max_count"],
+        fired=row["fired"],
+    )
 
 
 async def _unsent_message(conn: AsyncConnection, case_id: str) -> str | None:
@@ -53,58 +67,8 @@ async def _unsent_message(conn: AsyncConnection, case_id: str) -> str | None:
         .where(
             notifications.c.case_id == case_id,
             notifications.c.state.in_(_UNSENT),
-            notifications.c.kind.in_(_CUSTOMER_FACING),
+            notifications.c.kind.in_(CUSTOMER_FACING),
         )
         .limit(1)
     )
     return (await conn.execute(query)).scalar()
-
-
-async def _notify(
-    conn: AsyncConnection, row: dict[str, Any], detail: dict[str, Any], now: datetime
-) -> None:
-    customer_row = (
-        (await conn.execute(select(customers).where(customers.c.id == row["customer_id"])))
-        .mappings()
-        .one()
-    )
-    customer = to_customer(customer_row)
-    channel = next_channel(customer, tried=())
-    if channel is None:
-        await add_timeline(
-            conn,
-            row["case_id"],
-            now,
-            [("unreachable", None, detail | {"reason": "no usable channel"})],
-        )
-    else:
-        planned = PlannedNotification(
-            kind=NotificationKind.FOLLOW_UP,
-            template=row["template"],
-            status=row["status"],
-            channel=channel,
-            priority=Priority(row["priority"]),
-            due_at=now,
-        )
-        notification = notification_row(
-            case_id=row["case_id"], customer_id=customer.id, planned=planned, now=now
-        )
-        await add_timeline(
-            conn, row["case_id"], now, [("follow_up_fired", notification["id"], detail)]
-        )
-        await insert_notification_rows(conn, row["case_id"], [notification], ["follow-up"], now)
-
-
-async def _reschedule(
-    conn: AsyncConnection, row: dict[str, Any], fired: int, due_at: datetime, now: datetime
-) -> None:
-    every = row["every_seconds"]
-    if every is None or fired >= row["max_count"]:
-        values: dict[str, Any] = {"fired": fired, "state": "done", "updated_at": now}
-    else:
-        # Keep the cadence; after a long outage, one catch-up rather than a burst.
-        next_due = due_at + timedelta(seconds=every)
-        if next_due <= now:
-            next_due = now + timedelta(seconds=every)
-        values = {"fired": fired, "due_at": next_due, "updated_at": now}
-    await conn.execute(update(follow_ups).where(follow_ups.c.id == row["id"]).values(**values))

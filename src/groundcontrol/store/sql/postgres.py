@@ -9,7 +9,7 @@ import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 from sqlalchemy import text
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from groundcontrol.store.sql.dialect import PostgresDialect
 from groundcontrol.store.sql.engine import SqlStore
+from groundcontrol.store.templates import Unfollow
 
 CHANNEL = "groundcontrol_wake"
 LISTEN_CHECK = 10.0  # seconds between probes of an idle LISTEN connection
@@ -140,6 +141,11 @@ class PostgresStore(SqlStore):
         listener, self._listener = self._listener, None
         if listener is not None and not listener.is_closed():
             await _close_quietly(listener)
+
+    async def subscribe(self, channel: str, callback: Callable[[], None]) -> Unfollow | None:
+        listener = await asyncpg.connect(self.dsn)
+        await listener.add_listener(channel, lambda *_args: callback())
+        return cast(Unfollow, listener.close)
 
     @asynccontextmanager
     async def singleton(self, name: str) -> AsyncIterator[bool]:

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from groundcontrol.domain import FINAL_STATES, NotificationState
+from groundcontrol.store.contract import RetentionReport
 from groundcontrol.store.sql.schema import (
     attempts,
     cases,
@@ -33,47 +33,17 @@ from groundcontrol.store.sql.schema import (
 )
 
 BATCH = 1000
-SINGLETON = "retention"
 FINISHED_NOTIFICATIONS = tuple(sorted(s.value for s in FINAL_STATES | {NotificationState.SENT}))
 FINISHED_FOLLOW_UPS = ("done", "cancelled")
 
 
-@runtime_checkable
-class RetainingStore(Protocol):
-    """What the sweep needs from a store (SqliteStore and PostgresStore have it)."""
+class SqlTables(Protocol):
+    """What the sweep needs from an SQL store: write transactions."""
 
     def write(self) -> AbstractAsyncContextManager[AsyncConnection]: ...
 
-    def singleton(self, name: str) -> AbstractAsyncContextManager[bool]: ...
 
-
-@dataclass(frozen=True)
-class RetentionReport:
-    """How many rows of each kind one sweep deleted."""
-
-    notifications: int = 0
-    attempts: int = 0
-    follow_ups: int = 0
-    timeline: int = 0
-    events: int = 0
-
-    @property
-    def total(self) -> int:
-        return sum(getattr(self, f.name) for f in fields(self))
-
-
-async def run_retention(store: RetainingStore, days: int, now: datetime) -> RetentionReport | None:
-    """The periodic job: sweep unless `days` is 0 or another instance is sweeping
-    right now (then None: that instance's sweep covers the same rows)."""
-    if days <= 0:
-        return None
-    async with store.singleton(SINGLETON) as ours:
-        if not ours:
-            return None
-        return await purge(store, now - timedelta(days=days))
-
-
-async def purge(store: RetainingStore, horizon: datetime, *, batch: int = BATCH) -> RetentionReport:
+async def purge(store: SqlTables, horizon: datetime, *, batch: int = BATCH) -> RetentionReport:
     """Delete everything finished before `horizon`; see the module docstring for what."""
     gone_notifications, gone_attempts = await _purge_notifications(store, horizon, batch)
     return RetentionReport(
@@ -109,7 +79,7 @@ def _old_notifications(horizon: datetime) -> ColumnElement[bool]:
     )
 
 
-async def _purge(store: RetainingStore, batch: int, target: Target) -> int:
+async def _purge(store: SqlTables, batch: int, target: Target) -> int:
     table, key, condition = target
     return await _in_batches(
         store, batch, lambda conn: _delete_batch(conn, table, key, condition, batch)
@@ -124,9 +94,7 @@ async def _delete_batch(
     return int(result.rowcount)
 
 
-async def _purge_notifications(
-    store: RetainingStore, horizon: datetime, batch: int
-) -> tuple[int, int]:
+async def _purge_notifications(store: SqlTables, horizon: datetime, batch: int) -> tuple[int, int]:
     gone_attempts = 0
 
     async def one_batch(conn: AsyncConnection) -> int:
@@ -145,7 +113,7 @@ async def _purge_notifications(
 
 
 async def _in_batches(
-    store: RetainingStore, batch: int, one_batch: Callable[[AsyncConnection], Any]
+    store: SqlTables, batch: int, one_batch: Callable[[AsyncConnection], Any]
 ) -> int:
     total = 0
     while True:

@@ -34,11 +34,6 @@ class SqliteStore(SqlStore):
         async with self._write_lock, self.engine.begin() as conn:
             yield conn
 
-    @asynccontextmanager
-    async def singleton(self, name: str) -> AsyncIterator[bool]:
-        """One process owns a SQLite file, so a periodic job is always alone: yields True."""
-        yield True
-
 
 def _configure(sync_engine: Any) -> None:
     @event.listens_for(sync_engine, "connect")

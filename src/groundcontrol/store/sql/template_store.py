@@ -1,27 +1,19 @@
-"""Published template overrides and shared drafts, kept in the store.
-
-Every publish appends a version; the newest version of a template file is the
-override the renderer reads in front of `templates/`. Drafts never affect
-sending. Both drafts and publishes are guarded by optimistic version checks, so
-two people editing one template get an `EditConflict` instead of silently
-overwriting each other. On PostgreSQL a publish notifies every instance
-(`NOTIFY groundcontrol_templates`, delivered at commit) so their caches drop.
+"""Published template overrides and shared drafts in the SQL tables (the meaning is
+`store/templates.py`'s). On PostgreSQL a publish notifies every instance (`NOTIFY
+groundcontrol_templates`, delivered at commit) so their caches drop.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Row, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from groundcontrol.domain import CHANNELS, CaseState, ChannelName, Customer, as_utc
-from groundcontrol.errors import GroundControlError
-from groundcontrol.store.sql.engine import SqlStore
+from groundcontrol.domain import ChannelName, as_utc
 from groundcontrol.store.sql.rows import to_case, to_customer
 from groundcontrol.store.sql.schema import (
     cases,
@@ -32,68 +24,36 @@ from groundcontrol.store.sql.schema import (
     timeline,
 )
 from groundcontrol.store.sql.timeline import add_timeline
+from groundcontrol.store.templates import (
+    TEST_CASE_PREFIX,
+    Draft,
+    RecentCase,
+    TemplateKey,
+    TemplateVersion,
+    TestSend,
+    Unfollow,
+    expect,
+    import_files,
+    restore,
+)
 
 NOTIFY_CHANNEL = "groundcontrol_templates"
-TEST_CASE_PREFIX = "studio-test-"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,199}$")
-_LOCALE = re.compile(r"^(?:[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)?$")
 
 
-class EditConflict(GroundControlError):
-    """Someone else changed this template since you opened it."""
+class SqlTransactions(Protocol):
+    """What the template tables need of the SQL store (`SqlStore` has it)."""
+
+    def read(self) -> AbstractAsyncContextManager[AsyncConnection]: ...
+
+    def write(self) -> AbstractAsyncContextManager[AsyncConnection]: ...
+
+    async def subscribe(self, channel: str, callback: Callable[[], None]) -> Unfollow | None: ...
 
 
-@dataclass(frozen=True, order=True)
-class TemplateKey:
-    """One template file: `case_received/sms.nl.j2` is (case_received, sms, nl)."""
+class SqlTemplateStore:
+    """A `TemplateStore` over a `SqlStore`'s transactions."""
 
-    name: str
-    channel: ChannelName
-    locale: str = ""  # "" for the default file
-
-    @property
-    def file(self) -> str:
-        suffix = f".{self.locale}" if self.locale else ""
-        return f"{self.name}/{self.channel}{suffix}.j2"
-
-    @classmethod
-    def parse(cls, file: str) -> TemplateKey:
-        """`case_received/sms.nl.j2` -> TemplateKey; ValueError for anything else."""
-        name, _, rest = file.removesuffix(".j2").partition("/")
-        channel, _, locale = rest.partition(".")
-        valid = _NAME.match(name) and channel in CHANNELS and _LOCALE.match(locale)
-        if not file.endswith(".j2") or not valid:
-            raise ValueError(f"{file!r} is not a message template file")
-        return cls(name, cast(ChannelName, channel), locale)
-
-
-@dataclass(frozen=True)
-class TemplateVersion:
-    """One published version of a template file."""
-
-    key: TemplateKey
-    version: int
-    source: str
-    author: str
-    note: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class Draft:
-    """The shared unpublished draft of a template file."""
-
-    key: TemplateKey
-    source: str
-    revision: int
-    author: str
-    updated_at: datetime
-
-
-class TemplateStore:
-    """Template overrides over a `SqlStore`'s transactions."""
-
-    def __init__(self, store: SqlStore) -> None:
+    def __init__(self, store: SqlTransactions) -> None:
         self._store = store
 
     async def published(self) -> dict[str, str]:
@@ -164,9 +124,7 @@ class TemplateStore:
         (0 when there was no draft). EditConflict when someone saved in between."""
         async with self._store.write() as conn:
             current = await _draft(conn, key)
-            _expect(
-                "draft revision", current.revision if current else 0, expected_revision, current
-            )
+            expect("draft revision", current.revision if current else 0, expected_revision, current)
             values = {"source": source, "author": author, "updated_at": now}
             if current is None:
                 await conn.execute(
@@ -196,10 +154,10 @@ class TemplateStore:
         `expected_revision`, a draft someone saved meanwhile is a conflict too."""
         async with self._store.write() as conn:
             newest = await _newest(conn, key)
-            _expect("published version", newest.version if newest else 0, expected_version, newest)
+            expect("published version", newest.version if newest else 0, expected_version, newest)
             if expected_revision is not None:
                 draft = await _draft(conn, key)
-                _expect("draft revision", draft.revision if draft else 0, expected_revision, draft)
+                expect("draft revision", draft.revision if draft else 0, expected_revision, draft)
             published = TemplateVersion(key, expected_version + 1, source, author, note, now)
             await conn.execute(
                 template_versions.insert().values(
@@ -218,26 +176,10 @@ class TemplateStore:
     async def restore(
         self, key: TemplateKey, number: int, author: str, expected_version: int, now: datetime
     ) -> TemplateVersion:
-        """Publish the source of version `number` again, as a new version."""
-        old = await self.version(key, number)
-        if old is None:
-            raise LookupError(f"{key.file} has no version {number}")
-        return await self.publish(
-            key, old.source, author, expected_version, now, note=f"restored version {number}"
-        )
+        return await restore(self, key, number, author, expected_version, now)
 
     async def import_files(self, sources: dict[str, str], author: str, now: datetime) -> int:
-        """Publish each changed file as a new version; how many were published."""
-        published = 0
-        for file, source in sorted(sources.items()):
-            key = TemplateKey.parse(file)
-            current = await self.current(key)
-            if current is not None and current.source == source:
-                continue
-            expected = current.version if current else 0
-            await self.publish(key, source, author, expected, now, note="imported")
-            published += 1
-        return published
+        return await import_files(self, sources, author, now)
 
     async def record_test_send(
         self, key: TemplateKey, at: datetime, kind: str, detail: dict[str, Any]
@@ -273,9 +215,7 @@ class TemplateStore:
             for row in rows
         ]
 
-    async def test_sends(
-        self, key: TemplateKey, limit: int = 10
-    ) -> list[tuple[datetime, str, dict[str, Any]]]:
+    async def test_sends(self, key: TemplateKey, limit: int = 10) -> list[TestSend]:
         """The newest test sends of this template's name: (at, kind, detail)."""
         query = (
             select(timeline.c.at, timeline.c.kind, timeline.c.detail)
@@ -288,30 +228,8 @@ class TemplateStore:
                 (as_utc(r.at), r.kind, dict(r.detail)) for r in (await conn.execute(query)).all()
             ]
 
-
-async def listen_for_publishes(
-    store: object, on_publish: Callable[[], None]
-) -> Callable[[], Any] | None:
-    """On PostgreSQL, call `on_publish` whenever any instance publishes; returns an
-    async close function. None on engines with a single process (SQLite)."""
-    dsn = getattr(store, "dsn", None)
-    if dsn is None:
-        return None
-    import asyncpg
-
-    listener = await asyncpg.connect(dsn)
-    await listener.add_listener(NOTIFY_CHANNEL, lambda *_args: on_publish())
-    return cast(Callable[[], Any], listener.close)
-
-
-def _expect(what: str, actual: int, expected: int, holder: TemplateVersion | Draft | None) -> None:
-    if actual == expected:
-        return
-    who = f" by {holder.author}" if holder is not None else ""
-    raise EditConflict(
-        f"this template changed since you opened it: {what} is now {actual}{who}, "
-        f"you opened {expected}"
-    )
+    async def follow(self, on_publish: Callable[[], None]) -> Unfollow | None:
+        return await self._store.subscribe(NOTIFY_CHANNEL, on_publish)
 
 
 async def _notify(conn: AsyncConnection, file: str) -> None:
@@ -384,10 +302,3 @@ def _version(row: Row[Any]) -> TemplateVersion:
 
 def _to_draft(row: Row[Any]) -> Draft:
     return Draft(_key(row), row.source, row.revision, row.author, as_utc(row.updated_at))
-
-
-@dataclass(frozen=True)
-class RecentCase:
-    case: CaseState
-    customer: Customer
-    event: Mapping[str, Any]

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from groundcontrol.planning.rows import Entry
 from groundcontrol.store.sql.schema import timeline
-from groundcontrol.store.transitions import Entry
 
 __all__ = ["Entry", "add_timeline"]
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 from tests.contract.test_store_contract import T0, planner
 
 from groundcontrol.domain import CaseState, Customer, CustomerPatch, Event, Priority
+from groundcontrol.planning.events import SupersedeMark, plan_batch
+from groundcontrol.planning.rows import StoredEvent
 from groundcontrol.store.contract import IngestStatus
-from groundcontrol.store.sql.batch_plan import SupersedeMark, plan_batch
-from groundcontrol.store.sql.recording import StoredEvent
 
 ADA = Customer(id="cust-1", email="ada@example.com", channels=("email",))
 FIELDS = {"email": "ada@example.com", "channels": ["email"]}

@@ -1,11 +1,14 @@
-"""Planning a whole ingest batch in memory, so the store writes it with a fixed number of
-statements instead of a dozen per event.
+"""What events do: the one definition of recording a status change.
 
 Pure: given what the store held before the batch (its events, customers and cases),
-`plan_batch` applies the events in order exactly as `recording.record_event` would one
-by one, and returns the rows to write and the results to answer. The only things it
-cannot know are the store's still-pending messages and follow-ups of a case that a
-newer status supersedes; it leaves a `SupersedeMark` where their timeline entries go.
+`plan_batch` applies the events in order (idempotency, customer upsert, the journey
+plan, case update, newest state wins, priority raise) and returns the rows to write
+and the results to answer. Every engine only writes them: the SQL store with a fixed
+number of statements per batch, the memory store into its dictionaries. The only
+things it cannot know are the store's still-pending messages and follow-ups of a
+case: it names the cases whose stored pending rows a newer status supersedes
+(`supersede`) or whose priority it raises (`raised`), and leaves a `SupersedeMark`
+where the superseded rows' timeline entries go.
 """
 
 from __future__ import annotations
@@ -15,11 +18,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from groundcontrol.domain import CaseState, Customer, Event, NotificationState, Priority
-from groundcontrol.planning.plan import Plan
-from groundcontrol.store.contract import IngestResult, IngestStatus, Planner
-from groundcontrol.store.sql.recording import (
-    SUPERSEDABLE,
+from groundcontrol.domain import (
+    CaseState,
+    Customer,
+    Event,
+    IngestResult,
+    IngestStatus,
+    NotificationState,
+    Priority,
+)
+from groundcontrol.planning.plan import Plan, Planner
+from groundcontrol.planning.rows import (
+    CUSTOMER_FACING,
+    Entry,
     StoredEvent,
     event_row,
     follow_up_detail,
@@ -28,7 +39,7 @@ from groundcontrol.store.sql.recording import (
     planned_entries,
     repeat_result,
 )
-from groundcontrol.store.transitions import Entry, event_entries
+from groundcontrol.planning.transitions import event_entries
 
 EventKey = tuple[str, str]  # (source, id)
 
@@ -179,7 +190,7 @@ def _supersede(batch: BatchPlan, case_id: str, reason: str, now: datetime) -> No
         batch.timeline.append(SupersedeMark(case_id, reason))
     entries: list[Entry] = []
     for row in _pending(batch.notifications, case_id):
-        if row["kind"] in SUPERSEDABLE:
+        if row["kind"] in CUSTOMER_FACING:
             row.update(state=NotificationState.SUPERSEDED.value, updated_at=now)
             entries.append(("superseded", row["id"], {"reason": reason}))
     for row in _pending(batch.follow_ups, case_id):

@@ -1,16 +1,22 @@
-"""What a transition writes, apart from how it is stored: the SQL stores and the in-memory
-store apply the same values and timeline entries, so they cannot drift apart."""
+"""What a claimed attempt's outcome writes, apart from how it is stored: the SQL stores
+and the in-memory store apply the same values, rows and timeline entries, so they cannot
+drift apart. A failure falls back to the channel the dispatcher chose (`failure`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from groundcontrol.domain import ChannelName, Event, NotificationState
+from groundcontrol.domain import (
+    ChannelName,
+    Claim,
+    Decision,
+    DecisionKind,
+    Event,
+    NotificationState,
+)
 from groundcontrol.planning.plan import Outcome, Plan, PlannedNotification
-from groundcontrol.store.contract import Claim, Decision, DecisionKind
-
-Entry = tuple[str, str | None, dict[str, Any]]  # kind, notification id, detail
+from groundcontrol.planning.rows import Entry, notification_row, planned_entries
 
 # Decisions under which no provider call was made: the attempt does not count.
 NOT_ATTEMPTED = frozenset({DecisionKind.DEFER, DecisionKind.SUPERSEDE, DecisionKind.CANCEL})
@@ -22,6 +28,14 @@ ATTEMPT_OUTCOME = {
     DecisionKind.SUPERSEDE: "superseded",
     DecisionKind.CANCEL: "cancelled",
 }
+# Attempt rows that record a claim but no provider call ("deferring is not an attempt"):
+# kept for the record (why was it held?), left out of a notification's attempt_log.
+NOT_ATTEMPT_OUTCOMES = frozenset({*(ATTEMPT_OUTCOME[kind] for kind in NOT_ATTEMPTED), "released"})
+QUIET_HOURS_DETAIL = "quiet hours"  # a quiet-hours deferral's detail: restarts look for it
+
+
+def counts_as_attempt(outcome: str) -> bool:
+    return outcome not in NOT_ATTEMPT_OUTCOMES
 
 
 def event_entries(event: Event, plan: Plan) -> list[Entry]:
@@ -99,8 +113,33 @@ def forgotten_entry(claim: Claim, decision: Decision) -> Entry:
     return (what, claim.notification_id, {"channel": claim.channel, "reason": decision.detail})
 
 
-def fallback(claim: Claim, channel: ChannelName, now: datetime) -> PlannedNotification:
-    """The same message again at once, on the next channel."""
+def failure(
+    claim: Claim, decision: Decision, now: datetime
+) -> tuple[list[Entry], dict[str, Any] | None]:
+    """A FAIL decision's timeline entries and, when a channel is left, the fallback row:
+    the same message again at once on that channel, linked to the failed one. (The
+    engine also forgets an opted-out or disabled address on the customer.)"""
+    entries: list[Entry] = []
+    if decision.opt_out or decision.disable_address:
+        entries.append(forgotten_entry(claim, decision))
+    entries.append(outcome_entry(claim, decision))
+    channel = decision.fallback_channel
+    if channel is None:
+        return entries, None
+    row = notification_row(
+        case_id=claim.case.id,
+        customer_id=claim.customer.id,
+        planned=_again_on(claim, channel, now),
+        now=now,
+        previous_id=claim.notification_id,
+        tried=[*claim.tried_channels, claim.channel],
+    )
+    hand_over = {"from": claim.channel, "to": channel, "next": row["id"]}
+    entries.append(("fallback", claim.notification_id, hand_over))
+    return entries + planned_entries([row], [f"fallback from {claim.channel}"]), row
+
+
+def _again_on(claim: Claim, channel: ChannelName, now: datetime) -> PlannedNotification:
     return PlannedNotification(
         kind=claim.kind,
         template=claim.template,
@@ -109,8 +148,3 @@ def fallback(claim: Claim, channel: ChannelName, now: datetime) -> PlannedNotifi
         priority=claim.priority,
         due_at=now,
     )
-
-
-def fallback_entry(claim: Claim, channel: ChannelName, next_id: str) -> Entry:
-    hand_over = {"from": claim.channel, "to": channel, "next": next_id}
-    return ("fallback", claim.notification_id, hand_over)
