@@ -195,6 +195,8 @@ def write(results: dict[str, Any]) -> None:
         + table([results["followups"]] if results.get("followups") else []),
         "### 6. Scale-out on PostgreSQL (one schema; x = over one instance)\n\n"
         + table(results.get("scaleout") or []),
+        "### 7. A poison sender beside valid traffic (open loop, SQLite, one service, "
+        "same run)\n\n" + table(results.get("poison") or []),
     ]
     images = charts(results)
     sections += [f"![{name}](benchmarks/{name})\n" for name in images]

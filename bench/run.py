@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import delivery, e2e, followups, ingest, report, scaleout
+from bench import delivery, e2e, followups, ingest, poison, report, scaleout
 from bench.procs import REPO
 
 RESULTS = REPO / "bench" / "results.json"
@@ -30,8 +30,9 @@ SIZES = {
     "email_events": (2000, 400),
     "followups": (1_000_000, 20_000),
     "scaleout_events": (3000, 400),
+    "poison_seconds": (20.0, 5.0),
 }
-NAMES = ["ingest", "e2e", "delivery", "email", "followups", "scaleout"]
+NAMES = ["ingest", "e2e", "delivery", "email", "followups", "scaleout", "poison"]
 
 
 async def _run(name: str, workdir: Path, size: dict[str, Any], postgres: bool) -> Any:
@@ -48,6 +49,8 @@ async def _run(name: str, workdir: Path, size: dict[str, Any], postgres: bool) -
     if name == "scaleout":
         n = size["scaleout_events"]
         return await scaleout.run(workdir, n, n) if postgres else None
+    if name == "poison":
+        return await poison.run(workdir, size["poison_seconds"])
     raise ValueError(name)
 
 
