@@ -216,7 +216,9 @@ _ADMIN: list[dict[str, list[str]]] = [{"adminToken": []}]
 
 # --- paths --------------------------------------------------------------------------
 def _operation(summary: str, responses: dict[str, Schema], **extra: Any) -> Schema:
-    return {"summary": summary, "responses": responses, **extra}
+    # Any request may carry text no store can keep (NUL, a lone surrogate) in its path,
+    # query or form: api/storable.py answers 422 for it before the handler runs.
+    return {"summary": summary, "responses": {**responses, **_problems(422)}, **extra}
 
 
 def _path_param(name: str) -> Schema:
@@ -328,6 +330,7 @@ def _redrive_many() -> Schema:
     return _admin(
         "Re-drive notifications in bulk: by ids, or by state and filters",
         {"202": _json(_ref("RedriveResult"), "What was re-driven")},
+        400,
         413,
         415,
         422,
