@@ -47,7 +47,7 @@ def studio_page(handler: Handler) -> Handler:
         key = studio_key(request)
         if key is None:
             return _disabled(request)
-        session = current_session(request)
+        session = await _live_session(request)
         if session is None:
             if request.method == "GET":
                 raise web.HTTPSeeOther(f"/studio/login?next={quote(request.path_qs)}")
@@ -114,9 +114,23 @@ async def login(request: web.Request) -> web.StreamResponse:
     raise response
 
 
+async def _live_session(request: web.Request) -> Session | None:
+    """The cookie's session, unless it expired or was signed out (on any instance)."""
+    session = current_session(request)
+    if session is None or await request.app[keys.TEMPLATE_STORE].signed_out(session.nonce):
+        return None
+    return session
+
+
 @routes.post("/studio/logout")
 @studio_page
 async def logout(request: web.Request) -> web.StreamResponse:
+    # The cookie is only deleted in this browser: a copy of it stays valid until it
+    # expires unless the store remembers that this session ended.
+    session = session_of(request)
+    await request.app[keys.TEMPLATE_STORE].sign_out(
+        session.nonce, session.expires_at, request.app[keys.CLOCK]()
+    )
     response = web.HTTPSeeOther("/studio/login")
     response.del_cookie(SESSION_COOKIE, path="/studio")
     raise response
