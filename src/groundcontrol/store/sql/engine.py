@@ -45,6 +45,7 @@ from groundcontrol.store.sql import (
 )
 from groundcontrol.store.sql.callbacks import apply_provider_status
 from groundcontrol.store.sql.dialect import Dialect
+from groundcontrol.store.sql.outage import unavailable_as_domain
 from groundcontrol.store.sql.rows import to_attempt, to_customer, to_notification, to_timeline
 from groundcontrol.store.sql.schema import (
     attempts,
@@ -98,12 +99,12 @@ class SqlStore(StoreBase):
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """One write transaction; committed when the block exits cleanly."""
-        async with self.engine.begin() as conn:
+        async with unavailable_as_domain(), self.engine.begin() as conn:
             yield conn
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as conn:
+        async with unavailable_as_domain(), self.engine.connect() as conn:
             yield conn
 
     async def wake_others(self, conn: AsyncConnection, kind: str) -> None:
