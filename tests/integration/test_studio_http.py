@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +15,14 @@ import pytest
 from aiohttp import ClientResponse, CookieJar, web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
-from tests.integration.api_harness import ADMIN_TOKEN, Clock, event, settings_for
+from tests.integration.api_harness import ADMIN_TOKEN, REPO, Clock, event, settings_for
 
 from groundcontrol import keys
 from groundcontrol.app import create_app
+from groundcontrol.domain import ChannelName
 from groundcontrol.settings import AdminSettings
+from groundcontrol.store.templates import TemplateKey
+from groundcontrol.studio.fields import split
 
 SMS = "/studio/templates/case_received/sms"
 Client = TestClient[web.Request, web.Application]
@@ -45,9 +49,9 @@ class Studio:
     async def post(self, path: str, **data: Any) -> ClientResponse:
         return await self.client.post(path, data={"csrf": self.csrf, **data})
 
-    async def send_event(self, case_id: str) -> None:
+    async def send_event(self, case_id: str, channel: ChannelName = "sms") -> None:
         body = event(id=f"evt-{case_id}", case_id=case_id)
-        body["customer"] = {**body["customer"], "locale": "en", "channels": ["sms"]}
+        body["customer"] = {**body["customer"], "locale": "en", "channels": [channel]}
         response = await self.client.post(
             "/v1/events", json=body, headers={"Authorization": "Bearer crm-token"}
         )
@@ -57,6 +61,11 @@ class Studio:
     def sms_bodies(self) -> list[str]:
         files = sorted(self.outbox.glob("*.json"))
         return [json.loads(path.read_text())["body"] for path in files]
+
+
+def text(html: str) -> str:
+    """What a reader sees: the page without its tags, whitespace collapsed."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 
 
 def field(html: str, name: str, attribute: str = "value") -> str:
@@ -125,9 +134,10 @@ async def test_a_login_without_its_csrf_token_is_refused(studio: Studio) -> None
 async def test_the_list_shows_coverage(studio: Studio) -> None:
     await studio.sign_in()
     await studio.post(f"{SMS}/publish", source="Hi {{ case.id }}", version="0", revision="0")
-    html = await (await studio.client.get("/studio/templates")).text()
-    assert 'aria-label="case_received sms default: published"' in html
-    assert 'aria-label="case_received sms nl: file"' in html
+    shown = text(await (await studio.client.get("/studio/templates")).text())
+    assert "Case received, SMS: English (default) v1" in shown
+    assert "Case received, SMS: Dutch ready" in shown
+    assert "When a case becomes received" in shown
 
 
 async def test_preview_renders_the_draft_with_segments(studio: Studio) -> None:
@@ -143,7 +153,8 @@ async def test_preview_renders_the_draft_with_segments(studio: Studio) -> None:
     html = await response.text()
     assert response.status == 200
     assert "Hi Ada, case C-1001 €" in html
-    assert "GSM-7 · 1 segment" in html
+    assert "Text messages 1 (each send is billed as 1" in text(html)
+    assert "Encoding GSM-7" in text(html)
 
 
 async def test_publish_is_blocked_with_the_error_at_its_line(studio: Studio) -> None:
@@ -152,10 +163,10 @@ async def test_publish_is_blocked_with_the_error_at_its_line(studio: Studio) -> 
     response = await studio.post(f"{SMS}/publish", source=source, version="0", revision="0")
     html = await response.text()
     assert response.status == 422
-    assert 'data-line="3">Line 3</a>: undefined variable' in html
+    assert 'data-line="3">Line 3</a>: <code>case.nonexistent</code> is missing in sample' in html
     syntax = await studio.post(f"{SMS}/publish", source="ok\n{% if %}", version="0", revision="0")
     assert syntax.status == 422
-    assert 'data-line="2">Line 2</a>: syntax error' in await syntax.text()
+    assert 'data-line="2">Line 2</a>: A <code>{% … %}</code> tag is missing' in await syntax.text()
     await studio.send_event("C-1")
     assert "nonexistent" not in studio.sms_bodies()[0]
 
@@ -177,7 +188,7 @@ async def test_two_editors_get_a_conflict_not_a_silent_overwrite(studio: Studio)
     second = await studio.post(f"{SMS}/save", source="Bob's draft", revision="0", version="0")
     html = await second.text()
     assert second.status == 409
-    assert "Someone else changed this template" in html
+    assert "Someone else changed this message" in html
     assert "Ada&#39;s draft" in html and "Bob&#39;s draft" in html  # theirs shown, mine kept
     stale = await studio.post(f"{SMS}/publish", source="Bob's text", revision="0", version="0")
     assert stale.status == 409
@@ -188,7 +199,8 @@ async def test_restore_brings_an_old_version_back(studio: Studio) -> None:
     await studio.post(f"{SMS}/publish", source="First {{ case.id }}", version="0", revision="0")
     await studio.post(f"{SMS}/publish", source="Second {{ case.id }}", version="1", revision="0")
     history = await (await studio.client.get(f"{SMS}/history")).text()
-    assert "+Second {{ case.id }}" in history and "-First {{ case.id }}" in history
+    shown = text(history)
+    assert "Removed: First {{ case.id }}" in shown and "Added: Second {{ case.id }}" in shown
     response = await studio.post(f"{SMS}/restore", number="1", version="2")
     assert response.status == 200
     await studio.send_event("C-3")
@@ -249,6 +261,121 @@ async def test_a_draft_must_render_for_recent_real_cases_too(studio: Studio) -> 
     html = await response.text()
     assert response.status == 422
     assert "recent 1: received" in html
+
+
+EMAIL = "/studio/templates/case_received/email"
+EMAIL_FILE = REPO / "templates" / "case_received" / "email.j2"
+
+
+async def test_the_simple_editor_shows_fields_and_saves_the_file_byte_for_byte(
+    studio: Studio,
+) -> None:
+    await studio.sign_in()
+    page = await (await studio.client.get(EMAIL)).text()
+    assert "{% block" not in page.split('id="preview"')[0]  # no scaffolding in the editor
+    assert 'name="subject"' in page and 'name="body"' in page
+    original = EMAIL_FILE.read_text(encoding="utf-8")
+    fields = split("email", original)
+    assert fields is not None
+    saved = await studio.post(
+        f"{EMAIL}/save",
+        mode="simple",
+        subject=fields.subject,
+        body=fields.body.replace("\n", "\r\n"),  # as a browser posts a textarea
+        layout=fields.layout,
+        revision="0",
+        version="0",
+    )
+    assert saved.status == 200
+    draft = await studio.app[keys.TEMPLATE_STORE].draft(TemplateKey.parse("case_received/email.j2"))
+    assert draft is not None and draft.source == original
+
+
+async def test_a_subject_and_message_published_from_fields_reach_the_next_email(
+    studio: Studio,
+) -> None:
+    await studio.sign_in()
+    response = await studio.post(
+        f"{EMAIL}/publish",
+        mode="simple",
+        subject="New subject for {{ case.id }}",
+        body="New words.\n",
+        layout="_layouts/email.j2",
+        revision="0",
+        version="0",
+    )
+    assert response.status == 200, await response.text()
+    await studio.send_event("C-9", channel="email")
+    [sent] = [
+        message_from_bytes(p.read_bytes(), policy=policy.default)
+        for p in studio.outbox.glob("*.eml")
+    ]
+    assert sent["Subject"] == "New subject for C-9"
+
+
+async def test_send_test_returns_to_the_editor_with_the_text_kept_as_a_draft(
+    studio: Studio,
+) -> None:
+    await studio.sign_in()
+    response = await studio.client.post(
+        f"{SMS}/test",
+        data={
+            "csrf": studio.csrf,
+            "mode": "simple",
+            "body": "Test of {{ case.id }}",
+            "address": "+31687654321",
+            "sample": "received",
+            "revision": "0",
+            "version": "0",
+        },
+        allow_redirects=False,
+    )
+    assert response.status == 303
+    location = response.headers["Location"]
+    assert location.startswith(f"{SMS}?") and "tested=%2B31687654321" in location
+    page = await (await studio.client.get(location)).text()
+    assert "Test sent to +31687654321. Your text is kept as draft revision 1" in page
+    assert "Test of {{ case.id }}</textarea>" in page
+
+
+async def test_switching_editors_keeps_unsaved_words(studio: Studio) -> None:
+    await studio.sign_in()
+    fields = {
+        "mode": "simple",
+        "subject": "Changed",
+        "body": "Body\n",
+        "layout": "_layouts/email.j2",
+    }
+    advanced = await studio.post(f"{EMAIL}/switch", to="advanced", **fields)
+    html = await advanced.text()
+    assert "{% block subject %}Changed{% endblock %}" in html
+    assert 'name="source"' in html
+    back = await studio.post(
+        f"{EMAIL}/switch", to="simple", mode="advanced", source="{% block html %}x{% endblock %}"
+    )
+    assert "the simple editor cannot show" in await back.text()
+
+
+async def test_messages_can_be_found_by_what_happens_to_the_case(studio: Studio) -> None:
+    await studio.sign_in()
+    found = text(await (await studio.client.get("/studio/templates?q=resolved")).text())
+    assert "1 of 6 messages" in found and "Case resolved" in found
+    assert "Still working" not in found
+
+
+async def test_the_journey_map_lists_every_status_with_its_follow_up(studio: Studio) -> None:
+    await studio.sign_in()
+    shown = text(await (await studio.client.get("/studio/journeys")).text())
+    assert "When a case becomes waiting on customer At once (high priority)" in shown
+    assert "After 24 h of silence, then every 48 h, at most 2 times Waiting reminder" in shown
+    assert "No gaps" in shown
+
+
+async def test_a_new_email_opens_with_empty_subject_and_message_fields(studio: Studio) -> None:
+    await studio.sign_in()
+    page = await (await studio.client.get("/studio/templates/brand_new/email")).text()
+    assert 'id="subject" name="subject" class="field" value=""' in page
+    assert 'name="body"' in page and 'name="source"' not in page
 
 
 async def test_sign_out_ends_the_session_on_the_server_not_only_in_the_browser(

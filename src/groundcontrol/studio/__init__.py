@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from groundcontrol.studio import auth, catalogue, editor, history
+from groundcontrol.studio import auth, catalogue, editor, history, journey_map
 
 STATIC = Path(__file__).parent / "static"
 
@@ -16,5 +16,6 @@ routes: list[web.AbstractRouteDef] = [
     *catalogue.routes,
     *editor.routes,
     *history.routes,
+    *journey_map.routes,
     web.static("/studio/static", STATIC),
 ]

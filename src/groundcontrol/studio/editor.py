@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import jinja2
 from aiohttp import web
@@ -29,11 +30,14 @@ from groundcontrol.studio.drafts import (
     draft_renderer,
     render_preview,
 )
+from groundcontrol.studio.field_offers import TODAY, offers
+from groundcontrol.studio.fields import Fields, empty, join, layout_or_default, split
+from groundcontrol.studio.journey_words import title, when_sent
+from groundcontrol.studio.plain_errors import shown
 from groundcontrol.studio.real_samples import recent_samples
 from groundcontrol.studio.test_send import BadAddress, check_address, send_test
 from groundcontrol.studio.views import render_page
 from groundcontrol.templates.context import Sample, load_samples
-from groundcontrol.templates.renderer import Renderer
 
 routes = web.RouteTableDef()
 
@@ -62,6 +66,7 @@ class Submitted:
     version: int
     revision: int
     sample: str
+    mode: str  # "simple" | "advanced": the editor the marketer had open
 
 
 def template_key(request: web.Request) -> TemplateKey:
@@ -89,7 +94,7 @@ async def open_template(request: web.Request, key: TemplateKey) -> Opened:
         return Opened(key, file_text, None, None, f"the file templates/{key.file}", in_file)
     fallback = _fallback(request, key)
     origin = f"a copy of {fallback[0]} (no {key.file} yet)" if fallback else "an empty template"
-    return Opened(key, fallback[1] if fallback else "", None, None, origin, in_file)
+    return Opened(key, fallback[1] if fallback else empty(key.channel), None, None, origin, in_file)
 
 
 @routes.get(EDITOR)
@@ -97,8 +102,33 @@ async def open_template(request: web.Request, key: TemplateKey) -> Opened:
 async def editor(request: web.Request) -> web.StreamResponse:
     key = template_key(request)
     opened = await open_template(request, key)
-    notice = _notice(request.query)
-    return await _editor_page(request, opened, opened.source, notice=notice)
+    return await _editor_page(
+        request,
+        opened,
+        opened.source,
+        notice=_notice(request.query),
+        sample=request.query.get("sample", ""),
+        mode=request.query.get("mode", "simple"),
+    )
+
+
+@routes.post(EDITOR + "/switch")
+@studio_page
+async def switch(request: web.Request) -> web.StreamResponse:
+    """The same text in the other editor, unsaved: nothing typed is lost."""
+    key = template_key(request)
+    submitted = await _submitted(request)
+    form = await request.post()
+    to = "advanced" if form.get("to") == "advanced" else "simple"
+    fits = to == "advanced" or split(key.channel, submitted.source) is not None
+    page = _page_for(request, await open_template(request, key), submitted, to)
+    return await page("" if fits else _DOES_NOT_FIT, 200)
+
+
+_DOES_NOT_FIT = (
+    "This template has parts the simple editor cannot show (such as its own HTML), "
+    "so it stays in the advanced editor."
+)
 
 
 @routes.post(EDITOR + "/preview")
@@ -106,9 +136,7 @@ async def editor(request: web.Request) -> web.StreamResponse:
 async def preview(request: web.Request) -> web.StreamResponse:
     key = template_key(request)
     submitted = await _submitted(request)
-    renderer = draft_renderer(request.app[keys.RENDERER], key, submitted.source)
-    samples = await _samples(request, key)
-    return await _preview_fragment(request, renderer, key, samples, submitted.sample)
+    return await _preview_fragment(request, key, submitted, await _samples(request, key))
 
 
 @routes.post(EDITOR + "/save")
@@ -123,7 +151,7 @@ async def save(request: web.Request) -> web.StreamResponse:
         )
     except EditConflict as exc:
         return await _conflict(request, key, submitted, exc)
-    raise web.HTTPSeeOther(f"{editor_url(key)}?saved={draft.revision}")
+    raise web.HTTPSeeOther(_back(key, submitted, saved=draft.revision))
 
 
 @routes.post(EDITOR + "/publish")
@@ -144,6 +172,7 @@ async def publish(request: web.Request) -> web.StreamResponse:
             sample=submitted.sample,
             version=submitted.version,
             revision=submitted.revision,
+            mode=submitted.mode,
         )
     try:
         published = await request.app[keys.TEMPLATE_STORE].publish(
@@ -157,7 +186,7 @@ async def publish(request: web.Request) -> web.StreamResponse:
     except EditConflict as exc:
         return await _conflict(request, key, submitted, exc)
     await request.app[keys.PUBLISHED].refresh()
-    raise web.HTTPSeeOther(f"{editor_url(key)}?published={published.version}")
+    raise web.HTTPSeeOther(_back(key, submitted, published=published.version))
 
 
 @routes.post(EDITOR + "/test")
@@ -181,7 +210,7 @@ async def test_send(request: web.Request) -> web.StreamResponse:
     if rendered.message is None:
         return await page(f"Test not sent: {rendered.problem}.", 422)
     try:
-        receipt = await send_test(
+        await send_test(
             channel=request.app[keys.CHANNELS][key.channel],
             store=request.app[keys.TEMPLATE_STORE],
             key=key,
@@ -193,22 +222,49 @@ async def test_send(request: web.Request) -> web.StreamResponse:
         )
     except DeliveryError as exc:
         return await page(f"Test to {address} failed: {exc}", 502)
-    return await page(f"Test sent to {address}. {receipt.detail}".strip(), 200)
+    return await _back_to_editor(
+        request, opened, submitted, {"tested": address, "sample": sample.name}
+    )
+
+
+async def _back_to_editor(
+    request: web.Request, opened: Opened, submitted: Submitted, query: dict[str, str]
+) -> web.StreamResponse:
+    """Back to the editor's own address; text the marketer changed is kept as a draft
+    (drafts never affect sending), so the editor reopens with it."""
+    key = opened.key
+    if submitted.source != opened.source:
+        try:
+            draft = await request.app[keys.TEMPLATE_STORE].save_draft(
+                key, submitted.source, session_of(request).who, submitted.revision, now_of(request)
+            )
+        except EditConflict as exc:
+            return await _conflict(request, key, submitted, exc)
+        query["saved"] = str(draft.revision)
+    raise web.HTTPSeeOther(_back(key, submitted, **query))
+
+
+def _back(key: TemplateKey, submitted: Submitted, **query: object) -> str:
+    """The editor's address after a form, in the editor the marketer had open."""
+    if submitted.mode == "advanced":
+        query["mode"] = "advanced"
+    return f"{editor_url(key)}?{urlencode(query)}"
 
 
 def _page_for(
-    request: web.Request, opened: Opened, submitted: Submitted
+    request: web.Request, opened: Opened, submitted: Submitted, mode: str | None = None
 ) -> Callable[[str, int], Awaitable[web.Response]]:
     async def page(notice: str, status: int) -> web.Response:
         return await _editor_page(
             request,
             opened,
             submitted.source,
-            notice=notice,
+            notice=notice or None,
             status=status,
             sample=submitted.sample,
             version=submitted.version,
             revision=submitted.revision,
+            mode=mode or submitted.mode,
         )
 
     return page
@@ -226,6 +282,7 @@ async def _conflict(
         submitted.source,
         status=409,
         sample=submitted.sample,
+        mode=submitted.mode,
         conflict={"message": str(exc), "theirs": opened.source, "origin": opened.origin},
     )
 
@@ -242,13 +299,11 @@ async def _editor_page(
     sample: str = "",
     version: int | None = None,
     revision: int | None = None,
+    mode: str = "simple",
 ) -> web.Response:
     key = opened.key
     samples = await _samples(request, key)
-    renderer = draft_renderer(request.app[keys.RENDERER], key, source)
-    chosen = _choose(samples, sample, request, key)
     store: TemplateStore = request.app[keys.TEMPLATE_STORE]
-    checked, preview = await check_and_preview(renderer, key, samples, chosen, _sms_limit(request))
     return render_page(
         request,
         "editor.html",
@@ -256,27 +311,56 @@ async def _editor_page(
         key=key,
         url=editor_url(key),
         opened=opened,
-        source=source,
+        message_title=title(key.name),
+        default_locale=request.app[keys.SETTINGS].templates.default_locale,
+        when=when_sent(request.app[keys.JOURNEYS], key.name),
         version=opened.published.version if version is None and opened.published else version or 0,
         revision=opened.draft.revision if revision is None and opened.draft else revision or 0,
         notice=notice,
         failed=status >= 400,
-        problems=problems if problems is not None else checked,
         conflict=conflict,
         samples=samples,
-        sample=chosen.name if chosen else "",
-        preview=preview,
         tests=await store.test_sends(key),
-        line_count=max(source.count("\n") + 1, 1),
+        **await _workspace(request, key, source, mode, samples, sample, problems),
     )
 
 
-async def _preview_fragment(
-    request: web.Request, renderer: Renderer, key: TemplateKey, samples: list[Sample], sample: str
-) -> web.Response:
+async def _workspace(
+    request: web.Request,
+    key: TemplateKey,
+    source: str,
+    mode: str,
+    samples: list[Sample],
+    sample: str,
+    problems: list[Problem] | None = None,
+) -> dict[str, Any]:
+    """What the editor and its live preview show of `source`: its fields in the simple
+    editor (None when it only fits the advanced one), the preview and the problems."""
+    renderer = draft_renderer(request.app[keys.RENDERER], key, source)
     chosen = _choose(samples, sample, request, key)
-    problems, preview = await check_and_preview(renderer, key, samples, chosen, _sms_limit(request))
-    return render_page(request, "preview.html", key=key, preview=preview, problems=problems)
+    fields = split(key.channel, source) if mode != "advanced" else None
+    # Off the event loop, under one render budget (templates/budget.py).
+    checked, preview = await check_and_preview(renderer, key, samples, chosen, _sms_limit(request))
+    found = problems if problems is not None else checked
+    return {
+        "source": source,
+        "fields": fields,
+        "problems": [shown(p, source, key.channel, fields) for p in found],
+        "sample": chosen.name if chosen else "",
+        "preview": preview,
+        "offers": offers([chosen, *samples] if chosen else samples),
+        "today": TODAY,
+        "line_count": max(source.count("\n") + 1, 1),
+    }
+
+
+async def _preview_fragment(
+    request: web.Request, key: TemplateKey, submitted: Submitted, samples: list[Sample]
+) -> web.Response:
+    workspace = await _workspace(
+        request, key, submitted.source, submitted.mode, samples, submitted.sample
+    )
+    return render_page(request, "live.html", key=key, **workspace)
 
 
 async def draft_problems(request: web.Request, key: TemplateKey, source: str) -> list[Problem]:
@@ -286,13 +370,31 @@ async def draft_problems(request: web.Request, key: TemplateKey, source: str) ->
 
 
 async def _submitted(request: web.Request) -> Submitted:
+    """The form as a template file: the simple editor's fields are joined back into
+    the file they came from, the advanced editor sends the file itself."""
     form = await request.post()
+    key = template_key(request)
+    mode = "simple" if form.get("mode") == "simple" else "advanced"
+    if mode == "simple":
+        fields = Fields(
+            body=_text(form.get("body")),
+            subject=_text(form.get("subject")),
+            layout=layout_or_default(_text(form.get("layout"))),
+        )
+        source = join(key.channel, fields)
+    else:
+        source = _text(form.get("source"))
     return Submitted(
-        source=str(form.get("source", "")).replace("\r\n", "\n"),
+        source=source,
         version=_int(form.get("version")),
         revision=_int(form.get("revision")),
         sample=str(form.get("sample", "")),
+        mode=mode,
     )
+
+
+def _text(value: object) -> str:
+    return str(value or "").replace("\r\n", "\n")
 
 
 async def _samples(request: web.Request, key: TemplateKey) -> list[Sample]:
@@ -334,6 +436,13 @@ def _fallback(request: web.Request, key: TemplateKey) -> tuple[str, str] | None:
 
 
 def _notice(query: Any) -> str | None:
+    if "tested" in query:
+        kept = (
+            f" Your text is kept as draft revision {query['saved']}; drafts never affect sending."
+            if "saved" in query
+            else ""
+        )
+        return f"Test sent to {query['tested']}.{kept}"
     if "published" in query:
         return f"Published version {query['published']}: the next message sent uses it."
     if "saved" in query:

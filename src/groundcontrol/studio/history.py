@@ -3,7 +3,6 @@ and a one-click restore of any version."""
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -14,48 +13,30 @@ from groundcontrol.studio.auth import session_of, studio_page
 from groundcontrol.studio.catalogue import editor_url
 from groundcontrol.studio.drafts import Problem
 from groundcontrol.studio.editor import EDITOR, draft_problems, file_source, now_of, template_key
+from groundcontrol.studio.journey_words import title
+from groundcontrol.studio.side_diff import Section, sections
 from groundcontrol.studio.views import render_page
 
 routes = web.RouteTableDef()
 
 
 @dataclass(frozen=True)
-class DiffLine:
-    kind: str  # "add" | "del" | "hunk" | "same"
-    text: str
-
-
-@dataclass(frozen=True)
 class Entry:
     version: TemplateVersion
-    diff: list[DiffLine]
-
-
-def diff_lines(before: str, after: str, before_name: str, after_name: str) -> list[DiffLine]:
-    """A unified diff as lines a page can colour."""
-    lines = difflib.unified_diff(
-        before.splitlines(), after.splitlines(), before_name, after_name, lineterm=""
-    )
-    return [DiffLine(_kind(line), line) for line in lines]
-
-
-def _kind(line: str) -> str:
-    if line.startswith(("+++", "---")):
-        return "hunk"
-    return {"+": "add", "-": "del", "@": "hunk"}.get(line[:1], "same")
+    before: str  # what the version changed: "version 1", "the developers' file", "nothing"
+    sections: list[Section]
 
 
 def history_entries(versions: list[TemplateVersion], file_text: str | None) -> list[Entry]:
-    """Each version (newest first) with its diff against the one before it."""
+    """Each version (newest first) with its changes from the one before it."""
     entries = []
     for index, version in enumerate(versions):
         if index + 1 < len(versions):
             before, name = versions[index + 1].source, f"version {versions[index + 1].version}"
         else:
-            before, name = file_text or "", "templates/ file" if file_text else "(nothing)"
-        entries.append(
-            Entry(version, diff_lines(before, version.source, name, f"version {version.version}"))
-        )
+            before, name = file_text or "", "the developers' file" if file_text else "nothing"
+        changes = sections(version.key.channel, before, version.source)
+        entries.append(Entry(version, name, changes))
     return entries
 
 
@@ -112,6 +93,8 @@ async def _history_page(
         "history.html",
         status,
         key=key,
+        message_title=title(key.name),
+        default_locale=request.app[keys.SETTINGS].templates.default_locale,
         url=editor_url(key),
         entries=history_entries(versions, file_source(request, key.file)),
         current=versions[0].version if versions else 0,

@@ -6,10 +6,13 @@ environment, not the message sandbox.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import jinja2
 from aiohttp import web
+from babel import Locale, UnknownLocaleError
+from markupsafe import Markup, escape
 
 from groundcontrol.studio.session import csrf_token, current_session, studio_key
 
@@ -34,6 +37,39 @@ _ENV = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def code_spans(text: str) -> Markup:
+    """Plain words with `code` between backticks, as HTML (everything else escaped)."""
+    return Markup(_CODE.sub(r"<code>\1</code>", str(escape(text))))
+
+
+def language(tag: str, default: str = "en") -> str:
+    """ "nl" -> "Dutch"; "" (the default words) -> "English (default)"."""
+    name = _language_name(tag or default)
+    return name if tag else f"{name} (default)"
+
+
+def _language_name(tag: str) -> str:
+    try:
+        return Locale.parse(tag, sep="-").get_display_name("en") or tag
+    except (ValueError, UnknownLocaleError):
+        return tag
+
+
+_UNIT = re.compile(r"(\d) (s|min|h|days|times)\b")
+
+
+def keep_units(text: str) -> str:
+    """ "48 h" never breaks between the number and its unit."""
+    return _UNIT.sub("\\1\u00a0\\2", text)
+
+
+_ENV.filters["code_spans"] = code_spans
+_ENV.filters["keep_units"] = keep_units
+_ENV.filters["language"] = language
 
 
 def render_page(
