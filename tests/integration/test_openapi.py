@@ -116,3 +116,11 @@ async def test_other_methods_on_the_bulk_redrive_allow_only_post(
     assert response.status == 405
     assert response.headers["Allow"] == "POST"
     assert set(document["paths"]["/v1/notifications/retry"]) == {"post"}
+
+
+def test_every_operation_on_the_store_documents_its_503(document: dict[str, Any]) -> None:
+    storeless = {("get", "/"), ("get", "/healthz"), ("get", "/openapi.json")}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            documented = "503" in operation["responses"]
+            assert documented != ((method, path) in storeless), (method, path)

@@ -215,10 +215,14 @@ _ADMIN: list[dict[str, list[str]]] = [{"adminToken": []}]
 
 
 # --- paths --------------------------------------------------------------------------
-def _operation(summary: str, responses: dict[str, Schema], **extra: Any) -> Schema:
+def _operation(
+    summary: str, responses: dict[str, Schema], *, store: bool = True, **extra: Any
+) -> Schema:
     # Any request may carry text no store can keep (NUL, a lone surrogate) in its path,
-    # query or form: api/storable.py answers 422 for it before the handler runs.
-    return {"summary": summary, "responses": {**responses, **_problems(422)}, **extra}
+    # query or form: api/storable.py answers 422 for it before the handler runs. Any
+    # that needs the store answers 503 (with Retry-After) while the store does not.
+    always = _problems(422, 503) if store else _problems(422)
+    return {"summary": summary, "responses": {**responses, **always}, **extra}
 
 
 def _path_param(name: str) -> Schema:
@@ -417,8 +421,14 @@ def _ops_paths() -> dict[str, Schema]:
         "content": {"text/html": {"schema": _STR}},
     }
     return {
-        "/": {"get": _operation("Where things are (for a person, in a browser)", {"200": home})},
-        "/healthz": {"get": _operation("Liveness", {"200": _json(_ref("Status"), "Alive")})},
+        "/": {
+            "get": _operation(
+                "Where things are (for a person, in a browser)", {"200": home}, store=False
+            )
+        },
+        "/healthz": {
+            "get": _operation("Liveness", {"200": _json(_ref("Status"), "Alive")}, store=False)
+        },
         "/readyz": {
             "get": _operation(
                 "Readiness: the store answers",
@@ -430,6 +440,7 @@ def _ops_paths() -> dict[str, Schema]:
             "get": _operation(
                 "This document",
                 {"200": _json({"type": "object"}, "OpenAPI 3.1")},
+                store=False,
             )
         },
     }
