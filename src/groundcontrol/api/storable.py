@@ -116,5 +116,8 @@ async def _form_errors(request: web.Request) -> list[FieldError]:
     if request.method not in {"POST", "PUT", "PATCH"} or request.content_type not in _FORMS:
         return []
     # aiohttp caches the parsed form: the handler reads the same one.
-    form: MultiMapping[Any] = await request.post()
+    try:
+        form: MultiMapping[Any] = await request.post()
+    except ValueError:  # a malformed form (no multipart boundary): the handler says so
+        return []
     return parameter_errors(((k, v) for k, v in form.items() if isinstance(v, str)), "form")
