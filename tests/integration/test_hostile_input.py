@@ -129,3 +129,11 @@ async def test_nul_in_a_path_or_query_is_a_422(api: Api, path: str, field: str) 
 async def test_nul_in_a_form_field_is_a_422(api: Api) -> None:
     response = await api.client.post("/studio/login", data={"name": f"Ada{NUL}", "token": "x"})
     await expect_problem(response, 422, {"form name"})
+
+
+async def test_a_multipart_form_without_its_boundary_is_a_400_not_a_500(api: Api) -> None:
+    response = await api.client.post(
+        "/studio/login", data=b"name=Ada", headers={"Content-Type": "multipart/form-data"}
+    )
+    problem = await expect_problem(response, 400)
+    assert "form body is malformed" in problem["detail"]

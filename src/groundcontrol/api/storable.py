@@ -16,9 +16,10 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from aiohttp import web
-from multidict import MultiMapping
+from aiohttp.web_request import FileField
+from multidict import MultiDictProxy, MultiMapping
 
-from groundcontrol.api.problems import FieldError, Handler, validation_error
+from groundcontrol.api.problems import FieldError, Handler, ProblemError, validation_error
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _UNSTORABLE_CHARACTER = re.compile("[\x00\ud800-\udfff]")
@@ -110,6 +111,15 @@ async def storable_middleware(request: web.Request, handler: Handler) -> web.Str
     if errors:
         raise validation_error(errors, "the request holds text the store cannot keep")
     return await handler(request)
+
+
+async def read_form(request: web.Request) -> MultiDictProxy[str | bytes | bytearray | FileField]:
+    """The request's form; 400 for one that cannot be parsed (a multipart body without
+    its boundary), which aiohttp reports as a ValueError."""
+    try:
+        return await request.post()
+    except ValueError as exc:
+        raise ProblemError(400, detail=f"the form body is malformed: {exc}") from None
 
 
 async def _form_errors(request: web.Request) -> list[FieldError]:

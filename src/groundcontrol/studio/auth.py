@@ -11,6 +11,7 @@ from aiohttp import web
 from groundcontrol import keys
 from groundcontrol.api.auth import token_matches
 from groundcontrol.api.problems import Handler
+from groundcontrol.api.storable import read_form
 from groundcontrol.studio.session import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -55,7 +56,7 @@ def studio_page(handler: Handler) -> Handler:
                 request, 401, "Signed out", "Your session has ended: sign in again."
             )
         if request.method != "GET":
-            form = await request.post()
+            form = await read_form(request)
             presented = request.headers.get(CSRF_HEADER) or form.get(CSRF_FIELD)
             if not csrf_valid(
                 key, session.nonce, presented if isinstance(presented, str) else None
@@ -91,7 +92,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     key = studio_key(request)
     if key is None:
         return _disabled(request)
-    form = await request.post()
+    form = await read_form(request)
     target = _safe_next(_text(form.get("next")))
     nonce = request.cookies.get(LOGIN_COOKIE, "")
     if not nonce or not csrf_valid(key, f"login:{nonce}", _text(form.get(CSRF_FIELD))):

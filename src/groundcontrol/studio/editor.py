@@ -12,6 +12,7 @@ import jinja2
 from aiohttp import web
 
 from groundcontrol import keys
+from groundcontrol.api.storable import read_form
 from groundcontrol.errors import DeliveryError, TemplateError
 from groundcontrol.store.templates import (
     Draft,
@@ -118,7 +119,7 @@ async def switch(request: web.Request) -> web.StreamResponse:
     """The same text in the other editor, unsaved: nothing typed is lost."""
     key = template_key(request)
     submitted = await _submitted(request)
-    form = await request.post()
+    form = await read_form(request)
     to = "advanced" if form.get("to") == "advanced" else "simple"
     fits = to == "advanced" or split(key.channel, submitted.source) is not None
     page = _page_for(request, await open_template(request, key), submitted, to)
@@ -194,7 +195,7 @@ async def publish(request: web.Request) -> web.StreamResponse:
 async def test_send(request: web.Request) -> web.StreamResponse:
     key = template_key(request)
     submitted = await _submitted(request)
-    form = await request.post()
+    form = await read_form(request)
     opened = await open_template(request, key)
     page = _page_for(request, opened, submitted)
     try:
@@ -372,7 +373,7 @@ async def draft_problems(request: web.Request, key: TemplateKey, source: str) ->
 async def _submitted(request: web.Request) -> Submitted:
     """The form as a template file: the simple editor's fields are joined back into
     the file they came from, the advanced editor sends the file itself."""
-    form = await request.post()
+    form = await read_form(request)
     key = template_key(request)
     mode = "simple" if form.get("mode") == "simple" else "advanced"
     if mode == "simple":
