@@ -141,6 +141,14 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
         fu and f"{fu['restart_ready_s']} s",
         None if not fu else fu["restart_ready_s"] < 5,
     )
+    for row in results.get("subscriptions") or []:
+        if "x_webhook" not in row:
+            continue
+        add(
+            f"{row['way in']} keeps up with webhook ingest",
+            f"{row['x_webhook']}x",
+            row["x_webhook"] >= 1,
+        )
     return rows
 
 
@@ -175,6 +183,15 @@ def charts(results: dict[str, Any]) -> list[str]:
     return made
 
 
+def _ran(results: dict[str, Any], name: str) -> str:
+    """When a benchmark run on its own (`--only`) ran, and how busy the machine was."""
+    run = (results.get("runs") or {}).get(name)
+    if not run or run.get("when") == results.get("meta", {}).get("when"):
+        return ""
+    quick = " (QUICK sizes)" if run.get("quick") else ""
+    return f"Run {run['when']}, load average at the end {run['load_avg_at_end']}{quick}.\n\n"
+
+
 def write(results: dict[str, Any]) -> None:
     meta = results.get("meta", {})
     sections = [
@@ -195,7 +212,11 @@ def write(results: dict[str, Any]) -> None:
         + table([results["followups"]] if results.get("followups") else []),
         "### 6. Scale-out on PostgreSQL (one schema; x = over one instance)\n\n"
         + table(results.get("scaleout") or []),
-        "### 7. A poison sender beside valid traffic (open loop, SQLite, one service, "
+        "### 7. Subscriptions: events consumed from each broker, beside webhook ingest "
+        "(same run, SQLite, ingest only; x = over the mean of the two webhook rows)\n\n"
+        + _ran(results, "subscriptions")
+        + table(results.get("subscriptions") or []),
+        "### 8. A poison sender beside valid traffic (open loop, SQLite, one service, "
         "same run)\n\n" + table(results.get("poison") or []),
     ]
     images = charts(results)

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import delivery, e2e, followups, ingest, poison, report, scaleout
+from bench import delivery, e2e, followups, ingest, poison, report, scaleout, subscriptions
 from bench.procs import REPO
 
 RESULTS = REPO / "bench" / "results.json"
@@ -30,9 +30,10 @@ SIZES = {
     "email_events": (2000, 400),
     "followups": (1_000_000, 20_000),
     "scaleout_events": (3000, 400),
+    "subscription_events": (4000, 1000),
     "poison_seconds": (20.0, 5.0),
 }
-NAMES = ["ingest", "e2e", "delivery", "email", "followups", "scaleout", "poison"]
+NAMES = ["ingest", "e2e", "delivery", "email", "followups", "scaleout", "subscriptions", "poison"]
 
 
 async def _run(name: str, workdir: Path, size: dict[str, Any], postgres: bool) -> Any:
@@ -49,6 +50,8 @@ async def _run(name: str, workdir: Path, size: dict[str, Any], postgres: bool) -
     if name == "scaleout":
         n = size["scaleout_events"]
         return await scaleout.run(workdir, n, n) if postgres else None
+    if name == "subscriptions":
+        return await subscriptions.run(workdir, size["subscription_events"])
     if name == "poison":
         return await poison.run(workdir, size["poison_seconds"])
     raise ValueError(name)
@@ -77,7 +80,10 @@ def main(argv: list[str] | None = None) -> int:
                     f"({time.perf_counter() - started:.0f}s)",
                     flush=True,
                 )
-                results["meta"] = report.machine(args.quick)
+                # Each benchmark keeps the machine it ran on: `--only` runs one later.
+                results.setdefault("runs", {})[name] = report.machine(args.quick)
+                if set(args.only) == set(NAMES):
+                    results["meta"] = report.machine(args.quick)
                 RESULTS.write_text(json.dumps(results, indent=1) + "\n")
         finally:
             shutil.rmtree(workdir, ignore_errors=True)

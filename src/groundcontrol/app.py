@@ -36,6 +36,7 @@ from groundcontrol.settings import DEMO_TOKEN, Settings, is_loopback_host
 from groundcontrol.store import create_store
 from groundcontrol.store.contract import Store
 from groundcontrol.store.retention import run_retention
+from groundcontrol.subscriptions.supervisor import Subscriptions
 from groundcontrol.templates.overrides import PublishedTemplates
 from groundcontrol.templates.renderer import Renderer
 
@@ -79,10 +80,17 @@ def create_app(
     app[keys.UNSUBSCRIBE] = UnsubscribeTokens(_unsubscribe_key(settings))
     app[keys.STORE] = create_store(settings.store.url, pool_size=settings.store.pool_size)
     app[keys.CHANNELS] = build_channels(settings, clock)
+    app[keys.SUBSCRIPTIONS] = Subscriptions.from_settings(settings.subscriptions, app[keys.METRICS])
     for table in ROUTES:
         app.router.add_routes(table)
     app.cleanup_ctx.extend(
-        [_store_ctx, _overrides_ctx, _channels_ctx, partial(_dispatch_ctx, run=run_dispatcher)]
+        [
+            _store_ctx,
+            _overrides_ctx,
+            _channels_ctx,
+            partial(_dispatch_ctx, run=run_dispatcher),
+            _subscriptions_ctx,  # stops first: its last batches still commit
+        ]
     )
     return app
 
@@ -152,7 +160,13 @@ def _dispatcher(app: web.Application) -> Dispatcher:
 async def _dispatch_ctx(app: web.Application, *, run: bool) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     dispatcher = _dispatcher(app)
-    ingestor = Ingestor(app[keys.STORE], app[keys.JOURNEYS], app[keys.CLOCK], dispatcher.wake)
+    ingestor = Ingestor(
+        app[keys.STORE],
+        app[keys.JOURNEYS],
+        app[keys.CLOCK],
+        dispatcher.wake,
+        metrics=app[keys.METRICS],
+    )
     app[keys.DISPATCHER] = dispatcher
     app[keys.WAKE] = dispatcher.wake
     app[keys.INGESTOR] = ingestor
@@ -174,6 +188,14 @@ async def _release_quiet_deferrals(app: web.Application) -> None:
     released = await app[keys.STORE].release_quiet_deferrals(app[keys.CLOCK]())
     if released:
         log.info("quiet hours are off: released %d message(s) they were holding", released)
+
+
+async def _subscriptions_ctx(app: web.Application) -> AsyncIterator[None]:
+    subscriptions = app[keys.SUBSCRIPTIONS]
+    subscriptions.start(app[keys.INGESTOR].ingest)
+    yield
+    grace = parse_duration(app[keys.SETTINGS].server.shutdown_grace)
+    await subscriptions.stop(grace.total_seconds())
 
 
 async def _start_dispatch(

@@ -20,6 +20,7 @@ from groundcontrol.domain import CHANNELS, ChannelName, RenderedMessage
 from groundcontrol.errors import GroundControlError
 from groundcontrol.planning.journeys import Journeys, load_journeys
 from groundcontrol.settings import DEFAULT_CONFIG, Settings, load_settings
+from groundcontrol.subscriptions.transports import transport_for
 from groundcontrol.templates.check import check_templates, list_templates
 from groundcontrol.templates.context import Sample, load_sample, load_samples
 from groundcontrol.templates.renderer import Renderer
@@ -128,6 +129,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
+    for subscription in settings.subscriptions:
+        transport_for(subscription)  # a missing broker client names its extra
     journeys = load_journeys(settings.journeys.file)
     templates_dir = settings.templates.dir
     if not templates_dir.is_dir():

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # names used in the AppKey type arguments below
     from groundcontrol.settings import Settings  # noqa: F401
     from groundcontrol.store.contract import IngestResult, Store  # noqa: F401
     from groundcontrol.store.templates import TemplateStore  # noqa: F401
+    from groundcontrol.subscriptions.supervisor import Subscriptions  # noqa: F401
     from groundcontrol.templates.overrides import PublishedTemplates  # noqa: F401
     from groundcontrol.templates.renderer import Renderer  # noqa: F401
 
@@ -41,3 +42,4 @@ DISPATCHER = web.AppKey["Dispatcher"]("dispatcher")
 # The studio's published-template layer and the store it reads (`Store.templates()`).
 PUBLISHED = web.AppKey["PublishedTemplates"]("published_templates")
 TEMPLATE_STORE = web.AppKey["TemplateStore"]("template_store")
+SUBSCRIPTIONS = web.AppKey["Subscriptions"]("subscriptions")

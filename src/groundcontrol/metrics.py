@@ -77,6 +77,7 @@ class Metrics:
             buckets=_INGEST_BUCKETS,
             registry=r,
         )
+        self._subscriptions = _SubscriptionMetrics(r)
 
     def event_received(self, source: str, outcome: str) -> None:
         self._received.labels(source=source, outcome=outcome).inc()
@@ -112,6 +113,59 @@ class Metrics:
         for state in NotificationState:
             self._states.labels(state=state.value).set(counts.get(state.value, 0))
 
+    def subscription_consumed(self, name: str, count: int) -> None:
+        """`count` messages were acknowledged (recorded, duplicate or dead-lettered)."""
+        self._subscriptions.consumed.labels(subscription=name).inc(count)
+
+    def subscription_duplicate(self, name: str) -> None:
+        self._subscriptions.duplicates.labels(subscription=name).inc()
+
+    def subscription_dead_lettered(self, name: str, reason: str) -> None:
+        self._subscriptions.dead_lettered.labels(subscription=name, reason=reason).inc()
+
+    def subscription_lag(self, name: str, lag: int) -> None:
+        self._subscriptions.lag.labels(subscription=name).set(lag)
+
+    def subscription_connected(self, name: str, connected: bool) -> None:
+        self._subscriptions.connected.labels(subscription=name).set(1 if connected else 0)
+
     def exposition(self) -> bytes:
         """The Prometheus text format of everything registered."""
         return bytes(generate_latest(self.registry))
+
+
+class _SubscriptionMetrics:
+    """Per `[[subscriptions]]` name: messages taken from the broker and what became of them."""
+
+    def __init__(self, r: CollectorRegistry) -> None:
+        label = ("subscription",)
+        self.consumed = Counter(
+            _PREFIX + "subscription_consumed",
+            "Broker messages processed and acknowledged",
+            label,
+            registry=r,
+        )
+        self.duplicates = Counter(
+            _PREFIX + "subscription_duplicates",
+            "Broker messages whose event was already recorded (redeliveries, republishes)",
+            label,
+            registry=r,
+        )
+        self.dead_lettered = Counter(
+            _PREFIX + "subscription_dead_lettered",
+            "Broker messages sent to the dead letter with a problem, by reason",
+            (*label, "reason"),
+            registry=r,
+        )
+        self.lag = Gauge(
+            _PREFIX + "subscription_lag",
+            "Messages waiting for this consumer, where the broker tells it",
+            label,
+            registry=r,
+        )
+        self.connected = Gauge(
+            _PREFIX + "subscription_connected",
+            "1 while the subscription is connected and consuming",
+            label,
+            registry=r,
+        )

@@ -60,7 +60,7 @@ class Load:
 async def proxied(tmp_path: Path) -> AsyncIterator[tuple[Api, TcpProxy, str]]:
     async with schema_url("gc_restart") as url:
         real = make_url(url)
-        async with TcpProxy(real.host or "127.0.0.1", real.port or 5432) as proxy:
+        async with TcpProxy(real.port or 5432, real.host or "127.0.0.1") as proxy:
             through = real.set(host="127.0.0.1", port=proxy.port)
             store = StoreSettings(url=through.render_as_string(hide_password=False))
             async with serve(settings_for(tmp_path, store=store)) as api:
@@ -78,7 +78,7 @@ async def test_postgresql_restarted_under_load(proxied: tuple[Api, TcpProxy, str
         ready = await api.client.get("/readyz")
         assert ready.status == 503
         await asyncio.sleep(1.0)  # down for a while, still under load
-        await proxy.restore()
+        proxy.restore()
         await load.until(202)
         await load.until(202)  # and keeps accepting
     finally:

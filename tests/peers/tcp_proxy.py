@@ -1,9 +1,10 @@
-"""A loopback TCP proxy a test can cut and restore: the real server behind it, really
-dropped connections in front of it (nothing is faked about the outage).
+"""A loopback TCP proxy a test can cut and restore: a real broker behind a really
+dropped connection, without restarting the broker other tests share.
 
-    async with TcpProxy("127.0.0.1", 5432) as proxy:   # proxy.port forwards to 5432
-        await proxy.cut()       # open connections reset, new ones refused
-        await proxy.restore()   # listening again on the same port
+    async with TcpProxy(6379) as proxy:     # listens on 127.0.0.1:proxy.port
+        ...                                  # the client connects to proxy.port
+        await proxy.cut()                    # every connection closed, new ones refused
+        proxy.restore()                      # accepted and forwarded again
 """
 
 from __future__ import annotations
@@ -14,53 +15,65 @@ from types import TracebackType
 
 
 class TcpProxy:
-    def __init__(self, target_host: str, target_port: int) -> None:
+    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
         self.target = (target_host, target_port)
         self.port = 0
+        self.cuts = 0
         self._server: asyncio.Server | None = None
+        self._open = True
         self._writers: set[asyncio.StreamWriter] = set()
+        self._pipes: set[asyncio.Task[None]] = set()
 
     async def __aenter__(self) -> TcpProxy:
-        await self.restore()
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
         return self
 
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.cut()
-
-    async def restore(self) -> None:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
 
     async def cut(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.close()
+        """Close every proxied connection and refuse new ones until `restore()`."""
+        self._open = False
+        self.cuts += 1
         for writer in list(self._writers):
             writer.transport.abort()
-        self._writers.clear()
-        if server is not None:
-            await server.wait_closed()
+        for pipe in list(self._pipes):
+            pipe.cancel()
+        await asyncio.gather(*self._pipes, return_exceptions=True)
+
+    def restore(self) -> None:
+        self._open = True
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self._open:
+            writer.transport.abort()
+            return
         try:
-            upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
             writer.transport.abort()
             return
-        self._writers |= {writer, upstream_writer}
-        await asyncio.gather(
-            _pipe(reader, upstream_writer), _pipe(upstream_reader, writer), return_exceptions=True
-        )
-        self._writers -= {writer, upstream_writer}
+        self._writers |= {writer, up_writer}
+        pipes = [
+            asyncio.create_task(self._pipe(reader, up_writer)),
+            asyncio.create_task(self._pipe(up_reader, writer)),
+        ]
+        self._pipes.update(pipes)
+        await asyncio.gather(*pipes, return_exceptions=True)
+        self._pipes.difference_update(pipes)
+        for end in (writer, up_writer):
+            self._writers.discard(end)
+            end.transport.abort()
 
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while chunk := await reader.read(65536):
-            writer.write(chunk)
-            await writer.drain()
-    finally:
-        with contextlib.suppress(Exception):
-            writer.transport.abort()
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            while chunk := await reader.read(65536):
+                writer.write(chunk)
+                await writer.drain()
+        writer.transport.abort()  # one side ended: end the other too

@@ -19,10 +19,6 @@ from groundcontrol.api.auth import authenticate_source
 from groundcontrol.api.problems import ProblemError, field_errors, validation_error
 from groundcontrol.api.schemas import EventBody, to_event, unwrap_cloudevent
 from groundcontrol.api.storable import refuse_unstorable_json
-from groundcontrol.delivery import activity
-from groundcontrol.domain import Event
-from groundcontrol.metrics import Metrics
-from groundcontrol.planning.plan import Outcome
 from groundcontrol.store.contract import IngestResult, IngestStatus
 
 JSON = "application/json"
@@ -41,7 +37,7 @@ async def post_event(request: web.Request) -> web.Response:
     try:
         source, result = await _ingest(request)
     except ProblemError as exc:
-        metrics.event_rejected(_reason(exc))
+        metrics.event_rejected(rejection_reason(exc))
         raise
     metrics.ingest_time(time.perf_counter() - started)
     duplicate = result.status is IngestStatus.DUPLICATE
@@ -59,19 +55,10 @@ async def _ingest(request: web.Request) -> tuple[str, IngestResult]:
     payload, prefix = parse_payload(body, request.content_type)
     event = to_event(validate_event(payload, prefix), source, canonical_hash(payload))
     [result] = await request.app[keys.INGESTOR].ingest([event])
-    _raise_for_refusal(result, prefix)
-    _tell(request.app[keys.METRICS], event, result)
+    refused = refusal(result, prefix)
+    if refused is not None:
+        raise refused
     return source, result
-
-
-def _tell(metrics: Metrics, event: Event, result: IngestResult) -> None:
-    if result.status is IngestStatus.DUPLICATE:
-        activity.event_duplicate(event.source, event.id)
-        return
-    activity.event_accepted(event.source, event.status, event.case_id, result)
-    if result.outcome == Outcome.NO_RULE:
-        activity.without_rule(event.source, event.status, event.case_id)
-        metrics.event_without_rule(event.source, event.status)
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
@@ -142,9 +129,10 @@ def canonical_hash(payload: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _raise_for_refusal(result: IngestResult, prefix: str) -> None:
+def refusal(result: IngestResult, prefix: str) -> ProblemError | None:
+    """The problem of an event the store refused (a conflict, an unknown customer)."""
     if result.status is IngestStatus.CONFLICT:
-        raise ProblemError(
+        return ProblemError(
             409,
             "Conflicting event",
             f"event {result.event_id!r} was already received with a different body",
@@ -153,13 +141,14 @@ def _raise_for_refusal(result: IngestResult, prefix: str) -> None:
     if result.status is IngestStatus.UNKNOWN_CUSTOMER:
         field = f"{prefix}.customer.id" if prefix else "customer.id"
         message = "no stored customer with this id; send it inline or PUT /v1/customers/{id}"
-        raise ProblemError(
+        return ProblemError(
             422,
             "Unknown customer",
             message,
             type_=UNKNOWN_CUSTOMER,
             errors=[{"field": field, "message": message}],
         )
+    return None
 
 
 def _accepted(result: IngestResult, duplicate: bool) -> dict[str, Any]:
@@ -181,7 +170,8 @@ _REASONS = {
 }
 
 
-def _reason(exc: ProblemError) -> str:
+def rejection_reason(exc: ProblemError) -> str:
+    """The metrics label of a refused event."""
     if exc.type_ == UNKNOWN_CUSTOMER:
         return "unknown_customer"
     return _REASONS.get(exc.status, str(exc.status))

@@ -120,6 +120,21 @@ def _response_schemas() -> dict[str, Schema]:
             skipped={"type": "array", "items": _STR},
         ),
         "Status": _object(status=_STR),
+        "Readiness": _object(
+            ["status"],
+            status=_STR,
+            subscriptions={
+                "type": "object",
+                "description": "each [[subscriptions]] name; present when any is configured",
+                "additionalProperties": _object(
+                    state={"enum": ["starting", "consuming", "reconnecting", "stopped"]},
+                    transport={"enum": ["amqp", "nats", "redis"]},
+                    source=_STR,
+                    lag=_nullable("integer"),
+                    last_error=_nullable("string"),
+                ),
+            },
+        ),
     }
 
 
@@ -431,8 +446,8 @@ def _ops_paths() -> dict[str, Schema]:
         },
         "/readyz": {
             "get": _operation(
-                "Readiness: the store answers",
-                {"200": _json(_ref("Status"), "Ready"), **_problems(503)},
+                "Readiness: the store answers (subscriptions are listed, not required)",
+                {"200": _json(_ref("Readiness"), "Ready"), **_problems(503)},
             )
         },
         "/metrics": {"get": _operation("Prometheus metrics", {"200": metrics})},

@@ -23,13 +23,18 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
-    """Ready when the store answers; 503 otherwise, so a balancer sends traffic elsewhere."""
+    """Ready when the store answers; 503 otherwise, so a balancer sends traffic elsewhere.
+    Subscriptions are listed with their state but do not decide readiness: a broker
+    outage must not take the webhook out of the balancer."""
     try:
         await request.app[keys.STORE].ping()
     except Exception as exc:
         log.warning("readiness check failed: the store does not answer: %s", exc)
         raise ProblemError(503, detail="the store does not answer") from exc
-    return web.json_response({"status": "ready"})
+    subscriptions = request.app[keys.SUBSCRIPTIONS].status()
+    if not subscriptions:
+        return web.json_response({"status": "ready"})
+    return web.json_response({"status": "ready", "subscriptions": subscriptions})
 
 
 @routes.get("/metrics")

@@ -44,7 +44,23 @@ def problem(
     errors: Sequence[FieldError] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> web.Response:
-    """A problem+json response. Without a title, the HTTP reason phrase is used,
+    """A problem+json response."""
+    return web.Response(
+        status=status,
+        body=json.dumps(problem_document(status, title, detail, type_, errors)).encode(),
+        content_type=PROBLEM_JSON,
+        headers=dict(headers or {}),
+    )
+
+
+def problem_document(
+    status: int,
+    title: str | None = None,
+    detail: str | None = None,
+    type_: str = ABOUT_BLANK,
+    errors: Sequence[FieldError] | None = None,
+) -> dict[str, Any]:
+    """The RFC 9457 JSON object. Without a title, the HTTP reason phrase is used,
     as RFC 9457 asks for the `about:blank` type."""
     body: dict[str, Any] = {
         "type": type_,
@@ -55,12 +71,7 @@ def problem(
         body["detail"] = detail
     if errors is not None:
         body["errors"] = list(errors)
-    return web.Response(
-        status=status,
-        body=json.dumps(body).encode(),
-        content_type=PROBLEM_JSON,
-        headers=dict(headers or {}),
-    )
+    return body
 
 
 class ProblemError(Exception):
@@ -83,6 +94,10 @@ class ProblemError(Exception):
         self.type_ = type_
         self.errors = errors
         self.headers = headers
+
+    def document(self) -> dict[str, Any]:
+        """The problem as JSON, for where there is no response (a dead letter)."""
+        return problem_document(self.status, self.title, self.detail, self.type_, self.errors)
 
     def response(self) -> web.Response:
         return problem(

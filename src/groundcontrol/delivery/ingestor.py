@@ -1,6 +1,7 @@
 """The path from an accepted event to the dispatcher, as one object a reader can follow:
 
-    ingest(events) -> group commit -> plan (journeys, at the clock's now) -> store -> wake
+    ingest(events) -> group commit -> plan (journeys, at the clock's now) -> store
+                   -> tell (activity log, metrics) -> wake
 
 A burst of callers shares one transaction (`GroupCommitter`: one fsync); each event is
 planned by the pure planner inside it; once committed, the dispatcher is woken so a
@@ -11,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from groundcontrol.delivery import activity
 from groundcontrol.delivery.batching import GroupCommitter
-from groundcontrol.domain import Clock, Event, IngestResult
+from groundcontrol.domain import Clock, Event, IngestResult, IngestStatus
+from groundcontrol.metrics import Metrics
 from groundcontrol.planning.journeys import Journeys
-from groundcontrol.planning.plan import planner_for
+from groundcontrol.planning.plan import Outcome, planner_for
 from groundcontrol.store.contract import Store
 
 
@@ -28,8 +31,10 @@ class Ingestor:
         clock: Clock,
         wake: Callable[[], None],
         *,
+        metrics: Metrics | None = None,
         max_batch: int = 500,
     ) -> None:
+        self._metrics = metrics
         self._store = store
         self._journeys = journeys
         self._clock = clock
@@ -41,6 +46,8 @@ class Ingestor:
     async def ingest(self, events: Sequence[Event]) -> list[IngestResult]:
         """One result per event, in order, each committed; then the dispatcher wakes."""
         results = await self._committer.submit(events)
+        for event, result in zip(events, results, strict=True):
+            self._tell(event, result)
         self._wake()
         return results
 
@@ -61,3 +68,14 @@ class Ingestor:
         # A batch failed: each caller's events under a savepoint, one commit for all.
         now = self._clock()
         return await self._store.record_events_each(groups, planner_for(self._journeys, now), now)
+
+    def _tell(self, event: Event, result: IngestResult) -> None:
+        """Whatever way the event came in (webhook, broker), the log and metrics say so."""
+        if result.status is IngestStatus.DUPLICATE:
+            activity.event_duplicate(event.source, event.id)
+            return
+        activity.event_accepted(event.source, event.status, event.case_id, result)
+        if result.outcome == Outcome.NO_RULE:
+            activity.without_rule(event.source, event.status, event.case_id)
+            if self._metrics is not None:
+                self._metrics.event_without_rule(event.source, event.status)

@@ -27,6 +27,7 @@ from pydantic_settings import (
 
 from groundcontrol.durations import parse_duration
 from groundcontrol.errors import ConfigError
+from groundcontrol.settings.subscriptions import SubscriptionSettings
 
 DEFAULT_CONFIG = Path("config/groundcontrol.toml")
 DEMO_TOKEN = "demo-token-change-me"
@@ -203,6 +204,20 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     retention: RetentionSettings = RetentionSettings()
     logging: LoggingSettings = LoggingSettings()
+    subscriptions: list[SubscriptionSettings] = []
+
+    @model_validator(mode="after")
+    def _subscriptions_known(self) -> Settings:
+        names = [s.name for s in self.subscriptions]
+        if len(set(names)) != len(names):
+            raise ValueError("subscriptions: each name may appear once")
+        for subscription in self.subscriptions:
+            if subscription.source not in self.sources:
+                raise ValueError(
+                    f"subscriptions {subscription.name!r}: source {subscription.source!r} "
+                    "is not one of [sources]"
+                )
+        return self
 
     @classmethod
     def settings_customise_sources(
