@@ -141,6 +141,13 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
         fu and f"{fu['restart_ready_s']} s",
         None if not fu else fu["restart_ready_s"] < 5,
     )
+    sim = [r for r in results.get("simulation") or [] if r["cases"] >= 10_000]
+    fastest = min(sim, key=lambda r: r["wall_s"], default=None)
+    add(
+        "simulate 10,000 cases over 28 days < 60 s",
+        fastest and f"{fastest['wall_s']} s ({fastest['workers']} workers)",
+        None if fastest is None else fastest["wall_s"] < 60,
+    )
     for row in results.get("subscriptions") or []:
         if "x_webhook" not in row:
             continue
@@ -216,7 +223,11 @@ def write(results: dict[str, Any]) -> None:
         "(same run, SQLite, ingest only; x = over the mean of the two webhook rows)\n\n"
         + _ran(results, "subscriptions")
         + table(results.get("subscriptions") or []),
-        "### 8. A poison sender beside valid traffic (open loop, SQLite, one service, "
+        "### 8. Journey simulation (`groundcontrol simulate --synthetic N --days 28`, "
+        "a fresh process timed from outside; cpu_s includes its workers)\n\n"
+        + _ran(results, "simulation")
+        + table(results.get("simulation") or []),
+        "### 9. A poison sender beside valid traffic (open loop, SQLite, one service, "
         "same run)\n\n" + table(results.get("poison") or []),
     ]
     images = charts(results)

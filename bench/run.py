@@ -16,7 +16,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import delivery, e2e, followups, ingest, poison, report, scaleout, subscriptions
+from bench import (
+    delivery,
+    e2e,
+    followups,
+    ingest,
+    poison,
+    report,
+    scaleout,
+    simulation,
+    subscriptions,
+)
 from bench.procs import REPO
 
 RESULTS = REPO / "bench" / "results.json"
@@ -31,9 +41,21 @@ SIZES = {
     "followups": (1_000_000, 20_000),
     "scaleout_events": (3000, 400),
     "subscription_events": (4000, 1000),
+    "simulation_cases": (10_000, 1000),
+    "simulation_baseline_cases": (1000, 200),
     "poison_seconds": (20.0, 5.0),
 }
-NAMES = ["ingest", "e2e", "delivery", "email", "followups", "scaleout", "subscriptions", "poison"]
+NAMES = [
+    "ingest",
+    "e2e",
+    "delivery",
+    "email",
+    "followups",
+    "scaleout",
+    "subscriptions",
+    "simulation",
+    "poison",
+]
 
 
 async def _run(name: str, workdir: Path, size: dict[str, Any], postgres: bool) -> Any:
@@ -47,6 +69,8 @@ async def _run(name: str, workdir: Path, size: dict[str, Any], postgres: bool) -
         return await delivery.run_email(workdir, size["email_events"])
     if name == "followups":
         return await followups.run(workdir, size["followups"])
+    if name == "simulation":
+        return simulation.run(size["simulation_cases"], size["simulation_baseline_cases"])
     if name == "scaleout":
         n = size["scaleout_events"]
         return await scaleout.run(workdir, n, n) if postgres else None

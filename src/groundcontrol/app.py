@@ -15,10 +15,22 @@ import jinja2
 from aiohttp import web
 
 from groundcontrol import keys, studio
-from groundcontrol.api import home, ingest, openapi, ops, read, twilio_callbacks, unsubscribe
+from groundcontrol.api import (
+    cases,
+    home,
+    ingest,
+    openapi,
+    ops,
+    read,
+    twilio_callbacks,
+    unsubscribe,
+)
 from groundcontrol.api.problems import problem_middleware
 from groundcontrol.api.storable import storable_middleware
+from groundcontrol.casepage import views as case_page
 from groundcontrol.channels.factory import build_channels, describe
+from groundcontrol.dashboard import views as dashboard
+from groundcontrol.delivery.callbacks import CallbackPoster
 from groundcontrol.delivery.decisions import DeliveryPolicies
 from groundcontrol.delivery.dispatcher import DispatchConfig, Dispatcher
 from groundcontrol.delivery.frequency import FrequencyCap
@@ -30,8 +42,9 @@ from groundcontrol.delivery.throttle import OutageGuard, RateLimiter
 from groundcontrol.domain import utcnow
 from groundcontrol.durations import parse_duration
 from groundcontrol.metrics import Metrics
+from groundcontrol.planning.callbacks import CallbackRoutes
 from groundcontrol.planning.journeys import load_journeys
-from groundcontrol.security import UnsubscribeTokens, derive_key
+from groundcontrol.security import CaseTokens, FormTokens, UnsubscribeTokens, derive_key
 from groundcontrol.settings import DEMO_TOKEN, Settings, is_loopback_host
 from groundcontrol.store import create_store
 from groundcontrol.store.contract import Store
@@ -46,11 +59,15 @@ ROUTES = (
     home.routes,
     ingest.routes,
     read.routes,
+    cases.routes,
+    dashboard.routes,
+    dashboard.static,
     ops.routes,
     openapi.routes,
     unsubscribe.routes,
     twilio_callbacks.routes,
     studio.routes,
+    case_page.routes,
 )
 
 
@@ -77,17 +94,23 @@ def create_app(
         max_seconds=settings.templates.max_render_seconds,
     )
     app[keys.METRICS] = Metrics()
-    app[keys.UNSUBSCRIBE] = UnsubscribeTokens(_unsubscribe_key(settings))
+    app[keys.UNSUBSCRIBE] = UnsubscribeTokens(_link_key(settings, "unsubscribe"))
+    app[keys.CASE_TOKENS] = CaseTokens(_link_key(settings, "case-page"))
+    app[keys.CASE_FORMS] = FormTokens(_link_key(settings, "case-page-form"))
+    app[case_page.LIMITS] = case_page.default_limits()
     app[keys.STORE] = create_store(settings.store.url, pool_size=settings.store.pool_size)
     app[keys.CHANNELS] = build_channels(settings, clock)
     app[keys.SUBSCRIPTIONS] = Subscriptions.from_settings(settings.subscriptions, app[keys.METRICS])
     for table in ROUTES:
         app.router.add_routes(table)
+    app[keys.CALLBACKS] = _callback_poster(settings, clock)
+    app[keys.STORE].route_callbacks(_callback_routes(settings))
     app.cleanup_ctx.extend(
         [
             _store_ctx,
             _overrides_ctx,
             _channels_ctx,
+            _callbacks_ctx,
             partial(_dispatch_ctx, run=run_dispatcher),
             _subscriptions_ctx,  # stops first: its last batches still commit
         ]
@@ -95,21 +118,53 @@ def create_app(
     return app
 
 
-def _unsubscribe_key(settings: Settings) -> bytes:
+def _link_key(settings: Settings, purpose: str) -> bytes:
     secret = settings.server.secret_key or settings.admin.token
     if secret is None:
         log.warning(
-            "neither server.secret_key nor admin.token is set: "
-            "unsubscribe links stop working at restart"
+            "neither server.secret_key nor admin.token is set: %s links stop working at restart",
+            purpose,
         )
         return secrets.token_bytes(32)
-    return derive_key(secret.get_secret_value(), "unsubscribe")
+    return derive_key(secret.get_secret_value(), purpose)
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[keys.STORE].open()
     yield
     await app[keys.STORE].close()
+
+
+def _callback_routes(settings: Settings) -> CallbackRoutes:
+    return CallbackRoutes(
+        {
+            name: frozenset(source.callback_events)
+            for name, source in settings.sources.items()
+            if source.callback_url
+        }
+    )
+
+
+def _callback_poster(settings: Settings, clock: Callable[[], datetime]) -> CallbackPoster:
+    delivery = settings.delivery
+    return CallbackPoster(
+        settings.sources,
+        RetryPolicy.from_settings(delivery),
+        clock=clock,
+        timeout=delivery.duration("send_timeout"),
+        breaker=OutageGuard(
+            threshold=delivery.breaker_threshold,
+            cool_down=delivery.duration("breaker_cool_down"),
+            max_cool_down=delivery.duration("breaker_max_cool_down"),
+        ),
+    )
+
+
+async def _callbacks_ctx(app: web.Application) -> AsyncIterator[None]:
+    poster = app[keys.CALLBACKS]
+    await poster.open()
+    yield
+    await poster.close()
 
 
 async def _channels_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -154,6 +209,8 @@ def _dispatcher(app: web.Application) -> Dispatcher:
             ),
         ),
         limiter=RateLimiter(delivery.retry_rate, burst=max(1, int(delivery.retry_rate))),
+        case_tokens=app[keys.CASE_TOKENS],
+        callbacks=app[keys.CALLBACKS] if app[keys.CALLBACKS].any else None,
     )
 
 
@@ -165,6 +222,7 @@ async def _dispatch_ctx(app: web.Application, *, run: bool) -> AsyncIterator[Non
         app[keys.JOURNEYS],
         app[keys.CLOCK],
         dispatcher.wake,
+        quiet=dispatcher.policies.quiet_hours.window_around,
         metrics=app[keys.METRICS],
     )
     app[keys.DISPATCHER] = dispatcher

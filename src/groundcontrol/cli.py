@@ -1,4 +1,4 @@
-"""The `groundcontrol` command: serve, check and render.
+"""The `groundcontrol` command: serve, check, render, simulate and export-events.
 
 Exit codes: 0 ok, 1 a problem was found (the message says which), 2 wrong usage.
 A user never sees a traceback for a problem the command can describe.
@@ -16,10 +16,13 @@ from pathlib import Path
 from typing import Any, cast
 
 from groundcontrol import logs
+from groundcontrol.casepage.words import words_problems
 from groundcontrol.domain import CHANNELS, ChannelName, RenderedMessage
 from groundcontrol.errors import GroundControlError
 from groundcontrol.planning.journeys import Journeys, load_journeys
+from groundcontrol.planning.promises import cadence_problems
 from groundcontrol.settings import DEFAULT_CONFIG, Settings, load_settings
+from groundcontrol.simulation.command import add_commands as add_simulation_commands
 from groundcontrol.subscriptions.transports import transport_for
 from groundcontrol.templates.check import check_templates, list_templates
 from groundcontrol.templates.context import Sample, load_sample, load_samples
@@ -74,7 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--data", type=Path, help="JSON case data shaped like the samples")
     render.set_defaults(command=run_render)
 
-    for command in (serve, check, render, *_template_commands(commands)):
+    simulation = add_simulation_commands(commands)
+    for command in (serve, check, render, *_template_commands(commands), *simulation):
         command.add_argument("--config", type=Path, help="config file (TOML)")
     return parser
 
@@ -136,7 +140,11 @@ def run_check(args: argparse.Namespace) -> int:
     if not templates_dir.is_dir():
         print(f"templates folder {templates_dir} does not exist", file=sys.stderr)
         return EXIT_PROBLEMS
-    problems = check_templates(_renderer(settings), journeys, templates_dir / "_samples")
+    renderer = _renderer(settings)
+    problems = cadence_problems(journeys)
+    problems += check_templates(renderer, journeys, templates_dir / "_samples")
+    quiet = (settings.quiet_hours.start, settings.quiet_hours.end)
+    problems += words_problems(renderer, load_samples(templates_dir / "_samples"), quiet)
     for problem in problems:
         print(f"{templates_dir}/{problem}" if _names_a_file(problem) else problem)
     if problems:

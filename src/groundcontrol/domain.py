@@ -6,10 +6,13 @@ Plain frozen values, no I/O. Times are always timezone-aware UTC datetimes.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+if TYPE_CHECKING:
+    from groundcontrol.planning.golden_thread import Thread
 
 ChannelName = Literal["email", "sms", "chat"]
 CHANNELS: tuple[ChannelName, ...] = get_args(ChannelName)
@@ -92,6 +95,27 @@ class Customer:
     timezone: str | None = None
     channels: tuple[ChannelName, ...] = ()
     opted_out: frozenset[ChannelName] = frozenset()
+    # The customer's own choices (the case page), kept when the back office updates them:
+    # the order they want channels tried in (empty: the back office's `channels` order)
+    # and whether quiet hours hold their messages at night.
+    channel_order: tuple[ChannelName, ...] = ()
+    quiet_hours: bool = True
+
+    @property
+    def preferred_channels(self) -> tuple[ChannelName, ...]:
+        """`channels`, in the customer's own order where they chose one."""
+        chosen = [c for c in self.channel_order if c in self.channels]
+        return (*chosen, *(c for c in self.channels if c not in chosen))
+
+    def keeping_choices_of(self, previous: Customer) -> Customer:
+        """This customer with the opt-outs and preferences `previous` holds: those are
+        the customer's, and the back office's updates never undo them."""
+        return replace(
+            self,
+            opted_out=previous.opted_out,
+            channel_order=previous.channel_order,
+            quiet_hours=previous.quiet_hours,
+        )
 
     def address(self, channel: ChannelName) -> str | None:
         return {"email": self.email, "sms": self.phone, "chat": self.chat_webhook}[channel]
@@ -110,6 +134,8 @@ class Customer:
             "timezone": self.timezone,
             "channels": list(self.channels),
             "opted_out": sorted(self.opted_out),
+            "channel_order": list(self.channel_order),
+            "quiet_hours": self.quiet_hours,
         }
 
 
@@ -133,6 +159,8 @@ class CustomerPatch:
             timezone=values["timezone"],
             channels=tuple(values["channels"]),
             opted_out=frozenset(values.get("opted_out") or ()),
+            channel_order=tuple(values.get("channel_order") or ()),
+            quiet_hours=bool(values.get("quiet_hours", True)),
         )
 
 
@@ -165,6 +193,8 @@ class CaseState:
     priority: Priority
     data: Mapping[str, Any]
     last_message_at: datetime | None = None
+    source: str | None = None  # of the latest event
+    thread: Thread | None = None  # None only for cases older than the golden thread
 
 
 @dataclass(frozen=True)
@@ -233,4 +263,5 @@ class Decision:
     fallback_channel: ChannelName | None = None  # FAIL: next channel, if any
     opt_out: bool = False  # FAIL: the provider says the customer opted out of this channel
     disable_address: bool = False  # FAIL: the address is gone (webhook 410)
+    invalid_address: bool = False  # FAIL: the back office should fix the address
     outcome_unknown: bool = False  # RETRY: the provider may have sent it (possible duplicate)

@@ -59,8 +59,12 @@ class PermanentDeliveryError(DeliveryError):
         *,
         opt_out: bool = False,
         disable_address: bool = False,
+        invalid_address: bool = False,
     ) -> None:
         super().__init__(message)
+        # The address cannot take messages (hard bounce, invalid or landline number):
+        # the back office should fix it (callback `contact.invalid`).
+        self.invalid_address = invalid_address or disable_address
         # The recipient opted out at the provider (Twilio 21610): stop this channel.
         self.opt_out = opt_out
         # The address itself is gone (chat webhook 410): forget it.

@@ -13,12 +13,13 @@ if TYPE_CHECKING:  # names used in the AppKey type arguments below
     from collections.abc import Mapping  # noqa: F401
 
     from groundcontrol.channels.base import Channel  # noqa: F401
+    from groundcontrol.delivery.callbacks import CallbackPoster  # noqa: F401
     from groundcontrol.delivery.dispatcher import Dispatcher  # noqa: F401
     from groundcontrol.delivery.ingestor import Ingestor  # noqa: F401
     from groundcontrol.domain import ChannelName, Event  # noqa: F401
     from groundcontrol.metrics import Metrics  # noqa: F401
     from groundcontrol.planning.journeys import Journeys  # noqa: F401
-    from groundcontrol.security import UnsubscribeTokens  # noqa: F401
+    from groundcontrol.security import CaseTokens, FormTokens, UnsubscribeTokens  # noqa: F401
     from groundcontrol.settings import Settings  # noqa: F401
     from groundcontrol.store.contract import IngestResult, Store  # noqa: F401
     from groundcontrol.store.templates import TemplateStore  # noqa: F401
@@ -38,8 +39,12 @@ INGESTOR = web.AppKey["Ingestor"]("ingestor")
 WAKE = web.AppKey[Callable[[], None]]("wake")
 METRICS = web.AppKey["Metrics"]("metrics")
 UNSUBSCRIBE = web.AppKey["UnsubscribeTokens"]("unsubscribe")
+CASE_TOKENS = web.AppKey["CaseTokens"]("case_tokens")
+CASE_FORMS = web.AppKey["FormTokens"]("case_forms")
 DISPATCHER = web.AppKey["Dispatcher"]("dispatcher")
 # The studio's published-template layer and the store it reads (`Store.templates()`).
 PUBLISHED = web.AppKey["PublishedTemplates"]("published_templates")
 TEMPLATE_STORE = web.AppKey["TemplateStore"]("template_store")
 SUBSCRIPTIONS = web.AppKey["Subscriptions"]("subscriptions")
+# Callbacks to the source systems (delivery/callbacks.py).
+CALLBACKS = web.AppKey["CallbackPoster"]("callbacks")

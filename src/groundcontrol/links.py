@@ -9,6 +9,7 @@ from __future__ import annotations
 UNSUBSCRIBE_PATH = "/v1/unsubscribe/{token}"
 TWILIO_STATUS_PATH = "/v1/callbacks/twilio/status"
 TWILIO_INBOUND_PATH = "/v1/callbacks/twilio/inbound"
+CASE_PAGE_PATH = "/c/{token}"
 
 
 def unsubscribe_url(public_url: str, token: str) -> str:
@@ -19,3 +20,8 @@ def unsubscribe_url(public_url: str, token: str) -> str:
 def status_callback_url(public_url: str) -> str:
     """The status callback URL to give Twilio with every message."""
     return public_url.rstrip("/") + TWILIO_STATUS_PATH
+
+
+def case_url(public_url: str, token: str) -> str:
+    """The customer's case page (`case_url` in templates), under `server.public_url`."""
+    return public_url.rstrip("/") + CASE_PAGE_PATH.format(token=token)

@@ -16,6 +16,12 @@ from groundcontrol.domain import NotificationState
 _PREFIX = "groundcontrol_"
 _DELIVERY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 _INGEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+_MINUTE, _HOUR, _DAY = 60.0, 3600.0, 86400.0
+# Dark stretches run from minutes (a prompt reply) to days (a promise of 72h and more).
+_DARK_BUCKETS = (
+    _MINUTE, 5 * _MINUTE, 15 * _MINUTE, _HOUR, 4 * _HOUR, 12 * _HOUR,
+    _DAY, 2 * _DAY, 3 * _DAY, 5 * _DAY, 7 * _DAY, 14 * _DAY, 30 * _DAY,
+)  # fmt: skip
 
 
 class Metrics:
@@ -71,6 +77,26 @@ class Metrics:
         self._states = Gauge(
             _PREFIX + "notifications_state", "Notifications in each state", ("state",), registry=r
         )
+        self._open_cases = Gauge(
+            _PREFIX + "open_cases", "Open cases (the golden thread)", registry=r
+        )
+        self._breached_cases = Gauge(
+            _PREFIX + "breached_cases",
+            "Open cases dark for as long as their promise or longer",
+            registry=r,
+        )
+        self._breaches = Counter(
+            _PREFIX + "promise_breaches",
+            "Promises broken and recorded (once per dark stretch), by case status",
+            ("status",),
+            registry=r,
+        )
+        self._dark_gap = Histogram(
+            _PREFIX + "dark_gap_seconds",
+            "Dark stretches a contact ended: how long the customer heard nothing",
+            buckets=_DARK_BUCKETS,
+            registry=r,
+        )
         self._ingest = Histogram(
             _PREFIX + "ingest_seconds",
             "Time to validate and commit one ingest request",
@@ -112,6 +138,17 @@ class Metrics:
         """Set the state gauge from `Store.state_counts()`; absent states are 0."""
         for state in NotificationState:
             self._states.labels(state=state.value).set(counts.get(state.value, 0))
+
+    def set_cases(self, open_cases: int, breached: int) -> None:
+        """Set the golden-thread gauges from `Store.thread_counts()`."""
+        self._open_cases.set(open_cases)
+        self._breached_cases.set(breached)
+
+    def promise_breached(self, status: str) -> None:
+        self._breaches.labels(status=status).inc()
+
+    def dark_stretch_ended(self, seconds: float) -> None:
+        self._dark_gap.observe(seconds)
 
     def subscription_consumed(self, name: str, count: int) -> None:
         """`count` messages were acknowledged (recorded, duplicate or dead-lettered)."""

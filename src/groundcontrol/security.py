@@ -1,4 +1,5 @@
-"""Small cryptographic helpers: signed unsubscribe tokens, key derivation, safe compares."""
+"""Small cryptographic helpers: signed link tokens (unsubscribe, case page), key derivation,
+safe compares."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from groundcontrol.errors import GroundControlError
 
 _VERSION = "v1"
 _MAX_TOKEN_CHARS = 2048
+_SHORT_MAC = 16  # bytes: 128 bits, as HMAC truncation guidance allows
 
 
 class InvalidToken(GroundControlError):
@@ -51,29 +53,89 @@ class UnsubscribeTokens:
         """The token for opting `customer_id` out of `channel`."""
         if not customer_id:
             raise ValueError("customer_id must not be empty")
-        signed = f"{_VERSION}.{_encode(f'{channel}:{customer_id}'.encode())}"
-        return f"{signed}.{_encode(_mac(self._key, signed))}"
+        return seal(self._key, f"{channel}:{customer_id}".encode())
 
     def read(self, token: str) -> tuple[str, ChannelName]:
         """The (customer_id, channel) a token was made for; InvalidToken otherwise."""
-        if len(token) > _MAX_TOKEN_CHARS or not token.isascii():
+        return _parse_payload(unseal(self._keys, token))
+
+
+class CaseTokens:
+    """Tokens of case-page links, naming one case and its customer, signed with
+    HMAC-SHA256 (truncated to 128 bits, so the link stays short enough for an SMS).
+
+    There are no previous keys: rotating the key invalidates every link already sent,
+    which is the way to revoke them all. The token never expires by itself: the page
+    refuses it 30 days after the case closed (a fact of the store, not of the token).
+    """
+
+    def __init__(self, key: bytes) -> None:
+        if not key:
+            raise ValueError("the case link key must not be empty")
+        self._key = key
+
+    def make(self, case_id: str, customer_id: str) -> str:
+        if not case_id or not customer_id:
+            raise ValueError("case_id and customer_id must not be empty")
+        return seal(self._key, f"{case_id}\n{customer_id}".encode(), mac_bytes=_SHORT_MAC)
+
+    def read(self, token: str) -> tuple[str, str]:
+        """The (case_id, customer_id) a token was made for; InvalidToken otherwise."""
+        raw = unseal((self._key,), token, mac_bytes=_SHORT_MAC)
+        case_id, newline, customer_id = _text(raw).partition("\n")
+        if not (case_id and newline and customer_id) or "\n" in customer_id:
             raise InvalidToken()
-        signed, _, mac = token.rpartition(".")
-        version, _, payload = signed.partition(".")
-        if version != _VERSION or not self._verifies(signed, mac):
-            raise InvalidToken()
-        return _parse_payload(payload)
-
-    def _verifies(self, signed: str, mac: str) -> bool:
-        given = _decode(mac)
-        return any(hmac.compare_digest(given, _mac(key, signed)) for key in self._keys)
+        return case_id, customer_id
 
 
-def _parse_payload(payload: str) -> tuple[str, ChannelName]:
+class FormTokens:
+    """CSRF tokens for a form behind a link token: the MAC of the link token and a
+    per-browser nonce kept in a SameSite=Strict cookie (signed double submit), so another
+    site can neither read nor forge the pair."""
+
+    def __init__(self, key: bytes) -> None:
+        if not key:
+            raise ValueError("the form key must not be empty")
+        self._key = key
+
+    def make(self, link_token: str, nonce: str) -> str:
+        return _encode(_mac(self._key, f"{link_token}\n{nonce}"))
+
+    def valid(self, link_token: str, nonce: str, presented: str) -> bool:
+        if not nonce or not presented:
+            return False
+        return constant_time_equals(presented, self.make(link_token, nonce))
+
+
+def seal(key: bytes, payload: bytes, *, mac_bytes: int = 32) -> str:
+    """`v1.<base64url(payload)>.<base64url(mac)>`: readable, but not forgeable."""
+    signed = f"{_VERSION}.{_encode(payload)}"
+    return f"{signed}.{_encode(_mac(key, signed)[:mac_bytes])}"
+
+
+def unseal(keys: Sequence[bytes], token: str, *, mac_bytes: int = 32) -> bytes:
+    """The payload of a token `seal` made with one of `keys`; InvalidToken otherwise."""
+    if len(token) > _MAX_TOKEN_CHARS or not token.isascii():
+        raise InvalidToken()
+    signed, _, mac = token.rpartition(".")
+    version, _, payload = signed.partition(".")
+    given = _decode(mac)
+    if version != _VERSION or len(given) != mac_bytes:
+        raise InvalidToken()
+    if not any(hmac.compare_digest(given, _mac(key, signed)[:mac_bytes]) for key in keys):
+        raise InvalidToken()
+    return _decode(payload)
+
+
+def _text(raw: bytes) -> str:
     try:
-        text = _decode(payload).decode()
+        return raw.decode()
     except UnicodeDecodeError as exc:
         raise InvalidToken() from exc
+
+
+def _parse_payload(raw: bytes) -> tuple[str, ChannelName]:
+    text = _text(raw)
     channel, _, customer_id = text.partition(":")
     for known in CHANNELS:
         if channel == known and customer_id:

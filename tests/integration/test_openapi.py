@@ -37,14 +37,16 @@ def test_the_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
 
 
 def test_it_lists_exactly_the_routes_the_app_serves(api: Api, document: dict[str, Any]) -> None:
-    # The studio is a browser UI (HTML pages, forms, a session cookie), not the
-    # integration API: docs/studio.md documents it, the OpenAPI document does not.
+    # The studio, the ops dashboard and the customer's case page are browser UIs (HTML
+    # pages, forms, cookies), not the integration API: docs/studio.md,
+    # docs/golden-thread.md and docs/case-page.md document them, the OpenAPI document
+    # does not.
     served = {
         (route.method.lower(), route.resource.canonical)
         for route in api.app.router.routes()
         if route.resource is not None
         and route.method != "HEAD"
-        and not route.resource.canonical.startswith("/studio")
+        and not route.resource.canonical.startswith(("/studio", "/ops", "/c/"))
     }
     documented = {
         (method, path)

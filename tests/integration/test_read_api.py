@@ -246,6 +246,8 @@ async def test_put_creates_then_replaces_a_customer(api: Api) -> None:
         "timezone": None,
         "channels": [],
         "opted_out": [],
+        "channel_order": [],
+        "quiet_hours": True,
     }
 
 

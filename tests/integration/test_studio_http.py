@@ -23,6 +23,7 @@ from groundcontrol.domain import ChannelName
 from groundcontrol.settings import AdminSettings
 from groundcontrol.store.templates import TemplateKey
 from groundcontrol.studio.fields import split
+from groundcontrol.studio.session import SESSION_COOKIE
 
 SMS = "/studio/templates/case_received/sms"
 Client = TestClient[web.Request, web.Application]
@@ -110,8 +111,10 @@ async def test_sign_in_sets_a_strict_secure_http_only_cookie(studio: Studio) -> 
     )
     cookie = response.headers["Set-Cookie"]
     assert response.status == 303
-    for flag in ("HttpOnly", "Secure", "SameSite=Strict", "Path=/studio"):
+    for flag in ("HttpOnly", "Secure", "SameSite=Strict"):
         assert flag in cookie
+    # One sign-in for the studio and the ops dashboard (/ops): the session is the site's.
+    assert response.cookies[SESSION_COOKIE]["path"] == "/"
 
 
 async def test_a_post_without_the_csrf_token_is_refused(studio: Studio) -> None:

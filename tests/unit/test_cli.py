@@ -53,6 +53,16 @@ def test_check_reports_a_syntax_error_with_file_and_line(
     assert "1 problem(s) found" in err
 
 
+def test_check_reports_case_page_words_that_do_not_render(
+    capsys: pytest.CaptureFixture[str], project: Path
+) -> None:
+    words = project / "templates" / "_page" / "page.nl.j2"
+    words.write_text(words.read_text().replace("customer.first_name", "customer.email"))
+    code, out, _ = run(capsys, "check", "--config", str(project / "gc.toml"))
+    assert code == 1
+    assert f"{project / 'templates'}/_page/page.nl.j2:4: undefined variable" in out
+
+
 def test_check_reports_a_journey_naming_a_missing_template(
     capsys: pytest.CaptureFixture[str], project: Path
 ) -> None:
@@ -179,3 +189,33 @@ def test_serve_with_a_missing_config_file_does_not_start(
     code, _, err = run(capsys, "serve", "--config", str(tmp_path / "nope.toml"))
     assert code == 1
     assert "does not exist" in err
+
+
+def test_check_flags_a_follow_up_cadence_that_cannot_keep_its_promise(
+    capsys: pytest.CaptureFixture[str], project: Path
+) -> None:
+    journeys = project / "journeys.toml"
+    journeys.write_text(
+        journeys.read_text().replace(
+            'follow_up = { after = "24h", template = "waiting_reminder", every = "48h", max = 2 }',
+            'promise = "12h"\nfollow_up = { after = "24h", template = "waiting_reminder", '
+            'every = "48h", max = 2 }',
+        )
+    )
+    code, out, _ = run(capsys, "check", "--config", str(project / "gc.toml"))
+    assert code == 1
+    assert (
+        "journey rule for status 'waiting_on_customer': follow_up.after 1d is longer than "
+        "the promise 12h" in out
+    )
+    assert "follow_up.every 2d is longer than the promise 12h" in out
+
+
+def test_check_refuses_a_promise_that_is_no_duration(
+    capsys: pytest.CaptureFixture[str], project: Path
+) -> None:
+    journeys = project / "journeys.toml"
+    journeys.write_text(journeys.read_text().replace('promise = "72h"', 'promise = "soon"'))
+    code, _, err = run(capsys, "check", "--config", str(project / "gc.toml"))
+    assert code == 1
+    assert "defaults.promise: invalid duration 'soon'" in err

@@ -18,6 +18,8 @@ from groundcontrol.api.problems import PROBLEM_JSON
 from groundcontrol.api.read import RedriveBody
 from groundcontrol.api.schemas import CloudEventBody, CustomerBody, EventBody
 from groundcontrol.domain import CHANNELS, NotificationState
+from groundcontrol.planning.golden_thread import ContactKind
+from groundcontrol.store.case_views import CaseOrder
 
 routes = web.RouteTableDef()
 
@@ -42,7 +44,13 @@ def document() -> dict[str, Any]:
             "description": "Proactive notification gateway: no customer left in the dark. "
             "Every error is application/problem+json (RFC 9457).",
         },
-        "paths": {**_ingest_paths(), **_read_paths(), **_callback_paths(), **_ops_paths()},
+        "paths": {
+            **_ingest_paths(),
+            **_read_paths(),
+            **_golden_thread_paths(),
+            **_callback_paths(),
+            **_ops_paths(),
+        },
         "components": {
             "schemas": {**_model_schemas(), **_response_schemas()},
             "securitySchemes": _security_schemes(),
@@ -135,6 +143,7 @@ def _response_schemas() -> dict[str, Schema]:
                 ),
             },
         ),
+        **_golden_thread_schemas(),
     }
 
 
@@ -161,6 +170,15 @@ def _customer_schema() -> Schema:
         timezone=_nullable("string"),
         channels={"type": "array", "items": _CHANNEL},
         opted_out={"type": "array", "items": _CHANNEL},
+        channel_order={
+            "type": "array",
+            "items": _CHANNEL,
+            "description": "the customer's own order, chosen on the case page (read-only)",
+        },
+        quiet_hours={
+            "type": "boolean",
+            "description": "false when the customer turned quiet hours off (read-only)",
+        },
     )
 
 
@@ -423,6 +441,84 @@ def _callback_paths() -> dict[str, Schema]:
                 requestBody=form,
             )
         },
+    }
+
+
+# --- the golden thread ----------------------------------------------------------------------
+_SECONDS: Schema = {"type": ["number", "null"]}
+
+
+def _golden_thread_schemas() -> dict[str, Schema]:
+    contact = _object(
+        at=_TIME,
+        kind={"type": "string", "enum": [k.value for k in ContactKind]},
+        channel=_nullable("string"),
+        notification_id=_nullable("string"),
+    )
+    group = _object(open=_INT, breached_now=_INT, p95_dark_seconds=_SECONDS)
+    return {
+        "Case": _object(
+            case_id=_STR,
+            status=_STR,
+            source=_nullable("string"),
+            customer_id=_STR,
+            open={"type": "boolean"},
+            opened_at=_TIME,
+            dark_since=_TIME,
+            dark_seconds=_SECONDS,
+            promise_seconds=_SECONDS,
+            breached={"type": "boolean"},
+            last_contact={"oneOf": [contact, {"type": "null"}]},
+        ),
+        "CaseList": _object(
+            items={"type": "array", "items": _ref("Case")}, next_cursor=_nullable("string")
+        ),
+        "GoldenThread": _object(
+            window_seconds={"type": "number"},
+            open_cases=_INT,
+            breached_now=_INT,
+            dark_seconds=_object(p50=_SECONDS, p95=_SECONDS, max=_SECONDS),
+            breaches_in_window=_INT,
+            by_status={"type": "object", "additionalProperties": group},
+            by_source={"type": "object", "additionalProperties": group},
+        ),
+    }
+
+
+def _golden_thread_paths() -> dict[str, Schema]:
+    duration = {"type": "string", "pattern": r"^\d+(\.\d+)?(ms|s|m|h|d)$"}
+    boolean = {"type": "boolean"}
+    cases = _admin(
+        "Cases by the golden thread: open, breached, status, source, darkness; darkest first",
+        {"200": _json(_ref("CaseList"), "One page; next_cursor fetches the next")},
+        422,
+        parameters=[
+            _query_param("open", boolean),
+            _query_param("breached", boolean),
+            _query_param("status", _STR),
+            _query_param("source", _STR),
+            _query_param("dark_longer_than", duration),
+            _query_param("order", {"type": "string", "enum": [o.value for o in CaseOrder]}),
+            _query_param("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
+            _query_param("cursor", _STR),
+        ],
+    )
+    one = _admin(
+        "One case: open, dark since when, its promise, breached or not, the last contact",
+        {"200": _json(_ref("Case"), "The case")},
+        404,
+        parameters=[_path_param("case_id")],
+    )
+    summary = _admin(
+        "How dark the open cases are now, by status and source; breaches within the window",
+        {"200": _json(_ref("GoldenThread"), "The golden thread now")},
+        422,
+        parameters=[_query_param("window", duration | {"default": "7d"})],
+    )
+    return {
+        "/v1/cases": {"get": cases},
+        "/v1/cases/{case_id}": {"get": one},
+        "/v1/golden-thread": {"get": summary},
     }
 
 

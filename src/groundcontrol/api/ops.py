@@ -40,6 +40,7 @@ async def readyz(request: web.Request) -> web.Response:
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus text exposition; the notification state gauge is read from the store now."""
-    registry = request.app[keys.METRICS]
-    registry.set_states(await request.app[keys.STORE].state_counts())
+    registry, store = request.app[keys.METRICS], request.app[keys.STORE]
+    registry.set_states(await store.state_counts())
+    registry.set_cases(*await store.thread_counts(request.app[keys.CLOCK]()))
     return web.Response(body=registry.exposition(), headers={"Content-Type": registry.content_type})

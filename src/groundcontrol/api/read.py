@@ -5,7 +5,6 @@ Every route needs the admin token (`auth.admin_only`).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Annotated, Any, Literal, TypeVar
 
 from aiohttp import web
@@ -151,8 +150,8 @@ async def get_customer(request: web.Request) -> web.Response:
 @routes.put("/v1/customers/{customer_id}")
 @admin_only
 async def put_customer(request: web.Request) -> web.Response:
-    """Store a customer whole (opt-outs are kept: they are the customer's, not ours);
-    201 when it is new."""
+    """Store a customer whole (opt-outs and case-page preferences are kept: they are the
+    customer's, not ours); 201 when it is new."""
     customer_id = request.match_info["customer_id"]
     body = _validate(CustomerBody, await _json_body(request))
     _check_ids(customer_id, body)
@@ -160,7 +159,7 @@ async def put_customer(request: web.Request) -> web.Response:
     existing = await store.get_customer(customer_id)
     customer = to_customer(customer_id, body)
     if existing is not None:
-        customer = replace(customer, opted_out=existing.opted_out)
+        customer = customer.keeping_choices_of(existing)
     await store.put_customer(customer, request.app[keys.CLOCK]())
     stored = await store.get_customer(customer_id)
     assert stored is not None, "the store lost a customer it just committed"

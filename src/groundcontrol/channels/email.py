@@ -296,7 +296,8 @@ def refusal_error(refused: Mapping[str, SMTPResponse]) -> DeliveryError:
     permanent only if every refusal is, since a 4xx one may still be accepted later."""
     detail = "; ".join(f"{rcpt}: {reply.code} {reply.message}" for rcpt, reply in refused.items())
     if all(_is_permanent(reply.code) for reply in refused.values()):
-        return PermanentDeliveryError(f"recipient refused: {detail}")
+        # A hard bounce: the address itself is refused.
+        return PermanentDeliveryError(f"recipient refused: {detail}", invalid_address=True)
     return TransientDeliveryError(f"recipient deferred: {detail}")
 
 

@@ -46,6 +46,7 @@ from groundcontrol.settings import SmsSettings
 
 log = logging.getLogger(__name__)
 
+INVALID_NUMBER_CODES = frozenset({21211, 21614})  # invalid, or not a mobile (landline)
 PERMANENT_CODES = {
     21211: "invalid 'To' phone number",
     21614: "'To' number is not a mobile number",
@@ -164,7 +165,9 @@ class SmsChannel:
         if code == OPTED_OUT_CODE:
             return PermanentDeliveryError(f"recipient opted out: {text}", opt_out=True)
         if code in PERMANENT_CODES:
-            return PermanentDeliveryError(f"{PERMANENT_CODES[code]}: {text}")
+            return PermanentDeliveryError(
+                f"{PERMANENT_CODES[code]}: {text}", invalid_address=code in INVALID_NUMBER_CODES
+            )
         if code == RATE_LIMITED_CODE or status == 429:
             return TransientDeliveryError(
                 f"rate limited: {text}", retry_after=self._retry_after(reply.retry_after)

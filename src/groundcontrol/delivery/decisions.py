@@ -48,6 +48,8 @@ def still_wanted(claim: Claim) -> Decision | None:
 def quiet_deferral(claim: Claim, quiet: QuietHours, now: datetime) -> Decision | None:
     if claim.kind is NotificationKind.TEST or not quiet.applies_to(claim.priority):
         return None
+    if not claim.customer.quiet_hours:  # the customer turned them off on the case page
+        return None
     until = quiet.defer_until(now, claim.customer.timezone)
     if until is None:
         return None
@@ -100,6 +102,7 @@ def after_error(
         fallback_channel=fallback_channel(claim, opt_out=opt_out, disable=disable),
         opt_out=opt_out,
         disable_address=disable,
+        invalid_address=isinstance(error, PermanentDeliveryError) and error.invalid_address,
     )
 
 

@@ -20,14 +20,17 @@ from groundcontrol.channels.base import Channel, OutgoingMessage
 from groundcontrol.delivery import activity
 from groundcontrol.delivery import decisions as delivery
 from groundcontrol.delivery.batching import GroupCommitter
+from groundcontrol.delivery.callbacks import CallbackPoster
 from groundcontrol.delivery.cap_slots import CapSlots
 from groundcontrol.delivery.decisions import DeliveryPolicies
 from groundcontrol.delivery.throttle import ChannelGuards, OutageGuard, RateLimiter
-from groundcontrol.domain import ChannelName, RenderedMessage
+from groundcontrol.domain import ChannelName, NotificationState, RenderedMessage
 from groundcontrol.errors import DeliveryError, TemplateError, TransientDeliveryError
-from groundcontrol.links import unsubscribe_url
+from groundcontrol.links import case_url, unsubscribe_url
 from groundcontrol.metrics import Metrics
-from groundcontrol.security import UnsubscribeTokens
+from groundcontrol.planning.golden_thread import Contact, ContactKind, closed_stretch, is_contact
+from groundcontrol.security import CaseTokens, UnsubscribeTokens
+from groundcontrol.store.callback_views import CallbackClaim
 from groundcontrol.store.contract import Claim, Decision, DecisionKind, Store
 from groundcontrol.templates.context import build_context
 from groundcontrol.templates.renderer import Renderer
@@ -35,6 +38,7 @@ from groundcontrol.templates.renderer import Renderer
 log = logging.getLogger(__name__)
 
 FOLLOW_UP_BATCH = 500
+BREACH_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -61,17 +65,22 @@ class Dispatcher:
         clock: Callable[[], datetime],
         config: DispatchConfig,
         limiter: RateLimiter | None = None,
+        case_tokens: CaseTokens | None = None,
+        callbacks: CallbackPoster | None = None,
     ) -> None:
         self.store = store
         self.channels = channels
         self.renderer = renderer
         self.policies = policies
         self.tokens = tokens
+        self.case_tokens = case_tokens
         self.metrics = metrics
         self.clock = clock
         self.config = config
         self.owner = config.owner or f"gc-{uuid.uuid4().hex[:12]}"
         self.limiter = limiter
+        self.callbacks = callbacks
+        self._callback_posts: set[asyncio.Task[None]] = set()
         self.guards = ChannelGuards(config.breaker)
         self._finisher: GroupCommitter[tuple[Claim, Decision], bool] = GroupCommitter(
             lambda items: store.finish(items, clock())
@@ -119,9 +128,11 @@ class Dispatcher:
         now = self._ticked_at = self.clock()
         while await self.store.fire_due_follow_ups(now, FOLLOW_UP_BATCH) == FOLLOW_UP_BATCH:
             pass
+        await self._record_breaches(now)
+        posting = await self._post_callbacks(now)
         free = self.config.concurrency - len(self._inflight)
         if free <= 0 or self._stopping:
-            return 0
+            return posting
         claims = await self.store.claim_due(now, free, self.owner, self.config.lease)
         self.metrics.claimed(len(claims))
         for claim in claims:
@@ -130,7 +141,34 @@ class Dispatcher:
             )
             self._inflight[task] = claim
             task.add_done_callback(self._done)
-        return len(claims)
+        return len(claims) + posting
+
+    async def _post_callbacks(self, now: datetime) -> int:
+        """Claim due callbacks to the source systems and post them in the background."""
+        if self.callbacks is None or self._stopping:
+            return 0
+        free = self.config.concurrency - len(self._callback_posts)
+        claimed = await self.store.claim_callbacks(now, free, self.owner, self.config.lease)
+        for callback in claimed:
+            task = asyncio.create_task(self._post_callback(callback), name=f"post-{callback.id}")
+            self._callback_posts.add(task)
+            task.add_done_callback(self._callback_posts.discard)
+        return len(claimed)
+
+    async def _post_callback(self, callback: CallbackClaim) -> None:
+        assert self.callbacks is not None
+        outcome = await self.callbacks.deliver(callback)
+        if not await self.store.finish_callback(callback, outcome, self.clock()):
+            log.warning("late result for callback %s refused: its lease moved on", callback.id)
+
+    async def _record_breaches(self, now: datetime) -> None:
+        """Promises broken by now: the store records each once (any instance may)."""
+        while True:
+            found = await self.store.fire_due_breaches(now, BREACH_BATCH)
+            for breach in found:
+                self.metrics.promise_breached(breach.status)
+            if len(found) < BREACH_BATCH:
+                return
 
     def _done(self, task: asyncio.Task[None]) -> None:
         claim = self._inflight.pop(task, None)
@@ -143,8 +181,9 @@ class Dispatcher:
         """Dispatch until nothing is due now and nothing is in flight."""
         for _ in range(rounds):
             claimed = await self.tick()
-            if self._inflight:
-                await asyncio.wait(list(self._inflight))
+            busy = [*self._inflight, *self._callback_posts]
+            if busy:
+                await asyncio.wait(busy)
             elif not claimed:
                 return
 
@@ -152,7 +191,7 @@ class Dispatcher:
         """Stop claiming; let in-flight sends finish within `grace`; release the rest."""
         self._stopping = True
         self.wake()
-        pending = list(self._inflight)
+        pending = [*self._inflight, *self._callback_posts]
         if pending:
             _, late = await asyncio.wait(pending, timeout=grace.total_seconds())
             for task in late:
@@ -210,10 +249,19 @@ class Dispatcher:
         if decision.kind is DecisionKind.SENT:
             seconds = (self.clock() - claim.due_at).total_seconds()
             self.metrics.notification_sent(claim.channel, max(seconds, 0.0))
+            self._count_dark_stretch(claim)
         elif decision.kind in (DecisionKind.RETRY, DecisionKind.FAIL):
             self.metrics.notification_failed(claim.channel, decision.kind.value)
             if decision.kind is DecisionKind.FAIL and decision.fallback_channel is None:
                 self.metrics.unreachable()
+
+    def _count_dark_stretch(self, claim: Claim) -> None:
+        thread = claim.case.thread
+        if thread is None or not is_contact(claim.kind, NotificationState.SENT):
+            return
+        ended = closed_stretch(thread, Contact(self.clock(), ContactKind.SENT, claim.channel))
+        if ended is not None:
+            self.metrics.dark_stretch_ended(ended.total_seconds())
 
     async def _decide(self, claim: Claim) -> Decision | None:
         now = self.clock()
@@ -271,6 +319,7 @@ class Dispatcher:
             unsubscribe_url=unsubscribe,
             now=now,
             locale=locale,
+            case_url=self._case_url(claim),
         )
         # Off the event loop: a slow template must not stall ingest, health or others.
         rendered: RenderedMessage = await self.renderer.render_async(
@@ -293,6 +342,12 @@ class Dispatcher:
         if claim.channel != "email":
             return None
         return unsubscribe_url(self.config.public_url, self.tokens.make(claim.customer.id, "email"))
+
+    def _case_url(self, claim: Claim) -> str | None:
+        if self.case_tokens is None:
+            return None
+        token = self.case_tokens.make(claim.case.id, claim.customer.id)
+        return case_url(self.config.public_url, token)
 
     async def _send(self, claim: Claim, message: OutgoingMessage) -> Decision:
         channel = self.channels[claim.channel]

@@ -18,6 +18,7 @@ from groundcontrol.domain import Clock, Event, IngestResult, IngestStatus
 from groundcontrol.metrics import Metrics
 from groundcontrol.planning.journeys import Journeys
 from groundcontrol.planning.plan import Outcome, planner_for
+from groundcontrol.planning.promises import QuietWindow
 from groundcontrol.store.contract import Store
 
 
@@ -33,12 +34,14 @@ class Ingestor:
         *,
         metrics: Metrics | None = None,
         max_batch: int = 500,
+        quiet: QuietWindow | None = None,
     ) -> None:
         self._metrics = metrics
         self._store = store
         self._journeys = journeys
         self._clock = clock
         self._wake = wake
+        self._quiet = quiet  # promises are kept around the customers' quiet hours
         self._committer = GroupCommitter(
             self._commit, max_batch=max_batch, isolate=self._commit_each
         )
@@ -60,14 +63,16 @@ class Ingestor:
 
     async def _commit(self, events: Sequence[Event]) -> list[IngestResult]:
         now = self._clock()
-        return await self._store.record_events(events, planner_for(self._journeys, now), now)
+        planner = planner_for(self._journeys, now, self._quiet)
+        return await self._store.record_events(events, planner, now)
 
     async def _commit_each(
         self, groups: Sequence[Sequence[Event]]
     ) -> list[list[IngestResult] | Exception]:
         # A batch failed: each caller's events under a savepoint, one commit for all.
         now = self._clock()
-        return await self._store.record_events_each(groups, planner_for(self._journeys, now), now)
+        planner = planner_for(self._journeys, now, self._quiet)
+        return await self._store.record_events_each(groups, planner, now)
 
     def _tell(self, event: Event, result: IngestResult) -> None:
         """Whatever way the event came in (webhook, broker), the log and metrics say so."""

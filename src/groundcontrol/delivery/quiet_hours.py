@@ -78,6 +78,13 @@ class QuietHours:
 
     def defer_until(self, now: datetime, timezone: str | None) -> datetime | None:
         """The UTC instant the window ends if `now` is inside it, else None."""
+        around = self.window_around(now, timezone)
+        return around[1] if around is not None else None
+
+    def window_around(
+        self, now: datetime, timezone: str | None
+    ) -> tuple[datetime, datetime] | None:
+        """The window (opens, closes) that `now` is inside, in UTC, else None."""
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
         if not self.active:
@@ -86,7 +93,7 @@ class QuietHours:
         for day in (today - timedelta(days=1), today):
             opens, closes = self.window(day, timezone)
             if opens <= now < closes:
-                return closes
+                return opens, closes
         return None
 
 

@@ -171,6 +171,8 @@ def _update_case(
         priority=plan.priority,
         data={**(before.data if before else {}), **event.data},
         last_message_at=before.last_message_at if before else None,
+        source=event.source,
+        thread=plan.thread,
     )
     known.cases[event.case_id] = after
     if before is None or event.case_id in batch.new_cases:

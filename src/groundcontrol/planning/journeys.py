@@ -45,11 +45,14 @@ class Rule:
     priority: Priority = Priority.NORMAL
     follow_up: FollowUp | None = None
     coalesce: timedelta | None = None
+    promise: timedelta | None = None  # longest an open case may stay dark in this status
+    final: bool = False  # this status closes the case (planning/golden_thread.py)
 
 
 @dataclass(frozen=True)
 class Journeys:
     rules: Mapping[str, Rule]
+    default_promise: timedelta | None = None  # `[defaults] promise`
 
     def rule_for(self, status: str) -> Rule | None:
         return self.rules.get(status)
@@ -58,6 +61,12 @@ class Journeys:
         names = {rule.template for rule in self.rules.values()}
         names |= {r.follow_up.template for r in self.rules.values() if r.follow_up}
         return names
+
+
+def _positive(value: str | None) -> str | None:
+    if value is not None and parse_duration(value) <= timedelta(0):
+        raise ValueError("a promise must be longer than 0s")
+    return value
 
 
 class _FollowUpModel(BaseModel):
@@ -82,6 +91,10 @@ class _RuleModel(BaseModel):
     priority: str = "normal"
     follow_up: _FollowUpModel | None = None
     coalesce: str | None = None
+    promise: str | None = None
+    final: bool = False
+
+    _promise = field_validator("promise")(_positive)
 
     @field_validator("priority")
     @classmethod
@@ -97,9 +110,21 @@ class _RuleModel(BaseModel):
         return value
 
 
+class _DefaultsModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    promise: str | None = None
+
+    _promise = field_validator("promise")(_positive)
+
+
 class _JourneysModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+    defaults: _DefaultsModel = _DefaultsModel()
     rules: list[_RuleModel] = []
+
+
+def _optional_duration(value: str | None) -> timedelta | None:
+    return parse_duration(value) if value else None
 
 
 def _to_rule(model: _RuleModel) -> Rule:
@@ -108,7 +133,9 @@ def _to_rule(model: _RuleModel) -> Rule:
         status=model.status,
         template=model.template,
         priority=Priority.parse(model.priority),
-        coalesce=parse_duration(model.coalesce) if model.coalesce else None,
+        coalesce=_optional_duration(model.coalesce),
+        promise=_optional_duration(model.promise),
+        final=model.final,
         follow_up=FollowUp(
             after=parse_duration(follow.after),
             template=follow.template,
@@ -125,7 +152,8 @@ def parse_journeys(data: Mapping[str, Any], origin: str = "journeys") -> Journey
         model = _JourneysModel.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors()
         )
         raise ConfigError(f"{origin}: {problems}") from exc
     rules: dict[str, Rule] = {}
@@ -133,7 +161,7 @@ def parse_journeys(data: Mapping[str, Any], origin: str = "journeys") -> Journey
         if rule_model.status in rules:
             raise ConfigError(f"{origin}: status {rule_model.status!r} has two rules")
         rules[rule_model.status] = _to_rule(rule_model)
-    return Journeys(rules=rules)
+    return Journeys(rules=rules, default_promise=_optional_duration(model.defaults.promise))
 
 
 def load_journeys(path: Path) -> Journeys:

@@ -7,13 +7,15 @@ applies the returned `Plan` in that same transaction.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from groundcontrol.domain import CaseState, ChannelName, Customer, Event, NotificationKind, Priority
 from groundcontrol.durations import format_duration
+from groundcontrol.planning.golden_thread import Thread, after_event
 from groundcontrol.planning.journeys import FollowUp, Journeys, Rule
+from groundcontrol.planning.promises import QuietWindow, keep_promise
 
 
 class Outcome(StrEnum):
@@ -41,6 +43,7 @@ class PlannedFollowUp:
     due_at: datetime
     every: timedelta | None
     max: int
+    note: str = ""  # why it is due when it is (a promise kept), for the timeline
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class Plan:
     # A newer status drops what the older one still had pending (newest state wins).
     supersede_pending: bool = False
     note: str = ""
+    thread: Thread | None = None  # the case's golden thread after this event
 
     @property
     def advances_case(self) -> bool:
@@ -66,7 +70,7 @@ Planner = Callable[[Event, CaseState | None, Customer], Plan]
 def usable_channels(customer: Customer, exclude: Iterable[ChannelName] = ()) -> list[ChannelName]:
     """The customer's preference order, minus opted-out, address-less and excluded channels."""
     skip = set(exclude)
-    return [c for c in customer.channels if c not in skip and customer.can_receive(c)]
+    return [c for c in customer.preferred_channels if c not in skip and customer.can_receive(c)]
 
 
 def next_channel(customer: Customer, tried: Iterable[ChannelName]) -> ChannelName | None:
@@ -89,6 +93,42 @@ def effective_priority(event: Event, rule: Rule | None) -> Priority:
 
 
 def plan_event(
+    event: Event,
+    case: CaseState | None,
+    customer: Customer,
+    journeys: Journeys,
+    now: datetime,
+    quiet: QuietWindow | None = None,
+) -> Plan:
+    plan = _plan_messages(event, case, customer, journeys, now)
+    if not plan.advances_case:
+        return plan
+    before = case.thread if case is not None else None
+    plan = replace(plan, thread=after_event(before, journeys, event.status, now))
+    return _keep_promise(plan, customer, now, quiet)
+
+
+def _keep_promise(plan: Plan, customer: Customer, now: datetime, quiet: QuietWindow | None) -> Plan:
+    """Plan the follow-up to land before the promise breaks (planning/promises.py)."""
+    thread, follow_up = plan.thread, plan.follow_up
+    if follow_up is None or thread is None or not thread.open or thread.promise is None:
+        return plan
+    # The status message (when there is one) is the next contact; the promise runs from it.
+    contact = min((n.due_at for n in plan.notifications), default=thread.dark_since)
+    window = quiet if plan.priority is not Priority.URGENT else None
+    kept = keep_promise(
+        follow_up.due_at,
+        contact + thread.promise,
+        now=now,
+        quiet=window,
+        timezone=customer.timezone,
+    )
+    if not kept.reason:
+        return plan
+    return replace(plan, follow_up=replace(follow_up, due_at=kept.due, note=kept.reason))
+
+
+def _plan_messages(
     event: Event, case: CaseState | None, customer: Customer, journeys: Journeys, now: datetime
 ) -> Plan:
     rule = journeys.rule_for(event.status)
@@ -147,10 +187,11 @@ def _plan_follow_up(follow_up: FollowUp | None, now: datetime) -> PlannedFollowU
     )
 
 
-def planner_for(journeys: Journeys, now: datetime) -> Planner:
-    """`plan_event` with the journeys and the time fixed: what the store calls per event."""
+def planner_for(journeys: Journeys, now: datetime, quiet: QuietWindow | None = None) -> Planner:
+    """`plan_event` with the journeys, the time and the quiet hours fixed: what the store
+    calls per event."""
 
     def plan(event: Event, case: CaseState | None, customer: Customer) -> Plan:
-        return plan_event(event, case, customer, journeys, now)
+        return plan_event(event, case, customer, journeys, now, quiet)
 
     return plan

@@ -160,4 +160,4 @@ def follow_up_detail(follow_up: PlannedFollowUp, follow_up_id: int | None) -> di
         "due_at": follow_up.due_at.isoformat(),
         "every_seconds": follow_up.every.total_seconds() if follow_up.every else None,
         "max": follow_up.max,
-    }
+    } | ({"note": follow_up.note} if follow_up.note else {})

@@ -4,6 +4,7 @@ drift apart. A failure falls back to the channel the dispatcher chose (`failure`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -52,6 +53,11 @@ def event_entries(event: Event, plan: Plan) -> list[Entry]:
     if plan.outcome is Outcome.UNREACHABLE:
         entries.append(("unreachable", None, {"reason": plan.note}))
     return entries
+
+
+def preferences_entry(channel_order: Sequence[ChannelName], quiet_hours: bool) -> Entry:
+    detail = {"channel_order": list(channel_order), "quiet_hours": quiet_hours}
+    return ("preferences_changed", None, detail)
 
 
 def decision_changes(decision: Decision, now: datetime) -> dict[str, Any]:

@@ -47,7 +47,8 @@ class ServerSettings(_Section):
     port: int = Field(default=8080, ge=0, le=65535)
     public_url: str = "http://127.0.0.1:8080"
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
-    # Signs unsubscribe links; falls back to admin.token. Rotating it breaks old links.
+    # Signs unsubscribe and case-page links; falls back to admin.token. Rotating it
+    # breaks old unsubscribe links and revokes every case-page link (docs/case-page.md).
     secret_key: SecretStr | None = None
     shutdown_grace: str = "10s"
 
@@ -81,9 +82,36 @@ class AdminSettings(_Section):
     token: SecretStr | None = None
 
 
+CALLBACK_TYPES = (
+    "case.promise_breached",
+    "customer.unreachable",
+    "contact.invalid",
+    "notification.status",
+)
+DEFAULT_CALLBACK_EVENTS = CALLBACK_TYPES[:3]  # notification.status is opt-in
+
+
 class SourceSettings(_Section):
     token: SecretStr | None = None
     secret: SecretStr | None = None  # Standard Webhooks "whsec_..." secret
+    # Telling the back office (the golden thread): Standard-Webhooks-signed POSTs.
+    callback_url: str | None = None
+    callback_secret: SecretStr | None = None  # "whsec_..."
+    callback_events: list[str] = Field(default_factory=lambda: list(DEFAULT_CALLBACK_EVENTS))
+
+    @field_validator("callback_events")
+    @classmethod
+    def _known_events(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(CALLBACK_TYPES))
+        if unknown:
+            raise ValueError(f"unknown callback events {unknown}: use {', '.join(CALLBACK_TYPES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _signed(self) -> SourceSettings:
+        if self.callback_url is not None and self.callback_secret is None:
+            raise ValueError("callback_url needs callback_secret (whsec_...) to sign callbacks")
+        return self
 
 
 class EmailSettings(_Section):

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from groundcontrol.domain import (
+    CaseState,
     ChannelName,
     Customer,
     Event,
@@ -27,7 +28,17 @@ from groundcontrol.domain import Decision as Decision
 from groundcontrol.domain import DecisionKind as DecisionKind
 from groundcontrol.domain import IngestResult as IngestResult
 from groundcontrol.domain import IngestStatus as IngestStatus
+from groundcontrol.planning.callbacks import NONE, CallbackRoutes
+from groundcontrol.planning.golden_thread import Contact
 from groundcontrol.planning.plan import Planner as Planner
+from groundcontrol.store.callback_views import CallbackClaim, CallbackOutcome, CallbackView
+from groundcontrol.store.case_views import (
+    Breach,
+    CaseFilter,
+    CasePage,
+    CaseView,
+    GoldenThreadSummary,
+)
 from groundcontrol.store.memory_templates import MemoryTemplates
 from groundcontrol.store.templates import TemplateStore
 
@@ -180,6 +191,22 @@ class Store(Protocol):
         """Opt a customer out of (or back into) a channel. Opting out cancels that
         channel's pending notifications; returns how many were cancelled."""
 
+    # --- the case page ------------------------------------------------------------------
+    async def get_case_state(self, case_id: str) -> CaseState | None:
+        """The case as planning sees it (status, when, data): the case page reads it."""
+
+    async def set_preferences(
+        self,
+        customer_id: str,
+        channel_order: Sequence[ChannelName],
+        quiet_hours: bool,
+        now: datetime,
+    ) -> bool:
+        """Store the customer's own channel order and quiet-hours choice, on the timeline
+        of each of their cases (`preferences_changed`); quiet hours off also releases
+        what they held for this customer. Opt-outs are `set_opt_out`'s. False for an
+        unknown customer."""
+
     # --- time -------------------------------------------------------------------
     async def fire_due_follow_ups(self, now: datetime, limit: int) -> int:
         """Turn due follow-ups into pending notifications and schedule their next
@@ -227,12 +254,58 @@ class Store(Protocol):
         """A pending notification becomes due now and urgent (so quiet hours and the cap
         let it through), on the timeline as `released`. False when it is not pending."""
 
-    async def release_quiet_deferrals(self, now: datetime) -> int:
+    async def release_quiet_deferrals(self, now: datetime, customer_id: str | None = None) -> int:
         """Pending notifications held by quiet hours become due now (`released` on the
-        timeline): called at start when quiet hours are off. Returns how many."""
+        timeline): called at start when quiet hours are off, and for one customer when
+        they turn them off on the case page. Returns how many."""
 
     async def state_counts(self) -> dict[str, int]:
         """How many notifications are in each state (for metrics)."""
+
+    # --- the golden thread (planning/golden_thread.py) ------------------------------------
+    async def record_contact(self, case_id: str, contact: Contact) -> bool:
+        """A contact that is no sent message (the customer viewed the case page): ends the
+        case's dark stretch. False for an unknown case or an older contact."""
+
+    async def fire_due_breaches(self, now: datetime, limit: int) -> list[Breach]:
+        """Record the breach of every open case whose promise broke by `now`: once per
+        dark stretch (timeline `promise_breached`), even with several instances."""
+
+    async def thread_counts(self, now: datetime) -> tuple[int, int]:
+        """How many cases are open, and how many of them breached, now (for metrics)."""
+
+    async def delivery_counts(self) -> dict[tuple[str, str], int]:
+        """Notifications by (channel, state): the dashboard's deliveries by outcome."""
+
+    async def statuses_without_rule(self, limit: int) -> list[tuple[str, int]]:
+        """Statuses events arrived with that no journey rule answers, most frequent first."""
+
+    async def get_case(self, case_id: str) -> CaseView | None: ...
+
+    async def list_cases(self, where: CaseFilter, now: datetime) -> CasePage: ...
+
+    async def golden_thread(self, now: datetime, window: timedelta) -> GoldenThreadSummary:
+        """Open and breached cases, dark seconds p50/p95/max, by status and by source,
+        and the breaches whose promise broke within `window` before `now`."""
+
+    # --- callbacks to the source systems (planning/callbacks.py) ---------------------------
+    def route_callbacks(self, routes: CallbackRoutes) -> None:
+        """Which sources want which callbacks; the store plans them as it records."""
+
+    async def claim_callbacks(
+        self, now: datetime, limit: int, owner: str, lease: timedelta
+    ) -> list[CallbackClaim]:
+        """Claim due callbacks (or ones whose lease expired) for posting."""
+
+    async def finish_callback(
+        self, claimed: CallbackClaim, outcome: CallbackOutcome, now: datetime
+    ) -> bool:
+        """Apply an attempt's outcome; False when the lease moved on (nothing written)."""
+
+    async def list_callbacks(self, state: str | None, limit: int) -> list[CallbackView]: ...
+
+    async def redrive_callback(self, callback_id: str, now: datetime) -> bool:
+        """A dead callback is pending again with fresh attempts."""
 
     # --- optional abilities: StoreBase gives each a default, engines override ---------
     async def listen(self, on_wake: Callable[[], None]) -> None:
@@ -258,6 +331,10 @@ class StoreBase:
     overrides kept in memory."""
 
     _templates: TemplateStore | None = None
+    callback_routes: CallbackRoutes = NONE
+
+    def route_callbacks(self, routes: CallbackRoutes) -> None:
+        self.callback_routes = routes
 
     def templates(self) -> TemplateStore:
         if self._templates is None:

@@ -26,8 +26,10 @@ from groundcontrol.domain import (
     NotificationState,
     Priority,
 )
-from groundcontrol.planning import followups, reports
+from groundcontrol.planning import followups, golden_thread, reports
+from groundcontrol.planning.callbacks import failure_callbacks, unreachable_callbacks
 from groundcontrol.planning.events import BatchPlan, EventKey, SupersedeMark, plan_batch
+from groundcontrol.planning.golden_thread import Contact, ContactKind
 from groundcontrol.planning.plan import Planner
 from groundcontrol.planning.rows import CUSTOMER_FACING, Entry, StoredEvent
 from groundcontrol.planning.transitions import (
@@ -38,6 +40,22 @@ from groundcontrol.planning.transitions import (
     decision_changes,
     failure,
     outcome_entry,
+    preferences_entry,
+)
+from groundcontrol.store import memory_callbacks, memory_cases
+from groundcontrol.store.callback_views import (
+    CallbackClaim,
+    CallbackOutcome,
+    CallbackView,
+    timeline_entry,
+)
+from groundcontrol.store.case_views import (
+    Breach,
+    CaseFilter,
+    CasePage,
+    CaseView,
+    GoldenThreadSummary,
+    breach_callbacks,
 )
 from groundcontrol.store.contract import (
     AttemptView,
@@ -223,6 +241,8 @@ class _Tables:
     follow_ups: dict[int, _FollowUp] = field(default_factory=dict)
     timeline: dict[str, list[TimelineEntry]] = field(default_factory=dict)
     next_follow_up_id: int = 1
+    breaches: list[Breach] = field(default_factory=list)
+    callbacks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def add_timeline(self, case_id: str, at: datetime, entries: Iterable[Entry]) -> None:
         rows = self.timeline.setdefault(case_id, [])
@@ -375,6 +395,8 @@ class MemoryStore(StoreBase):
                 now=now,
             )
             tables.write_batch(batch, now)
+            for row in unreachable_callbacks(self.callback_routes, events, batch.results, now):
+                tables.callbacks[row["id"]] = row
         return batch.results
 
     async def record_events_each(
@@ -425,6 +447,31 @@ class MemoryStore(StoreBase):
             self._tables.add_timeline(n.case_id, now, [("cancelled", n.id, why)])
         return len(cancelled)
 
+    # --- the case page --------------------------------------------------------------------
+    async def get_case_state(self, case_id: str) -> CaseState | None:
+        case = self._tables.cases.get(case_id)
+        return case.state if case else None
+
+    async def set_preferences(
+        self,
+        customer_id: str,
+        channel_order: Sequence[ChannelName],
+        quiet_hours: bool,
+        now: datetime,
+    ) -> bool:
+        customer = self._tables.customers.get(customer_id)
+        if customer is None:
+            return False
+        chosen = replace(customer, channel_order=tuple(channel_order), quiet_hours=quiet_hours)
+        self._tables.customers[customer_id] = chosen
+        for case in self._tables.cases.values():
+            if case.state.customer_id == customer_id:
+                entry = preferences_entry(channel_order, quiet_hours)
+                self._tables.add_timeline(case.state.id, now, [entry])
+        if not quiet_hours:
+            await self.release_quiet_deferrals(now, customer_id)
+        return True
+
     # --- time -----------------------------------------------------------------------------
     async def fire_due_follow_ups(self, now: datetime, limit: int) -> int:
         due = sorted(
@@ -457,6 +504,12 @@ class MemoryStore(StoreBase):
             for n in tables.notifications.values()
             if n.state is SENDING and n.lease_expires_at is not None
         ]
+        times += [
+            c.state.thread.breach_due
+            for c in tables.cases.values()
+            if c.state.thread is not None and c.state.thread.breach_due is not None
+        ]
+        times += memory_callbacks.earliest(tables.callbacks.values())
         return min(times, default=None)
 
     # --- dispatch ---------------------------------------------------------------------------
@@ -491,7 +544,13 @@ class MemoryStore(StoreBase):
 
     async def finish(self, results: Sequence[tuple[Claim, Decision]], now: datetime) -> list[bool]:
         with self._transaction():
-            return [self._finish_one(claim, decision, now) for claim, decision in results]
+            done = [self._finish_one(claim, decision, now) for claim, decision in results]
+            for (claim, decision), ok in zip(results, done, strict=True):
+                for row in (
+                    failure_callbacks(self.callback_routes, claim, decision, now) if ok else []
+                ):
+                    self._tables.callbacks[row["id"]] = row
+            return done
 
     def _finish_one(self, claim: Claim, decision: Decision, now: datetime) -> bool:
         """Apply one decision, fenced by the claim's lease version. False: refused."""
@@ -512,6 +571,9 @@ class MemoryStore(StoreBase):
         if decision.kind is DecisionKind.SENT:
             case = self._tables.cases[claim.case.id]
             case.state = replace(case.state, last_message_at=now)
+            if golden_thread.is_contact(claim.kind, NotificationState.SENT):
+                contact = Contact(now, ContactKind.SENT, claim.channel, claim.notification_id)
+                self._contact(claim.case.id, contact)
         if decision.kind is not DecisionKind.FAIL:
             return [outcome_entry(claim, decision)]
         if decision.opt_out or decision.disable_address:
@@ -613,9 +675,13 @@ class MemoryStore(StoreBase):
         self._tables.add_timeline(n.case_id, now, [("released", notification_id, detail)])
         return True
 
-    async def release_quiet_deferrals(self, now: datetime) -> int:
+    async def release_quiet_deferrals(self, now: datetime, customer_id: str | None = None) -> int:
         held = sorted(
-            (n for n in self._tables.notifications.values() if _held_by_quiet_hours(n, now)),
+            (
+                n
+                for n in self._tables.notifications.values()
+                if _held_by_quiet_hours(n, now) and customer_id in (None, n.customer_id)
+            ),
             key=lambda n: n.id,
         )
         detail: dict[str, Any] = {"reason": "quiet hours are off"}
@@ -626,6 +692,102 @@ class MemoryStore(StoreBase):
 
     async def state_counts(self) -> dict[str, int]:
         return dict(Counter(n.state.value for n in self._tables.notifications.values()))
+
+    async def delivery_counts(self) -> dict[tuple[str, str], int]:
+        found: Counter[tuple[str, str]] = Counter(
+            (n.channel, n.state.value) for n in self._tables.notifications.values()
+        )
+        return dict(found)
+
+    async def statuses_without_rule(self, limit: int) -> list[tuple[str, int]]:
+        found = Counter(
+            e.payload["status"] for e in self._tables.events.values() if e.outcome == "no_rule"
+        )
+        return sorted(found.items(), key=lambda item: (-item[1], item[0]))[:limit]
+
+    # --- the golden thread -----------------------------------------------------------------
+    def _contact(self, case_id: str, contact: Contact) -> bool:
+        case = self._tables.cases.get(case_id)
+        thread = case.state.thread if case else None
+        if case is None or thread is None or contact.at < thread.dark_since:
+            return False
+        case.state = replace(case.state, thread=golden_thread.after_contact(thread, contact))
+        return True
+
+    async def record_contact(self, case_id: str, contact: Contact) -> bool:
+        if not self._contact(case_id, contact):
+            return False
+        detail = {"kind": contact.kind.value, "channel": contact.channel}
+        self._tables.add_timeline(case_id, contact.at, [(contact.kind.value, None, detail)])
+        return True
+
+    async def fire_due_breaches(self, now: datetime, limit: int) -> list[Breach]:
+        states = [c.state for c in self._tables.cases.values()]
+        found = []
+        for state in memory_cases.due_breaches(states, now, limit):
+            thread = state.thread
+            assert thread is not None and thread.deadline is not None
+            breach = Breach(
+                state.id,
+                state.customer_id,
+                state.status,
+                state.source,
+                thread.dark_since,
+                thread.deadline,
+            )
+            after = golden_thread.after_breach(thread, now)
+            self._tables.cases[state.id].state = replace(state, thread=after)
+            self._tables.breaches.append(breach)
+            for row in breach_callbacks(self.callback_routes, [breach], now):
+                self._tables.callbacks[row["id"]] = row
+            self._tables.add_timeline(state.id, now, [breach.entry()])
+            found.append(breach)
+        return found
+
+    async def thread_counts(self, now: datetime) -> tuple[int, int]:
+        threads = [c.state.thread for c in self._tables.cases.values() if c.state.thread]
+        open_threads = [t for t in threads if t.open]
+        return len(open_threads), sum(t.breached(now) for t in open_threads)
+
+    async def get_case(self, case_id: str) -> CaseView | None:
+        case = self._tables.cases.get(case_id)
+        return memory_cases.case_view(case.state) if case else None
+
+    async def list_cases(self, where: CaseFilter, now: datetime) -> CasePage:
+        return memory_cases.list_cases((c.state for c in self._tables.cases.values()), where, now)
+
+    async def golden_thread(self, now: datetime, window: timedelta) -> GoldenThreadSummary:
+        states = (c.state for c in self._tables.cases.values())
+        return memory_cases.summary(states, self._tables.breaches, now, window)
+
+    # --- callbacks ---------------------------------------------------------------------------
+    async def claim_callbacks(
+        self, now: datetime, limit: int, owner: str, lease: timedelta
+    ) -> list[CallbackClaim]:
+        return memory_callbacks.claim(self._tables.callbacks.values(), now, limit, owner, lease)
+
+    async def finish_callback(
+        self, claimed: CallbackClaim, outcome: CallbackOutcome, now: datetime
+    ) -> bool:
+        row = self._tables.callbacks.get(claimed.id)
+        if not memory_callbacks.finish(row, claimed, outcome, now):
+            return False
+        self._tables.add_timeline(claimed.case_id, now, [timeline_entry(claimed, outcome)])
+        return True
+
+    async def list_callbacks(self, state: str | None, limit: int) -> list[CallbackView]:
+        rows = [r for r in self._tables.callbacks.values() if state is None or r["state"] == state]
+        rows.sort(key=lambda r: r["updated_at"], reverse=True)
+        return [memory_callbacks.view(r) for r in rows[:limit]]
+
+    async def redrive_callback(self, callback_id: str, now: datetime) -> bool:
+        row = self._tables.callbacks.get(callback_id)
+        if row is None or row["state"] != "dead":
+            return False
+        row.update(state="pending", due_at=now, attempts=0, updated_at=now)
+        detail = {"callback_id": callback_id, "type": row["type"]}
+        self._tables.add_timeline(row["case_id"], now, [("callback_redriven", None, detail)])
+        return True
 
 
 def _take_lease(n: _Notification, now: datetime, owner: str, lease: timedelta) -> None:

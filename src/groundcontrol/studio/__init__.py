@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from groundcontrol.studio import auth, catalogue, editor, history, journey_map
+from groundcontrol.studio import auth, catalogue, editor, history, journey_map, page_words
 
 STATIC = Path(__file__).parent / "static"
 
@@ -17,5 +17,6 @@ routes: list[web.AbstractRouteDef] = [
     *editor.routes,
     *history.routes,
     *journey_map.routes,
+    *page_words.routes,
     web.static("/studio/static", STATIC),
 ]

@@ -18,6 +18,7 @@ from groundcontrol.studio.session import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
     SESSION_LIFETIME,
+    SESSION_PATH,
     Session,
     csrf_token,
     csrf_valid,
@@ -110,6 +111,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         SESSION_COOKIE,
         encode_session(key, session),
         int(SESSION_LIFETIME.total_seconds()),
+        path=SESSION_PATH,
     )
     response.del_cookie(LOGIN_COOKIE, path="/studio")
     raise response
@@ -133,7 +135,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
         session.nonce, session.expires_at, request.app[keys.CLOCK]()
     )
     response = web.HTTPSeeOther("/studio/login")
-    response.del_cookie(SESSION_COOKIE, path="/studio")
+    response.del_cookie(SESSION_COOKIE, path=SESSION_PATH)
     raise response
 
 
@@ -160,8 +162,9 @@ def _disabled(request: web.Request) -> web.Response:
 
 
 def _safe_next(target: str | None) -> str:
-    # Only back into the studio: never an open redirect to another site.
-    if target and target.startswith("/studio/") and not target.startswith("//"):
+    # Only back into the studio or the ops dashboard: never an open redirect elsewhere.
+    inside = target and (target.startswith("/studio/") or target.startswith("/ops"))
+    if target and inside and not target.startswith("//"):
         return target
     return "/studio/templates"
 

@@ -99,9 +99,15 @@ def csrf_valid(key: bytes, nonce: str, presented: str | None) -> bool:
     )
 
 
-def set_cookie(response: web.StreamResponse, name: str, value: str, max_age: int) -> None:
+# The session is the studio's and the ops dashboard's (/ops): one sign-in for both.
+SESSION_PATH = "/"
+
+
+def set_cookie(
+    response: web.StreamResponse, name: str, value: str, max_age: int, path: str = "/studio"
+) -> None:
     response.set_cookie(
-        name, value, max_age=max_age, path="/studio", secure=True, httponly=True, samesite="Strict"
+        name, value, max_age=max_age, path=path, secure=True, httponly=True, samesite="Strict"
     )
 
 

@@ -1,8 +1,9 @@
 """What a message template sees, and the sample cases used to preview and check templates.
 
 The context is the external contract of templates: `customer`, `case` (id,
-status, previous_status, data), `event`, `unsubscribe_url`, `now`, plus
-`locale` and `timezone`, which the date filters read.
+status, previous_status, data), `event`, `unsubscribe_url`, `case_url` (the
+customer's case page), `now`, plus `locale` and `timezone`, which the date
+filters read.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from typing import Any
 from groundcontrol.domain import CHANNELS, CaseState, ChannelName, Customer, Priority
 from groundcontrol.errors import ConfigError
 
+# Previews and checks render with this link: a real one needs a real case and the key.
+PREVIEW_CASE_URL = "https://groundcontrol.example/c/preview"
+
 
 def build_context(
     *,
@@ -26,6 +30,7 @@ def build_context(
     unsubscribe_url: str | None,
     now: datetime,
     locale: str,
+    case_url: str | None = None,
 ) -> dict[str, Any]:
     """The template context for one message to `customer` about `case`."""
     return {
@@ -38,6 +43,7 @@ def build_context(
         },
         "event": dict(event),
         "unsubscribe_url": unsubscribe_url,
+        "case_url": case_url,
         "now": now,
         "locale": locale,
         "timezone": customer.timezone,
@@ -60,6 +66,7 @@ class Sample:
     event: Mapping[str, Any]
     now: datetime
     unsubscribe_url: str | None = None
+    case_url: str = PREVIEW_CASE_URL
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def context(self, locale: str) -> dict[str, Any]:
@@ -70,6 +77,7 @@ class Sample:
             unsubscribe_url=self.unsubscribe_url,
             now=self.now,
             locale=locale,
+            case_url=self.case_url,
         )
 
 
@@ -132,6 +140,7 @@ def sample_from_mapping(name: str, raw: Mapping[str, Any]) -> Sample:
         event=event,
         now=now,
         unsubscribe_url=raw.get("unsubscribe_url"),
+        case_url=str(raw.get("case_url") or PREVIEW_CASE_URL),
         raw=raw,
     )
 

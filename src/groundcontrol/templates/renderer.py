@@ -118,7 +118,7 @@ class Renderer:
         # Which file serves (template, channel, locale): jinja2 caches what it loaded but
         # not what it failed to find, so without this every render of a Dutch customer
         # would first try, and fail, to open the nl-NL files again.
-        self._resolved: dict[tuple[str, ChannelName, str | None], Resolved] = {}
+        self._resolved: dict[tuple[str, str, str | None], Resolved] = {}
 
     @classmethod
     def from_directory(cls, path: Path, **kwargs: Any) -> Renderer:
@@ -171,13 +171,33 @@ class Renderer:
     def _search(self, template: str, channel: ChannelName, locale: str | None) -> Resolved:
         if not _NAME.match(template):
             raise TemplateNotFound(f"{template!r} is not a template name")
+        return self._first_file(f"{template}/{channel}", locale, f"{template!r} for {channel}")
+
+    def _first_file(self, stem: str, locale: str | None, what: str) -> Resolved:
         tried: list[str] = []
         for candidate in self._candidates(locale):
-            file = template_file(template, channel, candidate)
+            file = f"{stem}.{candidate}.j2" if candidate else f"{stem}.j2"
             tried.append(file)
             if self._exists(file):
                 return Resolved(file=file, locale=candidate)
-        raise TemplateNotFound(f"no template {template!r} for {channel}: tried {', '.join(tried)}")
+        raise TemplateNotFound(f"no template {what}: tried {', '.join(tried)}")
+
+    def resolve_words(self, stem: str, locale: str | None) -> Resolved:
+        """The file of a words template outside the message catalogue (`_page/page` ->
+        `_page/page.nl.j2`), with the same locale fallback as messages."""
+        key = (stem, "words", locale)
+        if key not in self._resolved:
+            self._resolved[key] = self._first_file(stem, locale, repr(stem))
+        return self._resolved[key]
+
+    def render_words(
+        self, resolved: Resolved, block: str, locale: str | None, context: Mapping[str, Any]
+    ) -> str:
+        """One block of a words template as text on one line (the page escapes it);
+        "" when the file does not define the block."""
+        variables = {**context, "locale": self._words_locale(resolved, locale)}
+        text = self._render_block(self._text_env, resolved.file, block, variables)
+        return " ".join((text or "").split())
 
     def render(
         self,

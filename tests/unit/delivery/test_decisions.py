@@ -114,6 +114,12 @@ def test_quiet_hours_defer_to_the_local_morning() -> None:
     assert delivery.quiet_deferral(CLAIM, QUIET, NOW) is None
 
 
+def test_a_customer_who_turned_quiet_hours_off_is_not_held() -> None:
+    night = datetime(2026, 11, 23, 22, 0, tzinfo=UTC)  # 23:00 in Amsterdam
+    awake = claim(customer=replace(CLAIM.customer, quiet_hours=False))
+    assert delivery.quiet_deferral(awake, QUIET, night) is None
+
+
 def test_urgent_messages_are_not_held_by_quiet_hours_or_the_cap() -> None:
     urgent = claim(priority=Priority.URGENT)
     night = datetime(2026, 11, 23, 22, 0, tzinfo=UTC)

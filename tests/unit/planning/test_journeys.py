@@ -115,3 +115,37 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
     path.write_text("[[rules]\nstatus = 1\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=str(path)):
         load_journeys(path)
+
+
+def test_promise_and_final_parse_per_rule_with_a_default() -> None:
+    journeys = parse_journeys(
+        {
+            "defaults": {"promise": "72h"},
+            "rules": [
+                {"status": "received", "template": "case_received", "promise": "24h"},
+                {"status": "resolved", "template": "case_resolved", "final": True},
+            ],
+        }
+    )
+    received, resolved = journeys.rule_for("received"), journeys.rule_for("resolved")
+    assert received is not None and resolved is not None
+    assert (received.promise, received.final) == (timedelta(hours=24), False)
+    assert (resolved.promise, resolved.final) == (None, True)
+    assert journeys.default_promise == timedelta(hours=72)
+
+
+@pytest.mark.parametrize(
+    ("data", "names"),
+    [
+        ({"defaults": {"promise": "0s"}}, "defaults.promise"),
+        ({"defaults": {"promise": "soon"}}, "defaults.promise"),
+        ({"defaults": {"promis": "3d"}}, "defaults.promis"),
+        ({"rules": [{"status": "a", "template": "t", "promise": "-1h"}]}, "rules.0.promise"),
+        ({"rules": [{"status": "a", "template": "t", "final": "yes please"}]}, "rules.0.final"),
+    ],
+)
+def test_a_bad_promise_or_final_is_a_config_error_naming_the_key(
+    data: dict[str, object], names: str
+) -> None:
+    with pytest.raises(ConfigError, match=names.replace(".", r"\.")):
+        parse_journeys(data)

@@ -153,3 +153,16 @@ def test_channel_order_skips_opt_outs_and_missing_addresses() -> None:
 def test_next_channel_excludes_what_was_tried() -> None:
     assert next_channel(ADA, tried=["sms"]) == "email"
     assert next_channel(ADA, tried=["sms", "email"]) is None
+
+
+def test_the_customers_own_channel_order_comes_before_the_back_offices() -> None:
+    chosen = replace(ADA, channel_order=("email", "sms"))
+    assert usable_channels(chosen) == ["email", "sms"]
+    [message] = plan(customer=chosen).notifications
+    assert message.channel == "email"
+    assert next_channel(chosen, tried=["email"]) == "sms"
+
+
+def test_a_chosen_channel_the_back_office_does_not_list_is_not_used() -> None:
+    chosen = replace(ADA, channels=("sms",), channel_order=("email", "sms"))
+    assert usable_channels(chosen) == ["sms"]

@@ -36,6 +36,7 @@ from groundcontrol.store.sql.schema import (
     notifications,
     timeline,
 )
+from groundcontrol.store.sql.thread_rows import thread_values
 
 PENDING = NotificationState.PENDING.value
 
@@ -124,7 +125,8 @@ async def _write_cases(
             "data": dict(case.data),
             "last_event_pk": event_pks[plan.last_event[case.id]],
             "updated_at": now,
-        }
+            "source": case.source,
+        } | (thread_values(case.thread) if case.thread is not None else {})
 
     if plan.new_cases:
         rows = [

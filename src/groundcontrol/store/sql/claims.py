@@ -25,6 +25,7 @@ from groundcontrol.planning.transitions import (
     outcome_entry,
 )
 from groundcontrol.store.contract import Claim, Decision, DecisionKind
+from groundcontrol.store.sql.contacts import record_contacts, sent_contacts
 from groundcontrol.store.sql.dialect import Dialect
 from groundcontrol.store.sql.rows import to_case, to_customer
 from groundcontrol.store.sql.schema import (
@@ -271,8 +272,7 @@ async def _record_sends(
             for c, d in mine
         ],
     )
-    case_ids = sorted({c.case.id for c, _ in mine})  # sorted: a stable lock order
-    await conn.execute(update(cases).where(cases.c.id.in_(case_ids)).values(last_message_at=now))
+    await record_contacts(conn, sent_contacts([c for c, _ in mine], now), message=True)
     await conn.execute(timeline.insert(), [_sent_entry(c, d, now) for c, d in mine])
 
 
@@ -317,9 +317,7 @@ async def _consequences(
     conn: AsyncConnection, claim: Claim, decision: Decision, now: datetime
 ) -> list[Entry]:
     if decision.kind is DecisionKind.SENT:
-        await conn.execute(
-            update(cases).where(cases.c.id == claim.case.id).values(last_message_at=now)
-        )
+        await record_contacts(conn, sent_contacts([claim], now), message=True)
     if decision.kind is DecisionKind.FAIL:
         return await _fail(conn, claim, decision, now)
     return [outcome_entry(claim, decision)]

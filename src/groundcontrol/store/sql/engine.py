@@ -16,13 +16,25 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from groundcontrol.domain import (
+    CaseState,
     ChannelName,
     Customer,
     Event,
     NotificationState,
     as_utc,
 )
-from groundcontrol.planning.transitions import counts_as_attempt
+from groundcontrol.planning.callbacks import failure_callbacks, unreachable_callbacks
+from groundcontrol.planning.golden_thread import Contact
+from groundcontrol.planning.transitions import counts_as_attempt, preferences_entry
+from groundcontrol.store.callback_views import CallbackClaim, CallbackOutcome, CallbackView
+from groundcontrol.store.case_views import (
+    Breach,
+    CaseFilter,
+    CasePage,
+    CaseView,
+    GoldenThreadSummary,
+    breach_callbacks,
+)
 from groundcontrol.store.contract import (
     Claim,
     Decision,
@@ -36,7 +48,10 @@ from groundcontrol.store.contract import (
 )
 from groundcontrol.store.sql import (
     batch_recording,
+    callback_outbox,
+    case_reads,
     claims,
+    contacts,
     followups,
     migrate,
     recording,
@@ -46,16 +61,24 @@ from groundcontrol.store.sql import (
 from groundcontrol.store.sql.callbacks import apply_provider_status
 from groundcontrol.store.sql.dialect import Dialect
 from groundcontrol.store.sql.outage import unavailable_as_domain
-from groundcontrol.store.sql.rows import to_attempt, to_customer, to_notification, to_timeline
+from groundcontrol.store.sql.rows import (
+    to_attempt,
+    to_case,
+    to_customer,
+    to_notification,
+    to_timeline,
+)
 from groundcontrol.store.sql.schema import (
     attempts,
     cases,
     customers,
+    events,
     follow_ups,
     notifications,
     timeline,
 )
 from groundcontrol.store.sql.template_store import SqlTemplateStore
+from groundcontrol.store.sql.thread_rows import from_epoch
 from groundcontrol.store.sql.timeline import Entry, add_timeline
 from groundcontrol.store.templates import TemplateStore, Unfollow
 
@@ -138,6 +161,8 @@ class SqlStore(StoreBase):
     ) -> list[IngestResult]:
         async with self.write() as conn:
             results = await batch_recording.record_batch(conn, self.dialect, events, planner, now)
+            told = unreachable_callbacks(self.callback_routes, events, results, now)
+            await callback_outbox.insert(conn, told)
             await self.wake_others(conn, "events")
         return results
 
@@ -250,6 +275,39 @@ class SqlStore(StoreBase):
                 conn, case_id, now, [(kind, None, {"channel": channel, "reason": reason})]
             )
 
+    # --- the case page --------------------------------------------------------------------
+    async def get_case_state(self, case_id: str) -> CaseState | None:
+        async with self.read() as conn:
+            row = (await conn.execute(select(cases).where(cases.c.id == case_id))).mappings()
+            found = row.first()
+        return to_case(found) if found else None
+
+    async def set_preferences(
+        self,
+        customer_id: str,
+        channel_order: Sequence[ChannelName],
+        quiet_hours: bool,
+        now: datetime,
+    ) -> bool:
+        async with self.write() as conn:
+            changed = await conn.execute(
+                update(customers)
+                .where(customers.c.id == customer_id)
+                .values(channel_order=list(channel_order), quiet_hours=quiet_hours, updated_at=now)
+            )
+            if not changed.rowcount:
+                return False
+            entry = preferences_entry(channel_order, quiet_hours)
+            for case_id in await self._case_ids(conn, customer_id):
+                await add_timeline(conn, case_id, now, [entry])
+            if not quiet_hours and await releases.release_quiet_deferrals(conn, now, customer_id):
+                await self.wake_others(conn, "notifications")
+        return True
+
+    async def _case_ids(self, conn: AsyncConnection, customer_id: str) -> list[str]:
+        query = select(cases.c.id).where(cases.c.customer_id == customer_id)
+        return list((await conn.execute(query)).scalars())
+
     # --- time -----------------------------------------------------------------------------
     async def fire_due_follow_ups(self, now: datetime, limit: int) -> int:
         async with self.write() as conn:
@@ -265,10 +323,15 @@ class SqlStore(StoreBase):
             select(func.min(notifications.c.lease_expires_at)).where(
                 notifications.c.state == sending
             ),
+            *callback_outbox.earliest_due(),
+            select(func.min(cases.c.breach_due_epoch)),
         )
-        async with self.read() as conn:  # one round trip for the three
+        async with self.read() as conn:  # one round trip for all of them
             row = (await conn.execute(select(*(q.scalar_subquery() for q in earliest)))).one()
-        known = [as_utc(t) for t in row if t is not None]
+        *times, breach_due = row
+        known = [as_utc(t) for t in times if t is not None]
+        if breach_due is not None:
+            known.append(from_epoch(breach_due))
         return min(known) if known else None
 
     # --- dispatch ---------------------------------------------------------------------------
@@ -281,6 +344,13 @@ class SqlStore(StoreBase):
     async def finish(self, results: Sequence[tuple[Claim, Decision]], now: datetime) -> list[bool]:
         async with self.write() as conn:
             done = await claims.finish_many(conn, self.dialect, results, now)
+            told = [
+                row
+                for (claim, decision), ok in zip(results, done, strict=True)
+                if ok
+                for row in failure_callbacks(self.callback_routes, claim, decision, now)
+            ]
+            await callback_outbox.insert(conn, told)
             if any(d.fallback_channel or d.kind.value in ("retry", "defer") for _, d in results):
                 await self.wake_others(conn, "notifications")
         return done
@@ -382,9 +452,9 @@ class SqlStore(StoreBase):
                 await self.wake_others(conn, "notifications")
         return released
 
-    async def release_quiet_deferrals(self, now: datetime) -> int:
+    async def release_quiet_deferrals(self, now: datetime, customer_id: str | None = None) -> int:
         async with self.write() as conn:
-            count = await releases.release_quiet_deferrals(conn, now)
+            count = await releases.release_quiet_deferrals(conn, now, customer_id)
             if count:
                 await self.wake_others(conn, "notifications")
         return count
@@ -393,3 +463,86 @@ class SqlStore(StoreBase):
         query = select(notifications.c.state, func.count()).group_by(notifications.c.state)
         async with self.read() as conn:
             return {state: count for state, count in (await conn.execute(query)).all()}
+
+    async def delivery_counts(self) -> dict[tuple[str, str], int]:
+        n = notifications.c
+        query = select(n.channel, n.state, func.count()).group_by(n.channel, n.state)
+        async with self.read() as conn:
+            return {(ch, st): count for ch, st, count in (await conn.execute(query)).all()}
+
+    async def statuses_without_rule(self, limit: int) -> list[tuple[str, int]]:
+        count = func.count().label("n")
+        query = (
+            select(events.c.status, count)
+            .where(events.c.outcome == "no_rule")
+            .group_by(events.c.status)
+            .order_by(count.desc(), events.c.status)
+            .limit(limit)
+        )
+        async with self.read() as conn:
+            return [(status, n) for status, n in (await conn.execute(query)).all()]
+
+    # --- the golden thread -----------------------------------------------------------------
+    async def record_contact(self, case_id: str, contact: Contact) -> bool:
+        async with self.write() as conn:
+            done = await conn.execute(
+                contacts.contact_statement(message=False),
+                contacts.contact_params(case_id, contact),
+            )
+            if not done.rowcount:
+                return False
+            detail = {"kind": contact.kind.value, "channel": contact.channel}
+            await add_timeline(conn, case_id, contact.at, [(contact.kind.value, None, detail)])
+        return True
+
+    async def fire_due_breaches(self, now: datetime, limit: int) -> list[Breach]:
+        async with self.write() as conn:
+            found = await contacts.record_due_breaches(conn, self.dialect, now, limit)
+            rows = breach_callbacks(self.callback_routes, found, now)
+            await callback_outbox.insert(conn, rows)
+            if rows:
+                await self.wake_others(conn, "callbacks")
+        return found
+
+    async def thread_counts(self, now: datetime) -> tuple[int, int]:
+        async with self.read() as conn:
+            return await case_reads.thread_counts(conn, now)
+
+    async def get_case(self, case_id: str) -> CaseView | None:
+        async with self.read() as conn:
+            return await case_reads.get_case(conn, case_id)
+
+    async def list_cases(self, where: CaseFilter, now: datetime) -> CasePage:
+        async with self.read() as conn:
+            return await case_reads.list_cases(conn, where, now)
+
+    async def golden_thread(self, now: datetime, window: timedelta) -> GoldenThreadSummary:
+        async with self.read() as conn:
+            return await case_reads.summary(conn, now, window)
+
+    # --- callbacks ---------------------------------------------------------------------------
+    async def claim_callbacks(
+        self, now: datetime, limit: int, owner: str, lease: timedelta
+    ) -> list[CallbackClaim]:
+        async with self.write() as conn:
+            return await callback_outbox.claim(conn, self.dialect, now, limit, owner, lease)
+
+    async def finish_callback(
+        self, claimed: CallbackClaim, outcome: CallbackOutcome, now: datetime
+    ) -> bool:
+        async with self.write() as conn:
+            done = await callback_outbox.finish(conn, claimed, outcome, now)
+            if done and outcome.retry_at is not None:
+                await self.wake_others(conn, "callbacks")
+        return done
+
+    async def list_callbacks(self, state: str | None, limit: int) -> list[CallbackView]:
+        async with self.read() as conn:
+            return await callback_outbox.listed(conn, state, limit)
+
+    async def redrive_callback(self, callback_id: str, now: datetime) -> bool:
+        async with self.write() as conn:
+            done = await callback_outbox.redrive(conn, callback_id, now)
+            if done:
+                await self.wake_others(conn, "callbacks")
+        return done

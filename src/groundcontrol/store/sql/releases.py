@@ -35,11 +35,15 @@ async def send_now(conn: AsyncConnection, notification_id: str, now: datetime) -
     return True
 
 
-async def release_quiet_deferrals(conn: AsyncConnection, now: datetime) -> int:
-    """Pending notifications whose due time quiet hours pushed become due now.
+async def release_quiet_deferrals(
+    conn: AsyncConnection, now: datetime, customer_id: str | None = None
+) -> int:
+    """Pending notifications whose due time quiet hours pushed become due now (only
+    `customer_id`'s when given: they turned quiet hours off on the case page).
 
     The claim that deferred a notification is its newest (same lease version), and its
     attempt row says why: so a later retry or cap deferral is never mistaken for one."""
+    whose = [] if customer_id is None else [notifications.c.customer_id == customer_id]
     held = (
         await conn.execute(
             select(notifications.c.id, notifications.c.case_id)
@@ -55,6 +59,7 @@ async def release_quiet_deferrals(conn: AsyncConnection, now: datetime) -> int:
                 notifications.c.due_at > now,
                 attempts.c.outcome == "deferred",
                 attempts.c.detail == QUIET_HOURS_DETAIL,
+                *whose,
             )
             .order_by(notifications.c.id)
         )

@@ -18,6 +18,7 @@ from groundcontrol.domain import (
     as_utc,
 )
 from groundcontrol.store.contract import AttemptView, NotificationView, TimelineEntry
+from groundcontrol.store.sql.thread_rows import to_thread
 
 
 def customer_values(customer: Customer) -> dict[str, Any]:
@@ -31,6 +32,8 @@ def customer_values(customer: Customer) -> dict[str, Any]:
         "timezone": customer.timezone,
         "channels": list(customer.channels),
         "opted_out": sorted(customer.opted_out),
+        "channel_order": list(customer.channel_order),
+        "quiet_hours": customer.quiet_hours,
     }
 
 
@@ -48,6 +51,8 @@ def to_customer(row: Mapping[Any, Any], prefix: str = "") -> Customer:
         timezone=get("timezone"),
         channels=tuple(cast(list[ChannelName], get("channels") or [])),
         opted_out=frozenset(cast(list[ChannelName], get("opted_out") or [])),
+        channel_order=tuple(cast(list[ChannelName], get("channel_order") or [])),
+        quiet_hours=bool(get("quiet_hours")),
     )
 
 
@@ -66,6 +71,8 @@ def to_case(row: Mapping[Any, Any], prefix: str = "") -> CaseState:
         priority=Priority(get("priority")),
         data=get("data") or {},
         last_message_at=as_utc(last) if last else None,
+        source=row.get(prefix + "source"),
+        thread=to_thread(row, prefix),
     )
 
 

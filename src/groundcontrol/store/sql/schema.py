@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -42,6 +44,9 @@ customers = Table(
     Column("timezone", String(64)),
     Column("channels", Json, nullable=False),
     Column("opted_out", Json, nullable=False),
+    # The customer's own choices on the case page (migration 0004).
+    Column("channel_order", Json, nullable=False, server_default="[]"),
+    Column("quiet_hours", Boolean, nullable=False, server_default=true()),
     _ts("created_at"),
     _ts("updated_at"),
     Index("ix_customers_phone", "phone"),
@@ -62,7 +67,27 @@ cases = Table(
     _ts("last_message_at", nullable=True),
     _ts("created_at"),
     _ts("updated_at"),
+    # --- the golden thread (migration 0003; groundcontrol/planning/golden_thread.py) ---
+    Column("source", String(100)),  # of the latest event: callbacks go there
+    Column("is_open", Boolean, nullable=False, server_default=true()),
+    _ts("opened_at", nullable=True),
+    _ts("dark_since", nullable=True),
+    Column("promise_seconds", Float),
+    # Deadlines as epoch seconds, so both engines add a promise to a contact's time in
+    # the statement that records the contact (no date arithmetic dialects disagree on).
+    Column("deadline_epoch", Float),  # dark_since + promise while open
+    Column("breach_due_epoch", Float),  # the deadline, until this stretch's breach is recorded
+    _ts("breached_at", nullable=True),
+    _ts("contact_at", nullable=True),
+    Column("contact_kind", String(20)),
+    Column("contact_channel", String(10)),
+    Column("contact_notification_id", String(40)),
     Index("ix_cases_customer", "customer_id"),
+    Index("ix_cases_breach_due", "breach_due_epoch"),
+    Index("ix_cases_deadline", "deadline_epoch"),
+    Index("ix_cases_open_dark", "is_open", "dark_since"),
+    Index("ix_cases_open_status_dark", "is_open", "status", "dark_since"),
+    Index("ix_cases_open_source_dark", "is_open", "source", "dark_since"),
 )
 
 events = Table(
@@ -150,6 +175,45 @@ follow_ups = Table(
     _ts("updated_at"),
     Index("ix_follow_ups_due", "state", "due_at"),
     Index("ix_follow_ups_case", "case_id", "state"),
+)
+
+# One row per recorded breach (once per dark stretch): breaches in a window, by status.
+breaches = Table(
+    "breaches",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_id", String(200), nullable=False),
+    Column("customer_id", String(200), nullable=False),
+    Column("status", String(100), nullable=False),
+    Column("source", String(100)),
+    _ts("dark_since"),
+    _ts("deadline"),
+    _ts("recorded_at"),
+    Index("ix_breaches_deadline", "deadline"),
+    Index("ix_breaches_case", "case_id"),
+)
+
+# Callbacks to the source systems (migration 0003): leased, retried and dead-lettered
+# like notifications; `id` is the webhook-id of every attempt.
+callbacks = Table(
+    "callbacks",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("source", String(100), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("case_id", String(200), nullable=False),
+    Column("body", Json, nullable=False),
+    Column("state", String(20), nullable=False),  # pending | sending | sent | dead
+    _ts("due_at"),
+    Column("attempts", Integer, nullable=False),
+    Column("lease_owner", String(100)),
+    _ts("lease_expires_at", nullable=True),
+    Column("lease_version", Integer, nullable=False),
+    Column("last_error", Text),
+    _ts("sent_at", nullable=True),
+    _ts("created_at"),
+    _ts("updated_at"),
+    Index("ix_callbacks_due", "state", "due_at"),
 )
 
 timeline = Table(

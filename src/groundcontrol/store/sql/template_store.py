@@ -272,6 +272,7 @@ async def _ensure_test_case(conn: AsyncConnection, case_id: str, at: datetime) -
             last_message_at=None,
             created_at=at,
             updated_at=at,
+            is_open=False,  # a test send is not a contact, and this is no customer's case
         )
     )
 

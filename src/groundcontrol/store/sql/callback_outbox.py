@@ -1,0 +1,140 @@
+"""The callbacks outbox (SQL engines): claimed with a fenced lease like notifications,
+retried at the delivery policy's times, dead when no attempt is left, re-drivable."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from groundcontrol.domain import as_utc
+from groundcontrol.store.callback_views import (
+    DEAD,
+    PENDING,
+    SENDING,
+    SENT,
+    CallbackClaim,
+    CallbackOutcome,
+    CallbackView,
+    timeline_entry,
+)
+from groundcontrol.store.sql.dialect import Dialect
+from groundcontrol.store.sql.schema import callbacks
+from groundcontrol.store.sql.timeline import add_timeline
+
+
+async def insert(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(callbacks.insert(), list(rows))
+
+
+def _due(now: datetime) -> Any:
+    return or_(
+        and_(callbacks.c.state == PENDING, callbacks.c.due_at <= now),
+        and_(callbacks.c.state == SENDING, callbacks.c.lease_expires_at < now),
+    )
+
+
+async def claim(
+    conn: AsyncConnection,
+    dialect: Dialect,
+    now: datetime,
+    limit: int,
+    owner: str,
+    lease: timedelta,
+) -> list[CallbackClaim]:
+    picked = dialect.claim_rows(
+        select(callbacks.c.id).where(_due(now)).order_by(callbacks.c.due_at).limit(limit)
+    )
+    claimed = await conn.execute(
+        update(callbacks)
+        .where(callbacks.c.id.in_(picked.scalar_subquery()), _due(now))
+        .values(
+            state=SENDING,
+            lease_owner=owner,
+            lease_expires_at=now + lease,
+            lease_version=callbacks.c.lease_version + 1,
+            attempts=callbacks.c.attempts + 1,
+            updated_at=now,
+        )
+        .returning(callbacks)
+    )
+    return [
+        CallbackClaim(
+            row.id, row.source, row.type, row.case_id, row.body, row.attempts, row.lease_version
+        )
+        for row in claimed
+    ]
+
+
+async def finish(
+    conn: AsyncConnection, claimed: CallbackClaim, outcome: CallbackOutcome, now: datetime
+) -> bool:
+    """Apply one attempt's outcome, fenced by its lease version. False: refused."""
+    values: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None, "updated_at": now}
+    if outcome.sent:
+        values |= {"state": SENT, "sent_at": now, "last_error": None}
+    elif outcome.retry_at is not None:
+        values |= {"state": PENDING, "due_at": outcome.retry_at, "last_error": outcome.detail}
+    else:
+        values |= {"state": DEAD, "last_error": outcome.detail}
+    done = await conn.execute(
+        update(callbacks)
+        .where(
+            callbacks.c.id == claimed.id,
+            callbacks.c.lease_version == claimed.lease_version,
+            callbacks.c.state == SENDING,
+        )
+        .values(**values)
+    )
+    if not done.rowcount:
+        return False
+    await add_timeline(conn, claimed.case_id, now, [timeline_entry(claimed, outcome)])
+    return True
+
+
+async def listed(conn: AsyncConnection, state: str | None, limit: int) -> list[CallbackView]:
+    query = select(callbacks).order_by(callbacks.c.updated_at.desc()).limit(limit)
+    if state is not None:
+        query = query.where(callbacks.c.state == state)
+    return [
+        CallbackView(
+            row.id,
+            row.source,
+            row.type,
+            row.case_id,
+            row.state,
+            row.attempts,
+            as_utc(row.due_at),
+            row.last_error,
+            row.body,
+        )
+        for row in await conn.execute(query)
+    ]
+
+
+async def redrive(conn: AsyncConnection, callback_id: str, now: datetime) -> bool:
+    row = (
+        await conn.execute(
+            update(callbacks)
+            .where(callbacks.c.id == callback_id, callbacks.c.state == DEAD)
+            .values(state=PENDING, due_at=now, attempts=0, updated_at=now)
+            .returning(callbacks.c.case_id, callbacks.c.type)
+        )
+    ).first()
+    if row is None:
+        return False
+    detail = {"callback_id": callback_id, "type": row.type}
+    await add_timeline(conn, row.case_id, now, [("callback_redriven", None, detail)])
+    return True
+
+
+def earliest_due() -> tuple[Any, Any]:
+    """The two subqueries next_due_at adds: pending callbacks' due times, expired leases."""
+    return (
+        select(func.min(callbacks.c.due_at)).where(callbacks.c.state == PENDING),
+        select(func.min(callbacks.c.lease_expires_at)).where(callbacks.c.state == SENDING),
+    )
