@@ -227,6 +227,8 @@ def write(results: dict[str, Any]) -> None:
         "a fresh process timed from outside; cpu_s includes its workers)\n\n"
         + _ran(results, "simulation")
         + table(results.get("simulation") or []),
+        "### 9. A poison sender beside valid traffic (open loop, SQLite, one service, "
+        "same run)\n\n" + table(results.get("poison") or []),
     ]
     images = charts(results)
     sections += [f"![{name}](benchmarks/{name})\n" for name in images]

@@ -16,7 +16,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import delivery, e2e, followups, ingest, report, scaleout, simulation, subscriptions
+from bench import (
+    delivery,
+    e2e,
+    followups,
+    ingest,
+    poison,
+    report,
+    scaleout,
+    simulation,
+    subscriptions,
+)
 from bench.procs import REPO
 
 RESULTS = REPO / "bench" / "results.json"
@@ -33,6 +43,7 @@ SIZES = {
     "subscription_events": (4000, 1000),
     "simulation_cases": (10_000, 1000),
     "simulation_baseline_cases": (1000, 200),
+    "poison_seconds": (20.0, 5.0),
 }
 NAMES = [
     "ingest",
@@ -43,6 +54,7 @@ NAMES = [
     "scaleout",
     "subscriptions",
     "simulation",
+    "poison",
 ]
 
 
@@ -64,6 +76,8 @@ async def _run(name: str, workdir: Path, size: dict[str, Any], postgres: bool) -
         return await scaleout.run(workdir, n, n) if postgres else None
     if name == "subscriptions":
         return await subscriptions.run(workdir, size["subscription_events"])
+    if name == "poison":
+        return await poison.run(workdir, size["poison_seconds"])
     raise ValueError(name)
 
 

@@ -26,6 +26,7 @@ from groundcontrol.api import (
     unsubscribe,
 )
 from groundcontrol.api.problems import problem_middleware
+from groundcontrol.api.storable import storable_middleware
 from groundcontrol.casepage import views as case_page
 from groundcontrol.channels.factory import build_channels, describe
 from groundcontrol.dashboard import views as dashboard
@@ -79,7 +80,8 @@ def create_app(
     """Build the application. With run_dispatcher=False nothing sends on its own:
     tests drive `app[keys.DISPATCHER].drain()` with an injected clock."""
     app = web.Application(
-        middlewares=[problem_middleware], client_max_size=settings.server.max_body_bytes + 1
+        middlewares=[problem_middleware, storable_middleware],
+        client_max_size=settings.server.max_body_bytes + 1,
     )
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock
@@ -88,6 +90,8 @@ def create_app(
         _install_overrides(app, jinja2.FileSystemLoader(settings.templates.dir)),
         max_output_chars=settings.templates.max_output_chars,
         default_locale=settings.templates.default_locale,
+        max_steps=settings.templates.max_render_steps,
+        max_seconds=settings.templates.max_render_seconds,
     )
     app[keys.METRICS] = Metrics()
     app[keys.UNSUBSCRIBE] = UnsubscribeTokens(_link_key(settings, "unsubscribe"))

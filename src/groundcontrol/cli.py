@@ -187,6 +187,8 @@ def _renderer(settings: Settings) -> Renderer:
         settings.templates.dir,
         max_output_chars=settings.templates.max_output_chars,
         default_locale=settings.templates.default_locale,
+        max_steps=settings.templates.max_render_steps,
+        max_seconds=settings.templates.max_render_seconds,
     )
 
 

@@ -16,6 +16,11 @@ class ConfigError(GroundControlError):
     """The configuration is invalid."""
 
 
+class StoreUnavailable(GroundControlError):
+    """The store does not answer for now (restarting, unreachable, disk full); nothing
+    was stored and the same request may succeed shortly."""
+
+
 class TemplateError(GroundControlError):
     """A template could not be rendered."""
 

@@ -164,3 +164,18 @@ async def test_a_publish_on_one_instance_reaches_another(url: str, store: Store)
     finally:
         await published.stop()
         await other.close()
+
+
+async def test_a_signed_out_session_stays_signed_out_until_it_expires(
+    templates: TemplateStore,
+) -> None:
+    assert not await templates.signed_out("nonce-1")
+    await templates.sign_out("nonce-1", NOW + timedelta(hours=12), NOW)
+    await templates.sign_out("nonce-1", NOW + timedelta(hours=12), NOW)  # twice is fine
+    assert await templates.signed_out("nonce-1")
+    assert not await templates.signed_out("nonce-2")
+    # Once a session would have expired anyway, its sign-out is forgotten.
+    later = NOW + timedelta(hours=13)
+    await templates.sign_out("nonce-2", later + timedelta(hours=12), later)
+    assert not await templates.signed_out("nonce-1")
+    assert await templates.signed_out("nonce-2")

@@ -89,3 +89,40 @@ async def test_the_event_schema_agrees_with_the_server(
     response = await api.post_event(body)
     assert response.status == status
     assert valid is (status == 202)
+
+
+def test_every_operation_documents_the_422_for_unstorable_text(document: dict[str, Any]) -> None:
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            assert "422" in operation["responses"], (method, path)
+
+
+async def test_bad_json_to_the_bulk_redrive_is_a_documented_400(
+    api: Api, document: dict[str, Any]
+) -> None:
+    response = await api.admin(
+        "POST",
+        "/v1/notifications/retry",
+        data=b"{",
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status == 400
+    assert "400" in document["paths"]["/v1/notifications/retry"]["post"]["responses"]
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+async def test_other_methods_on_the_bulk_redrive_allow_only_post(
+    api: Api, document: dict[str, Any], method: str
+) -> None:
+    response = await api.admin(method, "/v1/notifications/retry")
+    assert response.status == 405
+    assert response.headers["Allow"] == "POST"
+    assert set(document["paths"]["/v1/notifications/retry"]) == {"post"}
+
+
+def test_every_operation_on_the_store_documents_its_503(document: dict[str, Any]) -> None:
+    storeless = {("get", "/"), ("get", "/healthz"), ("get", "/openapi.json")}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            documented = "503" in operation["responses"]
+            assert documented != ((method, path) in storeless), (method, path)

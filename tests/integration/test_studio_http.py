@@ -14,11 +14,13 @@ from typing import Any
 import pytest
 from aiohttp import ClientResponse, CookieJar, web
 from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
 from tests.integration.api_harness import ADMIN_TOKEN, REPO, Clock, event, settings_for
 
 from groundcontrol import keys
 from groundcontrol.app import create_app
 from groundcontrol.domain import ChannelName
+from groundcontrol.settings import AdminSettings
 from groundcontrol.store.templates import TemplateKey
 from groundcontrol.studio.fields import split
 from groundcontrol.studio.session import SESSION_COOKIE
@@ -377,3 +379,32 @@ async def test_a_new_email_opens_with_empty_subject_and_message_fields(studio: S
     page = await (await studio.client.get("/studio/templates/brand_new/email")).text()
     assert 'id="subject" name="subject" class="field" value=""' in page
     assert 'name="body"' in page and 'name="source"' not in page
+
+
+async def test_sign_out_ends_the_session_on_the_server_not_only_in_the_browser(
+    studio: Studio,
+) -> None:
+    assert (await studio.sign_in()).status == 200
+    cookie = next(c for c in studio.client.session.cookie_jar if c.key == "gc_studio").value
+    signed_out = await studio.client.post(
+        "/studio/logout", data={"csrf": studio.csrf}, allow_redirects=False
+    )
+    assert signed_out.status == 303
+    # A copy of the cookie (another tab, a stolen one) no longer opens the studio.
+    copied = await studio.client.get(
+        SMS, headers={"Cookie": f"gc_studio={cookie}"}, allow_redirects=False
+    )
+    assert copied.status == 303
+    assert copied.headers["Location"].startswith("/studio/login")
+
+
+async def test_a_new_admin_token_ends_every_session(studio: Studio, tmp_path: Path) -> None:
+    assert (await studio.sign_in()).status == 200
+    cookie = next(c for c in studio.client.session.cookie_jar if c.key == "gc_studio").value
+    rotated = settings_for(tmp_path, admin=AdminSettings(token=SecretStr("rotated-token")))
+    app = create_app(rotated, clock=Clock(), run_dispatcher=False)
+    async with TestClient(TestServer(app)) as other:
+        response = await other.get(
+            SMS, headers={"Cookie": f"gc_studio={cookie}"}, allow_redirects=False
+        )
+        assert response.status == 303

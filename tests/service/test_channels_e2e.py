@@ -9,7 +9,15 @@ from datetime import datetime
 from typing import Any
 
 from tests.peers.twilio_peer import send_inbound
-from tests.service.harness import EMAIL, PHONE, SMS_FROM, Service, World, customer
+from tests.service.harness import (
+    EMAIL,
+    PHONE,
+    SMS_FROM,
+    SOURCE_TOKEN,
+    Service,
+    World,
+    customer,
+)
 
 
 async def advance_to(service: Service, iso: str) -> None:
@@ -254,3 +262,37 @@ async def test_inbound_stop_cancels_pending_sms(world: World) -> None:
         assert (await service.get_customer())["opted_out"] == ["sms"]
         await service.advance(12 * 3600)
         assert world.peers.twilio.messages == []
+
+
+# --- international addresses -----------------------------------------------------------
+
+
+async def test_an_idn_email_domain_is_sent_as_punycode(world: World) -> None:
+    async with world.serve() as service:
+        idn = customer(world.peers, "email", email="ada@bücher.de")
+        await service.post("resolved", customer=idn)
+        await service.drain()
+
+        [message] = world.peers.smtp.received
+        assert world.peers.smtp.rcpt_tos == [["ada@xn--bcher-kva.de"]]
+        assert message["To"].addresses[0].addr_spec == "ada@xn--bcher-kva.de"
+        assert [n["state"] for n in await service.notifications()] == ["sent"]
+
+
+async def test_a_non_ascii_local_part_is_refused_at_ingest_not_dead_later(world: World) -> None:
+    async with world.serve() as service:
+        body = {
+            "id": "evt-utf8",
+            "case_id": "C-1001",
+            "status": "resolved",
+            "occurred_at": service.clock().isoformat(),
+            "customer": customer(world.peers, "email", email="bjørn@example.com"),
+        }
+        response = await service.client.post(
+            "/v1/events", json=body, headers={"Authorization": f"Bearer {SOURCE_TOKEN}"}
+        )
+        assert response.status == 422, await response.text()
+        problem = await response.json(content_type=None)
+        assert [e["field"] for e in problem["errors"]] == ["customer.email"]
+        assert "SMTPUTF8" in problem["errors"][0]["message"]
+        assert world.peers.smtp.received == []

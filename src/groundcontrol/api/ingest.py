@@ -18,6 +18,7 @@ from groundcontrol import keys
 from groundcontrol.api.auth import authenticate_source
 from groundcontrol.api.problems import ProblemError, field_errors, validation_error
 from groundcontrol.api.schemas import EventBody, to_event, unwrap_cloudevent
+from groundcontrol.api.storable import refuse_unstorable_json
 from groundcontrol.store.contract import IngestResult, IngestStatus
 
 JSON = "application/json"
@@ -77,11 +78,14 @@ def _too_large(limit: int) -> ProblemError:
 
 
 def load_json(body: bytes) -> Any:
-    """Parse JSON or answer 400. NaN and Infinity are not JSON."""
+    """Parse JSON or answer 400 (NaN and Infinity are not JSON); then 422 for any
+    value the store cannot hold (NUL, a lone surrogate, an integer past 64 bits)."""
     try:
-        return json.loads(body, parse_constant=_refuse_constant)
+        payload = json.loads(body, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError
         raise ProblemError(400, detail=f"the body is not valid JSON: {exc}") from None
+    refuse_unstorable_json(payload)
+    return payload
 
 
 def _refuse_constant(name: str) -> Any:

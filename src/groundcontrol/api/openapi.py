@@ -248,8 +248,14 @@ _ADMIN: list[dict[str, list[str]]] = [{"adminToken": []}]
 
 
 # --- paths --------------------------------------------------------------------------
-def _operation(summary: str, responses: dict[str, Schema], **extra: Any) -> Schema:
-    return {"summary": summary, "responses": responses, **extra}
+def _operation(
+    summary: str, responses: dict[str, Schema], *, store: bool = True, **extra: Any
+) -> Schema:
+    # Any request may carry text no store can keep (NUL, a lone surrogate) in its path,
+    # query or form: api/storable.py answers 422 for it before the handler runs. Any
+    # that needs the store answers 503 (with Retry-After) while the store does not.
+    always = _problems(422, 503) if store else _problems(422)
+    return {"summary": summary, "responses": {**responses, **always}, **extra}
 
 
 def _path_param(name: str) -> Schema:
@@ -361,6 +367,7 @@ def _redrive_many() -> Schema:
     return _admin(
         "Re-drive notifications in bulk: by ids, or by state and filters",
         {"202": _json(_ref("RedriveResult"), "What was re-driven")},
+        400,
         413,
         415,
         422,
@@ -525,8 +532,14 @@ def _ops_paths() -> dict[str, Schema]:
         "content": {"text/html": {"schema": _STR}},
     }
     return {
-        "/": {"get": _operation("Where things are (for a person, in a browser)", {"200": home})},
-        "/healthz": {"get": _operation("Liveness", {"200": _json(_ref("Status"), "Alive")})},
+        "/": {
+            "get": _operation(
+                "Where things are (for a person, in a browser)", {"200": home}, store=False
+            )
+        },
+        "/healthz": {
+            "get": _operation("Liveness", {"200": _json(_ref("Status"), "Alive")}, store=False)
+        },
         "/readyz": {
             "get": _operation(
                 "Readiness: the store answers (subscriptions are listed, not required)",
@@ -538,6 +551,7 @@ def _ops_paths() -> dict[str, Schema]:
             "get": _operation(
                 "This document",
                 {"200": _json({"type": "object"}, "OpenAPI 3.1")},
+                store=False,
             )
         },
     }

@@ -16,9 +16,12 @@ from typing import Any, TypedDict
 from aiohttp import hdrs, web
 from pydantic import ValidationError
 
+from groundcontrol.errors import StoreUnavailable
+
 PROBLEM_JSON = "application/problem+json"
 ABOUT_BLANK = "about:blank"
 VALIDATION = "urn:groundcontrol:problem:validation"
+STORE_RETRY_AFTER = "5"  # seconds: a PostgreSQL restart or failover usually takes this long
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +160,10 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         return _from_http_exception(exc)
     except ValidationError as exc:
         return validation_error(field_errors(exc)).response()
+    except StoreUnavailable as exc:
+        # Nothing was stored: the caller sends the same request again shortly.
+        log.warning("%s %s: %s", request.method, request.path, exc)
+        return problem(503, detail=str(exc), headers={"Retry-After": STORE_RETRY_AFTER})
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)
         return problem(500, detail="internal error; the server log has the details")

@@ -81,7 +81,9 @@ async def list_notifications(request: web.Request) -> web.Response:
     return web.json_response({"notifications": [view.public_dict() for view in views]})
 
 
-@routes.get("/v1/notifications/{notification_id}")
+# "retry" is the bulk re-drive (POST), not a notification id: without the exclusion a
+# PUT there answered 405 with `Allow: GET`, and a GET looked up a notification "retry".
+@routes.get("/v1/notifications/{notification_id:(?!retry$)[^/]+}")
 @admin_only
 async def get_notification(request: web.Request) -> web.Response:
     """One notification with every attempt."""

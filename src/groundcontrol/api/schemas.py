@@ -40,8 +40,20 @@ def _rfc3339(value: Any) -> Any:
     return datetime.fromisoformat(value.upper().replace(" ", "T"))
 
 
+# Every time is shown in some customer's zone (up to 14 h either side of UTC) and
+# moved by follow-up delays: a day's margin inside Python's datetime range.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+
+
 def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise ValueError("must be between 1970-01-01T00:00:00Z and 9999-01-01T00:00:00Z")
+    return utc
 
 
 def normalise_phone(value: str) -> str:
@@ -65,26 +77,40 @@ def _e164(value: str) -> str:
 
 
 def check_email(value: str) -> str:
-    """local@domain: no spaces, a dotted domain of valid labels (IDN labels allowed)."""
+    """local@domain: no spaces, a dotted domain of valid labels. An IDN domain comes out
+    as punycode (`bücher.de` -> `xn--bcher-kva.de`), which every mail server takes; a
+    non-ASCII local part would need SMTPUTF8 end to end, which the e-mail channel does
+    not speak, so it is refused here rather than accepted and then dead."""
     local, at, domain = value.rpartition("@")
     if not at or not local or len(value) > 254 or len(local) > 64:
         raise ValueError("not an email address")
     if any(c.isspace() or c in '@<>(),;:"[]\\' for c in local):
         raise ValueError("not an email address")
-    if not _valid_domain(domain):
+    ascii_domain = _ascii_domain(domain)
+    if ascii_domain is None:
         raise ValueError("the email domain is not valid")
-    return value
+    if not local.isascii():
+        raise ValueError(
+            "the part before @ must be ASCII: international local parts need SMTPUTF8, "
+            "which Ground Control does not send"
+        )
+    address = f"{local}@{ascii_domain}"
+    if len(address) > 254:
+        raise ValueError("not an email address: longer than 254 characters as punycode")
+    return address
 
 
-def _valid_domain(domain: str) -> bool:
+def _ascii_domain(domain: str) -> str | None:
     labels = domain.split(".")
     if len(labels) < 2:
-        return False
+        return None
     try:
         ascii_labels = [label.encode("idna").decode() for label in labels]
     except UnicodeError:
-        return False
-    return all(_LABEL.fullmatch(label) for label in ascii_labels)
+        return None
+    if not all(_LABEL.fullmatch(label) for label in ascii_labels):
+        return None
+    return ".".join(ascii_labels)
 
 
 def check_webhook_url(value: str) -> str:
@@ -171,7 +197,7 @@ class EventBody(_Body):
     status: Annotated[str, Field(min_length=1, max_length=100)]
     occurred_at: Timestamp
     priority: Literal["low", "normal", "high", "urgent"] | None = None
-    sequence: Annotated[int, Field(ge=0)] | None = None
+    sequence: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
     customer: InlineCustomer
     data: dict[str, Any] = Field(default_factory=dict)
 

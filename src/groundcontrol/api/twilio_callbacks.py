@@ -17,6 +17,7 @@ from twilio.request_validator import RequestValidator
 
 from groundcontrol import keys
 from groundcontrol.api.problems import problem
+from groundcontrol.api.storable import read_form
 from groundcontrol.domain import NotificationState
 from groundcontrol.links import TWILIO_INBOUND_PATH, TWILIO_STATUS_PATH
 from groundcontrol.settings import Settings
@@ -96,7 +97,7 @@ async def _signed_form(request: web.Request) -> MultiDictProxy[str] | web.Respon
         return problem(404, detail="SMS is not configured")
     if request.content_type != FORM_TYPE:
         return problem(415, detail=f"Twilio callbacks are {FORM_TYPE}")
-    form = await request.post()
+    form = await read_form(request)
     fields = MultiDictProxy(_text_fields(form))
     signature = request.headers.get(SIGNATURE_HEADER, "")
     url = _public_url(settings, request)

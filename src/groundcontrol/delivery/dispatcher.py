@@ -269,7 +269,7 @@ class Dispatcher:
         if early is not None:
             return early
         try:
-            message = self._message(claim, now)
+            message = await self._message(claim, now)
         except TemplateError as exc:
             detail = f"template {claim.template!r} failed: {exc}"
             return Decision(
@@ -277,7 +277,16 @@ class Dispatcher:
             )
         if self._stopping:
             return None
-        return await self._send(claim, message)
+        # Rendering awaited a worker thread: the provider may have been found failing
+        # meanwhile by another send.
+        return self._outage_deferral(claim, self.clock()) or await self._send(claim, message)
+
+    def _outage_deferral(self, claim: Claim, now: datetime) -> Decision | None:
+        if self.guards.allows(claim.channel, now):
+            return None
+        at = self.guards.reopen_at(claim.channel) or now
+        detail = f"{claim.channel} provider is failing: waiting for it to recover"
+        return Decision(DecisionKind.DEFER, detail=detail, at=at)
 
     async def _gate(self, claim: Claim, now: datetime) -> Decision | None:
         decision = delivery.still_wanted(claim) or delivery.quiet_deferral(
@@ -285,10 +294,9 @@ class Dispatcher:
         )
         if decision is not None:
             return decision
-        if not self.guards.allows(claim.channel, now):
-            at = self.guards.reopen_at(claim.channel) or now
-            detail = f"{claim.channel} provider is failing: waiting for it to recover"
-            return Decision(DecisionKind.DEFER, detail=detail, at=at)
+        outage = self._outage_deferral(claim, now)
+        if outage is not None:
+            return outage
         if not self.policies.caps_anything or delivery.bypasses_limits(claim.priority):
             return None
 
@@ -300,7 +308,7 @@ class Dispatcher:
 
         return await self._cap_slots.take(claim.customer.id, claim.notification_id, now, hold)
 
-    def _message(self, claim: Claim, now: datetime) -> OutgoingMessage:
+    async def _message(self, claim: Claim, now: datetime) -> OutgoingMessage:
         customer = claim.customer
         locale = customer.locale or self.config.default_locale
         unsubscribe = self._unsubscribe_url(claim)
@@ -313,7 +321,8 @@ class Dispatcher:
             locale=locale,
             case_url=self._case_url(claim),
         )
-        rendered: RenderedMessage = self.renderer.render(
+        # Off the event loop: a slow template must not stall ingest, health or others.
+        rendered: RenderedMessage = await self.renderer.render_async(
             claim.template, claim.channel, locale, context
         )
         return OutgoingMessage(

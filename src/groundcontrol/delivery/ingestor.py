@@ -42,7 +42,9 @@ class Ingestor:
         self._clock = clock
         self._wake = wake
         self._quiet = quiet  # promises are kept around the customers' quiet hours
-        self._committer = GroupCommitter(self._commit, max_batch=max_batch)
+        self._committer = GroupCommitter(
+            self._commit, max_batch=max_batch, isolate=self._commit_each
+        )
 
     async def ingest(self, events: Sequence[Event]) -> list[IngestResult]:
         """One result per event, in order, each committed; then the dispatcher wakes."""
@@ -63,6 +65,14 @@ class Ingestor:
         now = self._clock()
         planner = planner_for(self._journeys, now, self._quiet)
         return await self._store.record_events(events, planner, now)
+
+    async def _commit_each(
+        self, groups: Sequence[Sequence[Event]]
+    ) -> list[list[IngestResult] | Exception]:
+        # A batch failed: each caller's events under a savepoint, one commit for all.
+        now = self._clock()
+        planner = planner_for(self._journeys, now, self._quiet)
+        return await self._store.record_events_each(groups, planner, now)
 
     def _tell(self, event: Event, result: IngestResult) -> None:
         """Whatever way the event came in (webhook, broker), the log and metrics say so."""

@@ -66,6 +66,9 @@ class StoreSettings(_Section):
 class TemplateSettings(_Section):
     dir: Path = Path("templates")
     max_output_chars: int = Field(default=100_000, ge=100)
+    # A render's budget: loop steps and calls, and seconds (templates/budget.py).
+    max_render_steps: int = Field(default=200_000, ge=1000)
+    max_render_seconds: float = Field(default=1.0, gt=0, le=60)
     default_locale: str = "en"
     # The studio warns when a draft SMS would cost more segments than this.
     sms_segment_limit: int = Field(default=3, ge=1)

@@ -170,6 +170,14 @@ class Store(Protocol):
         case's pending follow-ups, insert the planned notifications and follow-up, and
         append the timeline. One bad event never spoils the others in the batch."""
 
+    async def record_events_each(
+        self, groups: Sequence[Sequence[Event]], planner: Planner, now: datetime
+    ) -> list[list[IngestResult] | Exception]:
+        """Record each group as `record_events` would, all in one commit: a group that
+        fails is rolled back alone (savepoints, bisecting the groups) and its error
+        returned in its place. The group commit calls this when a batch fails, so a
+        poison event costs its sender a retry, not everyone a commit each."""
+
     # --- customers ------------------------------------------------------------
     async def put_customer(self, customer: Customer, now: datetime) -> None: ...
 

@@ -399,6 +399,17 @@ class MemoryStore(StoreBase):
                 tables.callbacks[row["id"]] = row
         return batch.results
 
+    async def record_events_each(
+        self, groups: Sequence[Sequence[Event]], planner: Planner, now: datetime
+    ) -> list[list[IngestResult] | Exception]:
+        outcomes: list[list[IngestResult] | Exception] = []
+        for events in groups:
+            try:
+                outcomes.append(await self.record_events(events, planner, now))
+            except Exception as exc:  # this group's snapshot is restored; the others stand
+                outcomes.append(exc)
+        return outcomes
+
     # --- customers ----------------------------------------------------------------------
     async def put_customer(self, customer: Customer, now: datetime) -> None:
         self._tables.customers[customer.id] = customer

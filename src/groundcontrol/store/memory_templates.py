@@ -29,6 +29,14 @@ class MemoryTemplates:
         self._versions: dict[TemplateKey, list[TemplateVersion]] = {}  # oldest first
         self._drafts: dict[TemplateKey, Draft] = {}
         self._test_sends: dict[str, list[TestSend]] = {}  # by case id, oldest first
+        self._sign_outs: dict[str, datetime] = {}  # nonce -> when its session expires
+
+    async def sign_out(self, nonce: str, expires_at: datetime, now: datetime) -> None:
+        self._sign_outs = {n: at for n, at in self._sign_outs.items() if at > now}
+        self._sign_outs[nonce] = expires_at
+
+    async def signed_out(self, nonce: str) -> bool:
+        return nonce in self._sign_outs
 
     async def published(self) -> dict[str, str]:
         return {v.key.file: v.source for v in await self.overrides()}

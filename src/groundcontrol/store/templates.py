@@ -156,6 +156,13 @@ class TemplateStore(Protocol):
         """The newest real cases now in one of `statuses`, for previews."""
         ...
 
+    async def sign_out(self, nonce: str, expires_at: datetime, now: datetime) -> None:
+        """End the studio session with this nonce on every instance (until `expires_at`,
+        when its cookie expires anyway); forget sign-outs already past theirs."""
+
+    async def signed_out(self, nonce: str) -> bool:
+        """Whether the session with this nonce was signed out."""
+
     async def follow(self, on_publish: Callable[[], None]) -> Unfollow | None:
         """Call `on_publish` whenever another instance publishes; returns how to stop,
         or None where no other instance can publish (one process)."""

@@ -11,6 +11,7 @@ from aiohttp import web
 from groundcontrol import keys
 from groundcontrol.api.auth import token_matches
 from groundcontrol.api.problems import Handler
+from groundcontrol.api.storable import read_form
 from groundcontrol.studio.session import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -48,7 +49,7 @@ def studio_page(handler: Handler) -> Handler:
         key = studio_key(request)
         if key is None:
             return _disabled(request)
-        session = current_session(request)
+        session = await _live_session(request)
         if session is None:
             if request.method == "GET":
                 raise web.HTTPSeeOther(f"/studio/login?next={quote(request.path_qs)}")
@@ -56,7 +57,7 @@ def studio_page(handler: Handler) -> Handler:
                 request, 401, "Signed out", "Your session has ended: sign in again."
             )
         if request.method != "GET":
-            form = await request.post()
+            form = await read_form(request)
             presented = request.headers.get(CSRF_HEADER) or form.get(CSRF_FIELD)
             if not csrf_valid(
                 key, session.nonce, presented if isinstance(presented, str) else None
@@ -92,7 +93,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     key = studio_key(request)
     if key is None:
         return _disabled(request)
-    form = await request.post()
+    form = await read_form(request)
     target = _safe_next(_text(form.get("next")))
     nonce = request.cookies.get(LOGIN_COOKIE, "")
     if not nonce or not csrf_valid(key, f"login:{nonce}", _text(form.get(CSRF_FIELD))):
@@ -116,9 +117,23 @@ async def login(request: web.Request) -> web.StreamResponse:
     raise response
 
 
+async def _live_session(request: web.Request) -> Session | None:
+    """The cookie's session, unless it expired or was signed out (on any instance)."""
+    session = current_session(request)
+    if session is None or await request.app[keys.TEMPLATE_STORE].signed_out(session.nonce):
+        return None
+    return session
+
+
 @routes.post("/studio/logout")
 @studio_page
 async def logout(request: web.Request) -> web.StreamResponse:
+    # The cookie is only deleted in this browser: a copy of it stays valid until it
+    # expires unless the store remembers that this session ended.
+    session = session_of(request)
+    await request.app[keys.TEMPLATE_STORE].sign_out(
+        session.nonce, session.expires_at, request.app[keys.CLOCK]()
+    )
     response = web.HTTPSeeOther("/studio/login")
     response.del_cookie(SESSION_COOKIE, path=SESSION_PATH)
     raise response

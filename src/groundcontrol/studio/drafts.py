@@ -66,9 +66,7 @@ class Preview:
 def draft_renderer(base: Renderer, key: TemplateKey, source: str) -> Renderer:
     """A renderer that sees `source` as `key`'s file and everything else as `base` does."""
     loader = jinja2.ChoiceLoader([jinja2.DictLoader({key.file: source}), base.loader])
-    return Renderer(
-        loader, max_output_chars=base.max_output_chars, default_locale=base.default_locale
-    )
+    return base.with_loader(loader)
 
 
 def render_preview(renderer: Renderer, key: TemplateKey, sample: Sample, sms_limit: int) -> Preview:
@@ -84,6 +82,18 @@ def render_preview(renderer: Renderer, key: TemplateKey, sample: Sample, sms_lim
     if key.channel == "chat":
         return Preview(sample.name, message, chat_json=chat_body(key, sample, message))
     return Preview(sample.name, message)
+
+
+async def check_and_preview(
+    renderer: Renderer, key: TemplateKey, samples: list[Sample], chosen: Sample | None, sms: int
+) -> tuple[list[Problem], Preview | None]:
+    """The draft's problems and its preview for `chosen`, rendered off the event loop."""
+
+    def both() -> tuple[list[Problem], Preview | None]:
+        preview = render_preview(renderer, key, chosen, sms) if chosen else None
+        return check_draft(renderer, key, samples), preview
+
+    return await renderer.off_loop(both)
 
 
 def check_draft(renderer: Renderer, key: TemplateKey, samples: list[Sample]) -> list[Problem]:

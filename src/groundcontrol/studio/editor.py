@@ -12,6 +12,7 @@ import jinja2
 from aiohttp import web
 
 from groundcontrol import keys
+from groundcontrol.api.storable import read_form
 from groundcontrol.errors import DeliveryError, TemplateError
 from groundcontrol.store.templates import (
     Draft,
@@ -24,6 +25,7 @@ from groundcontrol.studio.auth import session_of, studio_page
 from groundcontrol.studio.catalogue import editor_url
 from groundcontrol.studio.drafts import (
     Problem,
+    check_and_preview,
     check_draft,
     default_sample,
     draft_renderer,
@@ -117,7 +119,7 @@ async def switch(request: web.Request) -> web.StreamResponse:
     """The same text in the other editor, unsaved: nothing typed is lost."""
     key = template_key(request)
     submitted = await _submitted(request)
-    form = await request.post()
+    form = await read_form(request)
     to = "advanced" if form.get("to") == "advanced" else "simple"
     fits = to == "advanced" or split(key.channel, submitted.source) is not None
     page = _page_for(request, await open_template(request, key), submitted, to)
@@ -135,7 +137,7 @@ _DOES_NOT_FIT = (
 async def preview(request: web.Request) -> web.StreamResponse:
     key = template_key(request)
     submitted = await _submitted(request)
-    return _preview_fragment(request, key, submitted, await _samples(request, key))
+    return await _preview_fragment(request, key, submitted, await _samples(request, key))
 
 
 @routes.post(EDITOR + "/save")
@@ -193,7 +195,7 @@ async def publish(request: web.Request) -> web.StreamResponse:
 async def test_send(request: web.Request) -> web.StreamResponse:
     key = template_key(request)
     submitted = await _submitted(request)
-    form = await request.post()
+    form = await read_form(request)
     opened = await open_template(request, key)
     page = _page_for(request, opened, submitted)
     try:
@@ -205,7 +207,7 @@ async def test_send(request: web.Request) -> web.StreamResponse:
     if sample is None:
         return await page("Test not sent: there are no sample cases to render it with.", 422)
     renderer = draft_renderer(request.app[keys.RENDERER], key, submitted.source)
-    rendered = render_preview(renderer, key, sample, _sms_limit(request))
+    rendered = await renderer.off_loop(render_preview, renderer, key, sample, _sms_limit(request))
     if rendered.message is None:
         return await page(f"Test not sent: {rendered.problem}.", 422)
     try:
@@ -320,11 +322,11 @@ async def _editor_page(
         conflict=conflict,
         samples=samples,
         tests=await store.test_sends(key),
-        **_workspace(request, key, source, mode, samples, sample, problems),
+        **await _workspace(request, key, source, mode, samples, sample, problems),
     )
 
 
-def _workspace(
+async def _workspace(
     request: web.Request,
     key: TemplateKey,
     source: str,
@@ -338,23 +340,25 @@ def _workspace(
     renderer = draft_renderer(request.app[keys.RENDERER], key, source)
     chosen = _choose(samples, sample, request, key)
     fields = split(key.channel, source) if mode != "advanced" else None
-    found = problems if problems is not None else check_draft(renderer, key, samples)
+    # Off the event loop, under one render budget (templates/budget.py).
+    checked, preview = await check_and_preview(renderer, key, samples, chosen, _sms_limit(request))
+    found = problems if problems is not None else checked
     return {
         "source": source,
         "fields": fields,
         "problems": [shown(p, source, key.channel, fields) for p in found],
         "sample": chosen.name if chosen else "",
-        "preview": render_preview(renderer, key, chosen, _sms_limit(request)) if chosen else None,
+        "preview": preview,
         "offers": offers([chosen, *samples] if chosen else samples),
         "today": TODAY,
         "line_count": max(source.count("\n") + 1, 1),
     }
 
 
-def _preview_fragment(
+async def _preview_fragment(
     request: web.Request, key: TemplateKey, submitted: Submitted, samples: list[Sample]
 ) -> web.Response:
-    workspace = _workspace(
+    workspace = await _workspace(
         request, key, submitted.source, submitted.mode, samples, submitted.sample
     )
     return render_page(request, "live.html", key=key, **workspace)
@@ -362,13 +366,14 @@ def _preview_fragment(
 
 async def draft_problems(request: web.Request, key: TemplateKey, source: str) -> list[Problem]:
     renderer = draft_renderer(request.app[keys.RENDERER], key, source)
-    return check_draft(renderer, key, await _samples(request, key))
+    samples = await _samples(request, key)
+    return await renderer.off_loop(check_draft, renderer, key, samples)
 
 
 async def _submitted(request: web.Request) -> Submitted:
     """The form as a template file: the simple editor's fields are joined back into
     the file they came from, the advanced editor sends the file itself."""
-    form = await request.post()
+    form = await read_form(request)
     key = template_key(request)
     mode = "simple" if form.get("mode") == "simple" else "advanced"
     if mode == "simple":

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from groundcontrol import keys
+from groundcontrol.api.storable import read_form
 from groundcontrol.store.templates import EditConflict, TemplateKey, TemplateVersion
 from groundcontrol.studio.auth import session_of, studio_page
 from groundcontrol.studio.catalogue import editor_url
@@ -54,7 +55,7 @@ async def history(request: web.Request) -> web.StreamResponse:
 @studio_page
 async def restore(request: web.Request) -> web.StreamResponse:
     key = template_key(request)
-    form = await request.post()
+    form = await read_form(request)
     number, expected = _int(form.get("number")), _int(form.get("version"))
     store = request.app[keys.TEMPLATE_STORE]
     old = await store.version(key, number)

@@ -12,12 +12,15 @@ as `__cause__`.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import traceback
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 import jinja2
@@ -26,6 +29,7 @@ from jinja2.runtime import Context
 
 from groundcontrol.domain import ChannelName, RenderedMessage
 from groundcontrol.errors import TemplateError, TemplateNotFound
+from groundcontrol.templates.budget import budget
 from groundcontrol.templates.context import build_context
 from groundcontrol.templates.sandbox import MessageSandbox
 
@@ -41,6 +45,7 @@ _LOCALE = re.compile(r"^([A-Za-z]{2,3})((?:[-_][A-Za-z0-9]{2,8})*)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _BLANK_LINES = re.compile(r"\n{3,}")
 BlockFunction = Callable[[Context], Iterator[str]]
+T = TypeVar("T")
 
 
 def normalise_locale(value: str | None) -> str | None:
@@ -83,7 +88,8 @@ class Resolved:
 
 
 class Renderer:
-    """Renders message templates from one loader in a size-capped sandbox."""
+    """Renders message templates from one loader in a size-capped sandbox, each render
+    within a budget of steps and seconds (`templates/budget.py`)."""
 
     def __init__(
         self,
@@ -91,10 +97,19 @@ class Renderer:
         *,
         max_output_chars: int = 100_000,
         default_locale: str = "en",
+        max_steps: int = 200_000,
+        max_seconds: float = 1.0,
+        worker: ThreadPoolExecutor | None = None,
     ) -> None:
         self.loader = loader
         self.max_output_chars = max_output_chars
         self.default_locale = normalise_locale(default_locale) or "en"
+        self.max_steps = max_steps
+        self.max_seconds = max_seconds
+        # One thread: renders are CPU-bound Python, so more threads would only share the
+        # GIL, and one keeps renders in the order they were asked for. A slow render
+        # holds the others back by at most its budget.
+        self._worker = worker or ThreadPoolExecutor(1, thread_name_prefix="render")
         self._text_env = MessageSandbox(
             loader, max_output_chars=max_output_chars, autoescape=_is_html_name
         )
@@ -108,6 +123,35 @@ class Renderer:
     @classmethod
     def from_directory(cls, path: Path, **kwargs: Any) -> Renderer:
         return cls(jinja2.FileSystemLoader(path), **kwargs)
+
+    def with_loader(self, loader: jinja2.BaseLoader) -> Renderer:
+        """A renderer with this one's limits and worker over another loader (a draft)."""
+        return Renderer(
+            loader,
+            max_output_chars=self.max_output_chars,
+            default_locale=self.default_locale,
+            max_steps=self.max_steps,
+            max_seconds=self.max_seconds,
+            worker=self._worker,
+        )
+
+    async def off_loop(self, work: Callable[..., T], /, *args: Any) -> T:
+        """`work(*args)` (which renders) on the render worker thread, every render in it
+        sharing one budget: the event loop keeps answering meanwhile, and the work ends
+        itself when the budget is spent."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._worker, partial(self._budgeted, work, *args)
+        )
+
+    def _budgeted(self, work: Callable[..., T], /, *args: Any) -> T:
+        with budget(self.max_steps, self.max_seconds):
+            return work(*args)
+
+    async def render_async(
+        self, template: str, channel: ChannelName, locale: str | None, context: Mapping[str, Any]
+    ) -> RenderedMessage:
+        """`render` on a worker thread."""
+        return await self.off_loop(self.render, template, channel, locale, context)
 
     def clear_cache(self) -> None:
         """Forget compiled templates, e.g. after a store-held override changed."""
@@ -162,12 +206,14 @@ class Renderer:
         locale: str | None,
         context: Mapping[str, Any],
     ) -> RenderedMessage:
-        """Render `template` for `channel` in the best locale for `locale`."""
+        """Render `template` for `channel` in the best locale for `locale`; over its
+        budget of steps or seconds it fails as a `TemplateError` saying so."""
         resolved = self.resolve(template, channel, locale)
         variables = {**context, "locale": self._words_locale(resolved, locale)}
-        if channel == "email":
-            return self._render_email(resolved.file, variables)
-        text = _tidy_text(self._render_whole(resolved.file, variables))
+        with budget(self.max_steps, self.max_seconds):
+            if channel == "email":
+                return self._render_email(resolved.file, variables)
+            text = _tidy_text(self._render_whole(resolved.file, variables))
         _require(text, resolved.file, "rendered no text")
         return RenderedMessage(text=text)
 

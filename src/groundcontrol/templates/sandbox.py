@@ -5,7 +5,12 @@ mutating methods. It does not bound sizes: a single expression such as
 `"x" * 10**9` builds a gigabyte before any output cap can look at it. This
 environment refuses the operations that multiply a string or number past the
 output cap before they run, so the renderer's streaming cap is the only size
-limit left to enforce.
+limit left to enforce. Values built by joining (`~`, `+`, a `{% set %}` block, a
+macro's output) are checked against the same cap.
+
+Nor does it bound time: every `for` loop step and every call is a step of the
+render's budget (`templates/budget.py`); `lipsum`, which builds text in Python
+with no step to count, is not offered.
 """
 
 from __future__ import annotations
@@ -14,13 +19,26 @@ import re
 from collections.abc import Callable, Iterable, Sized
 from typing import Any, cast
 
-from jinja2 import BaseLoader, StrictUndefined
-from jinja2.filters import do_center, do_format, do_indent, do_join, do_replace
+from jinja2 import BaseLoader, StrictUndefined, nodes
+from jinja2.filters import (
+    do_batch,
+    do_center,
+    do_format,
+    do_indent,
+    do_join,
+    do_replace,
+    sync_do_slice,
+)
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import pass_eval_context
+from jinja2.visitor import NodeTransformer
 
+from groundcontrol.templates.budget import counted, tick
 from groundcontrol.templates.filters import FILTERS
+
+# Filters the parser wraps around every loop's items and every `~` join.
+_COUNTED, _SIZED = "_gc_counted", "_gc_sized"
 
 # A printf width (`%999999s`) or a str.format width (`{:>999999}`).
 _WIDTH = re.compile(r"%[-#0 +]*(\d+)|\{[^{}]*:[^{}]*?(\d+)[^{}]*\}")
@@ -35,7 +53,7 @@ class OutputTooLarge(ValueError):
 class MessageSandbox(ImmutableSandboxedEnvironment):
     """Sandbox with strict undefined, trimmed blocks, locale filters and size guards."""
 
-    intercepted_binops = frozenset({"*", "**", "%"})
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
 
     def __init__(
         self, loader: BaseLoader, *, max_output_chars: int, autoescape: Any = False
@@ -51,6 +69,25 @@ class MessageSandbox(ImmutableSandboxedEnvironment):
         self.max_output_chars = max_output_chars
         self.filters.update(FILTERS)
         self.filters.update(_guarded_filters(self))
+        self.filters.update({_COUNTED: counted, _SIZED: self._sized})
+        self.globals.pop("lipsum", None)
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        """Parse, then route every loop's items through `counted` and every `~` through
+        a size check: the compiled template steps its budget on its own."""
+        tree = super()._parse(source, name, filename)
+        return cast(nodes.Template, _Budgeted().visit(tree))
+
+    def concat(self, parts: Iterable[str]) -> str:
+        """The output of a block, macro or `{% set %}` block, within the cap."""
+        collected = list(parts)
+        self.check_size(sum(len(part) for part in collected))
+        return "".join(collected)
+
+    def _sized(self, value: Any) -> Any:
+        if isinstance(value, Sized):
+            self.check_size(len(value))
+        return value
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":
@@ -60,9 +97,12 @@ class MessageSandbox(ImmutableSandboxedEnvironment):
             _check_power(left, right)
         elif operator == "%" and isinstance(left, str):
             self.check_widths(left)
+        elif operator == "+" and isinstance(left, Sized) and isinstance(right, Sized):
+            self.check_size(len(left) + len(right))
         return super().call_binop(context, operator, left, right)
 
     def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        tick()
         method = getattr(obj, "__wrapped__", obj)  # the sandbox wraps str.format
         owner = getattr(method, "__self__", None)
         if isinstance(owner, str):
@@ -97,6 +137,23 @@ class MessageSandbox(ImmutableSandboxedEnvironment):
             self.check_size(_joined_size(owner, args[0]))
         elif name in {"format", "format_map"}:
             self.check_widths(owner)
+
+
+class _Budgeted(NodeTransformer):
+    """Wraps each loop's items in `counted` and each `~` join in a size check."""
+
+    def visit_For(self, node: nodes.For) -> nodes.Node:
+        self.generic_visit(node)
+        node.iter = _filtered(node.iter, _COUNTED)
+        return node
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
+        self.generic_visit(node)
+        return _filtered(node, _SIZED)
+
+
+def _filtered(node: nodes.Node, name: str) -> nodes.Filter:
+    return nodes.Filter(cast(nodes.Expr, node), name, [], [], None, None, lineno=node.lineno)
 
 
 def _check_power(base: Any, exponent: Any) -> None:
@@ -145,4 +202,19 @@ def _guarded_filters(env: MessageSandbox) -> dict[str, Callable[..., Any]]:
         env.check_widths(str(value))
         return do_format(value, *args, **kwargs)
 
-    return {"center": center, "indent": indent, "replace": replace, "join": join, "format": format_}
+    def slice_(value: Any, slices: int, fill_with: Any = None) -> Iterable[list[Any]]:
+        return counted(sync_do_slice(value, slices, fill_with))
+
+    def batch(value: Any, linecount: int, fill_with: Any = None) -> Iterable[list[Any]]:
+        env.check_size(linecount)
+        return counted(do_batch(value, linecount, fill_with))
+
+    return {
+        "center": center,
+        "indent": indent,
+        "replace": replace,
+        "join": join,
+        "format": format_,
+        "slice": slice_,
+        "batch": batch,
+    }

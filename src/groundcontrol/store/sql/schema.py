@@ -258,3 +258,12 @@ template_drafts = Table(
     Column("author", String(200), nullable=False),
     _ts("updated_at"),
 )
+
+# Studio sessions are signed cookies; a sign-out puts the session's nonce here so every
+# instance refuses the cookie until it would have expired anyway.
+studio_sign_outs = Table(
+    "studio_sign_outs",
+    metadata,
+    Column("nonce", String(64), primary_key=True),
+    _ts("expires_at"),
+)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from groundcontrol.store.sql.dialect import SqliteDialect
 from groundcontrol.store.sql.engine import SqlStore
+from groundcontrol.store.sql.outage import unavailable_as_domain
 
 
 class SqliteStore(SqlStore):
@@ -31,7 +32,7 @@ class SqliteStore(SqlStore):
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        async with self._write_lock, self.engine.begin() as conn:
+        async with self._write_lock, unavailable_as_domain(), self.engine.begin() as conn:
             yield conn
 
 

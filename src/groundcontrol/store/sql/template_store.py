@@ -19,6 +19,7 @@ from groundcontrol.store.sql.schema import (
     cases,
     customers,
     events,
+    studio_sign_outs,
     template_drafts,
     template_versions,
     timeline,
@@ -180,6 +181,17 @@ class SqlTemplateStore:
 
     async def import_files(self, sources: dict[str, str], author: str, now: datetime) -> int:
         return await import_files(self, sources, author, now)
+
+    async def sign_out(self, nonce: str, expires_at: datetime, now: datetime) -> None:
+        async with self._store.write() as conn:
+            await conn.execute(delete(studio_sign_outs).where(studio_sign_outs.c.expires_at <= now))
+            await conn.execute(delete(studio_sign_outs).where(studio_sign_outs.c.nonce == nonce))
+            await conn.execute(studio_sign_outs.insert().values(nonce=nonce, expires_at=expires_at))
+
+    async def signed_out(self, nonce: str) -> bool:
+        query = select(studio_sign_outs.c.nonce).where(studio_sign_outs.c.nonce == nonce)
+        async with self._store.read() as conn:
+            return (await conn.execute(query)).first() is not None
 
     async def record_test_send(
         self, key: TemplateKey, at: datetime, kind: str, detail: dict[str, Any]
