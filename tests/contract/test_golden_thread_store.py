@@ -219,7 +219,12 @@ async def test_the_summary_counts_open_breached_and_dark_percentiles(store: Stor
         "breached_now": 0,
         "p95_dark_seconds": 6 * 3600,
     }
-    assert summary.by_status["received"].breached_now == 1
+    assert summary.by_status["received"].public_dict() == {
+        "open": 2,  # from two sources: one status, counted across them
+        "breached_now": 1,
+        "p95_dark_seconds": 11 * 3600,
+    }
+    assert (summary.by_source["crm"].open, summary.by_source["crm"].breached_now) == (1, 1)
     assert "resolved" not in summary.by_status, "closed cases are not dark"
     later = await store.golden_thread(T0 + 30 * 24 * H, timedelta(days=7))
     assert later.breaches_in_window == 0
