@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from groundcontrol.domain import CustomerPatch, Event
+from groundcontrol.domain import CustomerPatch, Event, NotificationState
 from groundcontrol.planning.callbacks import CallbackRoutes
 from groundcontrol.planning.golden_thread import Contact, ContactKind
 from groundcontrol.planning.journeys import parse_journeys
@@ -275,6 +275,20 @@ async def test_a_breach_plans_a_callback_for_a_source_that_asked(store: Store) -
     )
     assert claimed.body["id"] == claimed.id
     assert await store.claim_callbacks(T0 + 10 * H, 10, "other", LEASE) == [], "leased"
+
+
+async def test_undelivered_with_no_channel_left_plans_an_unreachable_callback(
+    store: Store,
+) -> None:
+    store.route_callbacks(CallbackRoutes({"crm": frozenset({"customer.unreachable"})}))
+    await record(store, event(1, "received"))  # email only: nothing to fall back to
+    await send_all(store, T0)
+    assert await store.claim_callbacks(T0, 10, "w", LEASE) == []
+    assert await store.record_provider_status("p-0", NotificationState.UNDELIVERED, "550", T0)
+    [claimed] = await store.claim_callbacks(T0, 10, "w", LEASE)
+    assert (claimed.source, claimed.type, claimed.case_id) == ("crm", "customer.unreachable", "C-1")
+    assert claimed.body["data"]["reason"] == "undelivered and no other channel left"
+    assert claimed.body["customer_id"] == "cust-C-1"
 
 
 async def test_a_callback_retries_then_dies_then_is_re_driven(store: Store) -> None:
