@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from groundcontrol.domain import CustomerPatch, Event
+from groundcontrol.domain import CustomerPatch, Event, NotificationState
 from groundcontrol.planning.callbacks import CallbackRoutes
 from groundcontrol.planning.golden_thread import Contact, ContactKind
 from groundcontrol.planning.journeys import parse_journeys
@@ -219,7 +219,12 @@ async def test_the_summary_counts_open_breached_and_dark_percentiles(store: Stor
         "breached_now": 0,
         "p95_dark_seconds": 6 * 3600,
     }
-    assert summary.by_status["received"].breached_now == 1
+    assert summary.by_status["received"].public_dict() == {
+        "open": 2,  # from two sources: one status, counted across them
+        "breached_now": 1,
+        "p95_dark_seconds": 11 * 3600,
+    }
+    assert (summary.by_source["crm"].open, summary.by_source["crm"].breached_now) == (1, 1)
     assert "resolved" not in summary.by_status, "closed cases are not dark"
     later = await store.golden_thread(T0 + 30 * 24 * H, timedelta(days=7))
     assert later.breaches_in_window == 0
@@ -270,6 +275,20 @@ async def test_a_breach_plans_a_callback_for_a_source_that_asked(store: Store) -
     )
     assert claimed.body["id"] == claimed.id
     assert await store.claim_callbacks(T0 + 10 * H, 10, "other", LEASE) == [], "leased"
+
+
+async def test_undelivered_with_no_channel_left_plans_an_unreachable_callback(
+    store: Store,
+) -> None:
+    store.route_callbacks(CallbackRoutes({"crm": frozenset({"customer.unreachable"})}))
+    await record(store, event(1, "received"))  # email only: nothing to fall back to
+    await send_all(store, T0)
+    assert await store.claim_callbacks(T0, 10, "w", LEASE) == []
+    assert await store.record_provider_status("p-0", NotificationState.UNDELIVERED, "550", T0)
+    [claimed] = await store.claim_callbacks(T0, 10, "w", LEASE)
+    assert (claimed.source, claimed.type, claimed.case_id) == ("crm", "customer.unreachable", "C-1")
+    assert claimed.body["data"]["reason"] == "undelivered and no other channel left"
+    assert claimed.body["customer_id"] == "cust-C-1"
 
 
 async def test_a_callback_retries_then_dies_then_is_re_driven(store: Store) -> None:

@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 from tests.peers.chat_sink import ChatSink, Reply
+from tests.peers.twilio_peer import send_inbound
 from tests.service.harness import (
     CHAT_SECRET,
     OTHER_SOURCE_TOKEN,
+    PHONE,
     SOURCE_TOKEN,
     Service,
     World,
@@ -35,10 +37,18 @@ status = "received"
 template = "case_received"
 """
 NOBODY: dict[str, Any] = {"id": "cust-dark", "name": "Nobody", "channels": []}
+FOLLOWED_UP = """
+[[rules]]
+status = "received"
+template = "case_received"
+follow_up = { after = "10s", template = "still_working" }
+"""
 
 
 @asynccontextmanager
-async def listening(world: World, *events: str) -> AsyncIterator[ChatSink]:
+async def listening(
+    world: World, *events: str, journeys: str = JOURNEYS
+) -> AsyncIterator[ChatSink]:
     """A back office on loopback that checks signatures; crm asks for `events` (all the
     default ones when none are given), erp for nothing."""
     key = decode_secret(CHAT_SECRET)
@@ -50,7 +60,7 @@ async def listening(world: World, *events: str) -> AsyncIterator[ChatSink]:
             callback_events=list(events or DEFAULT_CALLBACK_EVENTS),
         )
         world.configure(
-            journeys=JOURNEYS,
+            journeys=journeys,
             sources={"crm": crm, "erp": SourceSettings(token=SecretStr(OTHER_SOURCE_TOKEN))},
         )
         yield sink
@@ -189,3 +199,61 @@ async def test_a_customer_with_no_usable_channel_is_reported_when_the_event_arri
         await service.advance(60)
         types = [json.loads(r.body)["type"] for r in told_everything.requests]
         assert types == ["customer.unreachable", "case.promise_breached"]
+
+
+def unreachable_bodies(sink: ChatSink) -> list[dict[str, Any]]:
+    bodies = [json.loads(r.body) for r in sink.requests if r.signature_valid]
+    return [b for b in bodies if b["type"] == "customer.unreachable"]
+
+
+async def test_an_undelivered_report_with_no_channel_left_tells_the_back_office(
+    world: World, told_everything: ChatSink
+) -> None:
+    async with world.serve() as service:
+        accepted = await service.post("received", customer=customer(world.peers, "sms"))
+        await service.drain()
+        assert unreachable_bodies(told_everything) == []
+        [message] = world.peers.twilio.messages
+
+        status, _ = await world.peers.twilio.send_status(message, "undelivered", error_code="30003")
+        assert status == 204
+        await service.drain()
+
+        [body] = unreachable_bodies(told_everything)
+        assert (body["case_id"], body["customer_id"]) == ("C-1001", "cust-42")
+        assert body["data"]["notification_id"] == accepted["notification_ids"][0]
+        assert body["data"]["reason"] == "undelivered and no other channel left"
+
+
+async def test_an_undelivered_report_with_a_channel_left_is_no_unreachable_callback(
+    world: World, told_everything: ChatSink
+) -> None:
+    async with world.serve() as service:
+        await service.post("received", customer=customer(world.peers, "sms", "email"))
+        await service.drain()
+        [message] = world.peers.twilio.messages
+        await world.peers.twilio.send_status(message, "undelivered", error_code="30003")
+        await service.drain()
+        assert len(world.peers.smtp.received) == 1, "the fallback reached the customer"
+        assert unreachable_bodies(told_everything) == []
+
+
+async def test_a_follow_up_that_finds_no_usable_channel_tells_the_back_office(
+    world: World,
+) -> None:
+    listened = listening(world, "customer.unreachable", journeys=FOLLOWED_UP)
+    async with listened as back_office, world.serve() as service:
+        await service.post("received", customer=customer(world.peers, "sms"))
+        await service.drain()
+        inbound = f"{world.settings.server.public_url}/v1/callbacks/twilio/inbound"
+        status, _ = await send_inbound(inbound, PHONE, "STOP", world.peers.twilio.auth_token)
+        assert status == 200
+        assert unreachable_bodies(back_office) == []
+
+        await service.advance(10)  # the follow-up is due: the customer opted out of all
+
+        [body] = unreachable_bodies(back_office)
+        assert (body["case_id"], body["status"]) == ("C-1001", "received")
+        assert body["data"]["reason"] == "no usable channel"
+        assert body["data"]["template"] == "still_working"
+        assert len(world.peers.twilio.messages) == 1, "nothing sent after STOP"

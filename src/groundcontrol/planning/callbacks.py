@@ -23,6 +23,7 @@ from groundcontrol.domain import (
     IngestStatus,
     NotificationKind,
 )
+from groundcontrol.planning.rows import Entry
 
 PROMISE_BREACHED = "case.promise_breached"
 UNREACHABLE = "customer.unreachable"
@@ -135,6 +136,42 @@ def unreachable_callbacks(
             customer_id=event.customer.id,
             status=event.status,
             data={"event_id": event.id, "detail": "customer has no usable channel"},
+            now=now,
+        )
+        if row is not None:
+            rows.append(row)
+    return rows
+
+
+@dataclass(frozen=True)
+class CaseRef:
+    """The case a timeline entry belongs to, as far as a callback needs it."""
+
+    case_id: str
+    customer_id: str
+    status: str
+    source: str | None
+
+
+def entry_callbacks(
+    routes: CallbackRoutes, case: CaseRef, entries: Sequence[Entry], now: datetime
+) -> list[dict[str, Any]]:
+    """`customer.unreachable` for each `unreachable` timeline entry that a delivery
+    report (undelivered, no channel left) or a follow-up (no usable channel) writes:
+    written with the entry, in the same transaction."""
+    rows = []
+    for kind, notification_id, detail in entries:
+        if kind != "unreachable":
+            continue
+        data = {"notification_id": notification_id, **detail}
+        row = callback_row(
+            routes,
+            UNREACHABLE,
+            source=case.source,
+            case_id=case.case_id,
+            customer_id=case.customer_id,
+            status=case.status,
+            data=data,
             now=now,
         )
         if row is not None:

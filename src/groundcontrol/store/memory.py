@@ -27,7 +27,12 @@ from groundcontrol.domain import (
     Priority,
 )
 from groundcontrol.planning import followups, golden_thread, reports
-from groundcontrol.planning.callbacks import failure_callbacks, unreachable_callbacks
+from groundcontrol.planning.callbacks import (
+    CaseRef,
+    entry_callbacks,
+    failure_callbacks,
+    unreachable_callbacks,
+)
 from groundcontrol.planning.events import BatchPlan, EventKey, SupersedeMark, plan_batch
 from groundcontrol.planning.golden_thread import Contact, ContactKind
 from groundcontrol.planning.plan import Planner
@@ -490,6 +495,7 @@ class MemoryStore(StoreBase):
                 if firing.notification is not None:
                     tables.insert_notification(firing.notification)
                 tables.add_timeline(follow_up.case_id, now, firing.entries)
+                self._tell_entries(tables, follow_up.case_id, firing.entries, now)
                 for name, value in firing.changes.items():
                     if name != "updated_at":
                         setattr(follow_up, name, value)
@@ -634,7 +640,17 @@ class MemoryStore(StoreBase):
             if outcome.fallback is not None:
                 tables.insert_notification(outcome.fallback)
             tables.add_timeline(n.case_id, now, outcome.entries)
+            if n.kind is not NotificationKind.TEST:  # a studio test is not the back office's
+                self._tell_entries(tables, n.case_id, outcome.entries, now)
         return True
+
+    def _tell_entries(
+        self, tables: _Tables, case_id: str, entries: Sequence[Entry], now: datetime
+    ) -> None:
+        state = tables.cases[case_id].state
+        case = CaseRef(case_id, state.customer_id, state.status, state.source)
+        for row in entry_callbacks(self.callback_routes, case, entries, now):
+            tables.callbacks[row["id"]] = row
 
     # --- read side ---------------------------------------------------------------------------
     async def timeline(self, case_id: str) -> list[TimelineEntry] | None:

@@ -11,6 +11,8 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from groundcontrol.domain import as_utc
+from groundcontrol.planning.callbacks import CallbackRoutes, CaseRef, entry_callbacks
+from groundcontrol.planning.rows import Entry
 from groundcontrol.store.callback_views import (
     DEAD,
     PENDING,
@@ -22,13 +24,32 @@ from groundcontrol.store.callback_views import (
     timeline_entry,
 )
 from groundcontrol.store.sql.dialect import Dialect
-from groundcontrol.store.sql.schema import callbacks
+from groundcontrol.store.sql.schema import callbacks, cases
 from groundcontrol.store.sql.timeline import add_timeline
 
 
 async def insert(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
         await conn.execute(callbacks.insert(), list(rows))
+
+
+async def tell_entries(
+    conn: AsyncConnection,
+    routes: CallbackRoutes,
+    case_id: str,
+    entries: Sequence[Entry],
+    now: datetime,
+) -> None:
+    """The callbacks the timeline entries just written call for (planning.callbacks),
+    in the same transaction. Reads the case only when an entry calls for one."""
+    if not any(kind == "unreachable" for kind, _, _ in entries):
+        return
+    query = select(cases.c.customer_id, cases.c.status, cases.c.source).where(cases.c.id == case_id)
+    row = (await conn.execute(query)).first()
+    if row is None:
+        return
+    case = CaseRef(case_id, row.customer_id, row.status, row.source)
+    await insert(conn, entry_callbacks(routes, case, entries, now))
 
 
 def _due(now: datetime) -> Any:

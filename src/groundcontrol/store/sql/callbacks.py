@@ -9,14 +9,21 @@ from sqlalchemy import RowMapping, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from groundcontrol.domain import NotificationKind, NotificationState, Priority
+from groundcontrol.planning.callbacks import CallbackRoutes
 from groundcontrol.planning.reports import FORWARD, Reported, report
+from groundcontrol.store.sql.callback_outbox import tell_entries
 from groundcontrol.store.sql.recording import load_customer
 from groundcontrol.store.sql.schema import notifications
 from groundcontrol.store.sql.timeline import add_timeline
 
 
 async def apply_provider_status(
-    conn: AsyncConnection, provider_id: str, state: NotificationState, detail: str, now: datetime
+    conn: AsyncConnection,
+    routes: CallbackRoutes,
+    provider_id: str,
+    state: NotificationState,
+    detail: str,
+    now: datetime,
 ) -> bool:
     allowed_from = FORWARD.get(state)
     if not allowed_from:
@@ -37,6 +44,8 @@ async def apply_provider_status(
     if outcome.fallback is not None:
         await conn.execute(notifications.insert(), [outcome.fallback])
     await add_timeline(conn, row["case_id"], now, outcome.entries)
+    if row["kind"] != NotificationKind.TEST.value:  # a studio test is not the back office's
+        await tell_entries(conn, routes, row["case_id"], outcome.entries, now)
     return True
 
 

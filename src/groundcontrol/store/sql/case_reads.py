@@ -110,16 +110,35 @@ async def _dark_at(
     return max(0.0, (now - since).total_seconds())
 
 
-async def _groups(conn: AsyncConnection, column: Any, now: datetime) -> dict[str, GroupFigures]:
+async def _counts(conn: AsyncConnection, now: datetime) -> list[tuple[Any, Any, int, int]]:
+    """Open and breached cases per (status, source): one pass over the open cases serves
+    both groupings (each pass costs a scan of every open case)."""
     breached = func.sum(case((breached_now(now), 1), else_=0))
     query = (
-        select(column, func.count(), breached).where(cases.c.is_open, HAS_THREAD).group_by(column)
+        select(cases.c.status, cases.c.source, func.count(), breached)
+        .where(cases.c.is_open, HAS_THREAD)
+        .group_by(cases.c.status, cases.c.source)
     )
+    rows = (await conn.execute(query)).all()
+    return [(status, source, int(n), int(b or 0)) for status, source, n, b in rows]
+
+
+async def _groups(
+    conn: AsyncConnection, column: Any, counts: dict[Any, tuple[int, int]], now: datetime
+) -> dict[str, GroupFigures]:
     found: dict[str, GroupFigures] = {}
-    for key, count, breached_count in (await conn.execute(query)).all():
+    for key, (count, breached_count) in counts.items():
         p95 = await _dark_at(conn, [_equal(column, key)], count, 0.95, now)
-        found[key or ""] = GroupFigures(count, int(breached_count or 0), p95)
+        found[key or ""] = GroupFigures(count, breached_count, p95)
     return found
+
+
+def _totals(rows: list[tuple[Any, Any, int, int]], index: int) -> dict[Any, tuple[int, int]]:
+    totals: dict[Any, tuple[int, int]] = {}
+    for row in rows:
+        count, breached_count = totals.get(row[index], (0, 0))
+        totals[row[index]] = (count + row[2], breached_count + row[3])
+    return totals
 
 
 def _equal(column: Any, value: Any) -> Any:
@@ -127,7 +146,8 @@ def _equal(column: Any, value: Any) -> Any:
 
 
 async def summary(conn: AsyncConnection, now: datetime, window: timedelta) -> GoldenThreadSummary:
-    by_status = await _groups(conn, cases.c.status, now)
+    counts = await _counts(conn, now)
+    by_status = await _groups(conn, cases.c.status, _totals(counts, 0), now)
     open_count = sum(g.open for g in by_status.values())
     dark = DarkFigures()
     if open_count:
@@ -145,5 +165,5 @@ async def summary(conn: AsyncConnection, now: datetime, window: timedelta) -> Go
         dark_seconds=dark,
         breaches_in_window=int(in_window or 0),
         by_status=by_status,
-        by_source=await _groups(conn, cases.c.source, now),
+        by_source=await _groups(conn, cases.c.source, _totals(counts, 1), now),
     )

@@ -311,7 +311,7 @@ class SqlStore(StoreBase):
     # --- time -----------------------------------------------------------------------------
     async def fire_due_follow_ups(self, now: datetime, limit: int) -> int:
         async with self.write() as conn:
-            fired = await followups.fire_due(conn, self.dialect, now, limit)
+            fired = await followups.fire_due(conn, self.dialect, self.callback_routes, now, limit)
         return fired
 
     async def next_due_at(self) -> datetime | None:
@@ -373,7 +373,9 @@ class SqlStore(StoreBase):
         self, provider_id: str, state: NotificationState, detail: str, now: datetime
     ) -> bool:
         async with self.write() as conn:
-            changed = await apply_provider_status(conn, provider_id, state, detail, now)
+            changed = await apply_provider_status(
+                conn, self.callback_routes, provider_id, state, detail, now
+            )
             if changed:
                 await self.wake_others(conn, "notifications")
         return changed

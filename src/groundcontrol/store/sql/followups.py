@@ -10,8 +10,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from groundcontrol.domain import NotificationState, Priority, as_utc
+from groundcontrol.planning.callbacks import CallbackRoutes
 from groundcontrol.planning.followups import DueFollowUp, fire
 from groundcontrol.planning.rows import CUSTOMER_FACING
+from groundcontrol.store.sql.callback_outbox import tell_entries
 from groundcontrol.store.sql.dialect import Dialect
 from groundcontrol.store.sql.recording import load_customer
 from groundcontrol.store.sql.schema import follow_ups, notifications
@@ -20,7 +22,9 @@ from groundcontrol.store.sql.timeline import add_timeline
 _UNSENT = (NotificationState.PENDING.value, NotificationState.SENDING.value)
 
 
-async def fire_due(conn: AsyncConnection, dialect: Dialect, now: datetime, limit: int) -> int:
+async def fire_due(
+    conn: AsyncConnection, dialect: Dialect, routes: CallbackRoutes, now: datetime, limit: int
+) -> int:
     query = dialect.claim_rows(
         select(follow_ups)
         .where(follow_ups.c.state == "pending", follow_ups.c.due_at <= now)
@@ -29,17 +33,20 @@ async def fire_due(conn: AsyncConnection, dialect: Dialect, now: datetime, limit
     )
     due = (await conn.execute(query)).mappings().all()
     for row in due:
-        await _fire(conn, _due(row), now)
+        await _fire(conn, routes, _due(row), now)
     return len(due)
 
 
-async def _fire(conn: AsyncConnection, follow_up: DueFollowUp, now: datetime) -> None:
+async def _fire(
+    conn: AsyncConnection, routes: CallbackRoutes, follow_up: DueFollowUp, now: datetime
+) -> None:
     customer = await load_customer(conn, follow_up.customer_id)
     assert customer is not None  # a follow-up is only ever planned for a stored customer
     firing = fire(follow_up, customer, await _unsent_message(conn, follow_up.case_id), now)
     if firing.notification is not None:
         await conn.execute(notifications.insert(), [firing.notification])
     await add_timeline(conn, follow_up.case_id, now, firing.entries)
+    await tell_entries(conn, routes, follow_up.case_id, firing.entries, now)
     await conn.execute(
         update(follow_ups).where(follow_ups.c.id == follow_up.id).values(**firing.changes)
     )
