@@ -2,9 +2,9 @@
 
 Shards share nothing (see runner.py), and each one's randomness comes from the seed and
 its number, so the report is the same with one worker or many; only the wall time
-changes. Workers are forked (the command has no threads to fork with them), so they
-start without importing anything again, count towards the command's own CPU time, and
-build their own renderer once.
+changes. Workers are spawned, not forked: the process may hold threads (the renderer's
+worker thread, a database driver's) whose locks a forked child would inherit held and
+wait on forever. Each worker imports the package once and builds its own renderer.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def replay_in_processes(events: Sequence[Event], scenario: Scenario, workers: in
         for n, shard in enumerate(shards(events, scenario.shard_size))
     ]
     result = Replay(start, end)
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("spawn")
     chunk = max(1, len(jobs) // (workers * 4))
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         for part in pool.map(_run_job, jobs, chunksize=chunk):
