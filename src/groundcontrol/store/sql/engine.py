@@ -6,10 +6,10 @@ PostgreSQL subclasses in `store/sql/sqlite.py`, `store/sql/postgres.py`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -82,6 +82,8 @@ from groundcontrol.store.sql.thread_rows import from_epoch
 from groundcontrol.store.sql.timeline import Entry, add_timeline
 from groundcontrol.store.templates import TemplateStore, Unfollow
 
+T = TypeVar("T")
+
 
 def _regrouped(
     results: Sequence[IngestResult], groups: Sequence[Sequence[Event]]
@@ -125,6 +127,13 @@ class SqlStore(StoreBase):
         async with unavailable_as_domain(), self.engine.begin() as conn:
             yield conn
 
+    async def transact(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """`fn(conn)` in one write transaction, committed when it returns. Engines may
+        run the whole of `fn` elsewhere (SQLite: on its writer thread, one hop per
+        transaction), so `fn` runs statements on `conn` and awaits nothing else."""
+        async with self.write() as conn:
+            return await fn(conn)
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         async with unavailable_as_domain(), self.engine.connect() as conn:
@@ -159,20 +168,24 @@ class SqlStore(StoreBase):
     async def _record_batch(
         self, events: Sequence[Event], planner: Planner, now: datetime
     ) -> list[IngestResult]:
-        async with self.write() as conn:
+        async def record(conn: AsyncConnection) -> list[IngestResult]:
             results = await batch_recording.record_batch(conn, self.dialect, events, planner, now)
             told = unreachable_callbacks(self.callback_routes, events, results, now)
             await callback_outbox.insert(conn, told)
             await self.wake_others(conn, "events")
-        return results
+            return results
+
+        return await self.transact(record)
 
     async def record_events_each(
         self, groups: Sequence[Sequence[Event]], planner: Planner, now: datetime
     ) -> list[list[IngestResult] | Exception]:
-        async with self.write() as conn:
+        async def record(conn: AsyncConnection) -> list[list[IngestResult] | Exception]:
             outcomes = await self._bisected(conn, groups, planner, now)
             await self.wake_others(conn, "events")
-        return outcomes
+            return outcomes
+
+        return await self.transact(record)
 
     async def _bisected(
         self,
@@ -310,9 +323,10 @@ class SqlStore(StoreBase):
 
     # --- time -----------------------------------------------------------------------------
     async def fire_due_follow_ups(self, now: datetime, limit: int) -> int:
-        async with self.write() as conn:
-            fired = await followups.fire_due(conn, self.dialect, self.callback_routes, now, limit)
-        return fired
+        async def fire(conn: AsyncConnection) -> int:
+            return await followups.fire_due(conn, self.dialect, self.callback_routes, now, limit)
+
+        return await self.transact(fire)
 
     async def next_due_at(self) -> datetime | None:
         pending = NotificationState.PENDING.value
@@ -338,11 +352,13 @@ class SqlStore(StoreBase):
     async def claim_due(
         self, now: datetime, limit: int, owner: str, lease: timedelta
     ) -> list[Claim]:
-        async with self.write() as conn:
+        async def claim(conn: AsyncConnection) -> list[Claim]:
             return await claims.claim_due(conn, self.dialect, now, limit, owner, lease)
 
+        return await self.transact(claim)
+
     async def finish(self, results: Sequence[tuple[Claim, Decision]], now: datetime) -> list[bool]:
-        async with self.write() as conn:
+        async def record(conn: AsyncConnection) -> list[bool]:
             done = await claims.finish_many(conn, self.dialect, results, now)
             told = [
                 row
@@ -353,12 +369,16 @@ class SqlStore(StoreBase):
             await callback_outbox.insert(conn, told)
             if any(d.fallback_channel or d.kind.value in ("retry", "defer") for _, d in results):
                 await self.wake_others(conn, "notifications")
-        return done
+            return done
+
+        return await self.transact(record)
 
     async def release(self, claimed: Sequence[Claim], now: datetime) -> None:
-        async with self.write() as conn:
+        async def release(conn: AsyncConnection) -> None:
             for claim in claimed:
                 await claims.release_one(conn, claim, now)
+
+        await self.transact(release)
 
     async def recent_sends(self, customer_id: str, since: datetime) -> list[datetime]:
         """When this customer's messages were sent since `since` (for frequency caps)."""
@@ -498,13 +518,15 @@ class SqlStore(StoreBase):
         return True
 
     async def fire_due_breaches(self, now: datetime, limit: int) -> list[Breach]:
-        async with self.write() as conn:
+        async def fire(conn: AsyncConnection) -> list[Breach]:
             found = await contacts.record_due_breaches(conn, self.dialect, now, limit)
             rows = breach_callbacks(self.callback_routes, found, now)
             await callback_outbox.insert(conn, rows)
             if rows:
                 await self.wake_others(conn, "callbacks")
-        return found
+            return found
+
+        return await self.transact(fire)
 
     async def thread_counts(self, now: datetime) -> tuple[int, int]:
         async with self.read() as conn:

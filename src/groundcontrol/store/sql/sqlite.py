@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from groundcontrol.store.sql.dialect import SqliteDialect
 from groundcontrol.store.sql.engine import SqlStore
 from groundcontrol.store.sql.outage import unavailable_as_domain
+from groundcontrol.store.sql.writer import SqliteWriter
+
+T = TypeVar("T")
 
 
 class SqliteStore(SqlStore):
@@ -22,13 +25,34 @@ class SqliteStore(SqlStore):
 
     def __init__(self, url: str) -> None:
         parsed = make_url(url).set(drivername="sqlite+aiosqlite")
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        on_disk = bool(parsed.database) and parsed.database != ":memory:"
+        if on_disk:
+            Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(parsed, connect_args={"timeout": 30})
         _configure(engine.sync_engine)
         super().__init__(engine)
         # SQLite has a single writer: queue writers here rather than spin on SQLITE_BUSY.
         self._write_lock = asyncio.Lock()
+        # The busy write paths (`transact`) run on one thread with the plain driver;
+        # an in-memory database is private to its connection, so it keeps aiosqlite.
+        self._writer: SqliteWriter | None = None
+        if on_disk:
+            sync_engine = create_engine(
+                parsed.set(drivername="sqlite+pysqlite"), connect_args={"timeout": 30}
+            )
+            _configure(sync_engine)
+            self._writer = SqliteWriter(sync_engine)
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        await super().close()
+
+    async def transact(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        if self._writer is None:
+            return await super().transact(fn)
+        async with self._write_lock, unavailable_as_domain():
+            return await self._writer.run(fn)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
