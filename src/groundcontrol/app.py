@@ -4,6 +4,7 @@ handed down through typed AppKeys; `cleanup_ctx` opens and closes it in order.""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import secrets
 import signal
@@ -113,6 +114,7 @@ def create_app(
             _callbacks_ctx,
             partial(_dispatch_ctx, run=run_dispatcher),
             _subscriptions_ctx,  # stops first: its last batches still commit
+            _freeze_start_up_ctx,
         ]
     )
     return app
@@ -254,6 +256,16 @@ async def _subscriptions_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     grace = parse_duration(app[keys.SETTINGS].server.shutdown_grace)
     await subscriptions.stop(grace.total_seconds())
+
+
+async def _freeze_start_up_ctx(_: web.Application) -> AsyncIterator[None]:
+    """Start-up's objects (modules, templates, settings, compiled statements) live as
+    long as the process: move them out of the collector's generations, so that the
+    full collections ingest's allocations trigger stop walking them (cProfile showed
+    it under load)."""
+    gc.freeze()
+    yield
+    gc.unfreeze()
 
 
 async def _start_dispatch(
