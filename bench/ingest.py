@@ -1,4 +1,6 @@
-"""Benchmark 1: durable ingest against the raw ceiling of a bare aiohttp server."""
+"""Benchmark 1: durable ingest against two ceilings measured in the same run: a bare
+aiohttp server (parse the JSON, answer 202) and the same server group-committing each
+event to SQLite with synchronous=FULL before its 202 (the durable ceiling)."""
 
 from __future__ import annotations
 
@@ -6,19 +8,25 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.load import bodies, closed_loop
+from bench.cpu import CpuMeter, load_1min
+from bench.load import LoadResult, bodies, closed_loop
 from bench.procs import Peer, Service, postgres_url
 
 CONCURRENCY = 64
+BARE = "bare aiohttp, parse JSON, 202"
+DURABLE = "bare aiohttp + one writer group-committing to SQLite (synchronous=FULL)"
 
 
 async def run(workdir: Path, events: int, postgres: bool) -> list[dict[str, Any]]:
-    """Rows: the raw ceiling, then each store with dispatch on (to an instant chat sink)
-    and off (ingest only), each with its ratio to the ceiling."""
+    """Rows: the two ceilings, then each store with dispatch on (to an instant chat sink)
+    and off (ingest only); each with its service CPU per event and its ratios to both
+    ceilings."""
     rows: list[dict[str, Any]] = []
-    with Peer("raw") as raw, Peer("chat") as sink:
-        ceiling = await closed_loop([raw.url], bodies(events, "chat", sink.url), CONCURRENCY)
-        rows.append({"setup": "bare aiohttp, parse JSON, 202", **ceiling.summary()})
+    with Peer("chat") as sink:
+        for setup, kind in ((BARE, "raw"), (DURABLE, "durable")):
+            with Peer(kind) as ceiling:
+                await closed_loop([ceiling.url], bodies(200, "chat", sink.url), 8)  # warm-up
+                rows.append(await _measure(setup, ceiling.url, ceiling.pid, events, sink))
         stores: list[tuple[str, Callable[[str], str]]] = [
             ("SQLite", lambda name: f"sqlite:///{workdir}/{name}.db")
         ]
@@ -32,16 +40,28 @@ async def run(workdir: Path, events: int, postgres: bool) -> list[dict[str, Any]
                 await service.start()
                 try:
                     await closed_loop([service.url], bodies(200, "chat", sink.url), 8)  # warm-up
-                    result = await closed_loop(
-                        [service.url], bodies(events, "chat", sink.url), CONCURRENCY
+                    mode = "ingest only" if ingest_only else "dispatch on, chat sink"
+                    rows.append(
+                        await _measure(f"{label}, {mode}", service.url, service.pid, events, sink)
                     )
                 finally:
                     service.stop()
-                mode = "ingest only" if ingest_only else "dispatch on, chat sink"
-                summary = result.summary()
-                summary["ratio"] = round(result.rate / ceiling.rate, 3)
-                rows.append({"setup": f"{label}, {mode}", **summary})
+    bare, durable = rows[0]["events_per_s"], rows[1]["events_per_s"]
+    for row in rows:
+        row["x_bare"] = round(row["events_per_s"] / bare, 3) if bare else None
+        row["x_durable"] = round(row["events_per_s"] / durable, 3) if durable else None
     return rows
+
+
+async def _measure(setup: str, url: str, pid: int, events: int, sink: Peer) -> dict[str, Any]:
+    with CpuMeter(pid) as cpu:
+        result: LoadResult = await closed_loop([url], bodies(events, "chat", sink.url), CONCURRENCY)
+    return {
+        "setup": setup,
+        **result.summary(),
+        "cpu_ms_per_event": cpu.ms_per(result.accepted),
+        "load": load_1min(),
+    }
 
 
 async def _reset(url: str) -> None:

@@ -1,8 +1,10 @@
 """Peers as separate processes: `python -m bench.peer KIND [--delay S]`.
 
-KIND is `chat` (a webhook sink), `smtp` (aiosmtpd), `sms` (tests/peers TwilioPeer) or
-`raw` (the ingest baseline: a bare aiohttp server that parses the event JSON and
-answers 202). Each prints one JSON line `{"port": P, "stats": S}` and serves
+KIND is `chat` (a webhook sink), `smtp` (aiosmtpd), `sms` (tests/peers TwilioPeer),
+`raw` (the ingest ceiling: a bare aiohttp server that parses the event JSON and
+answers 202) or `durable` (the durable ceiling: the same server, answering 202 only
+once one writer thread has group-committed the event to SQLite, WAL, synchronous=FULL,
+as Ground Control does). Each prints one JSON line `{"port": P, "stats": S}` and serves
 `GET /stats` and `GET /arrivals` on port S: how many messages arrived, and when
 (`time.time()`) each bench case id (`bench-N`) arrived. SIGTERM stops it.
 """
@@ -22,6 +24,7 @@ from typing import Any
 from aiohttp import web
 
 CASE_ID = re.compile(rb"bench-\d+")
+_BACKGROUND: set[asyncio.Task[None]] = set()
 
 
 class Arrivals:
@@ -89,6 +92,51 @@ async def raw_ingest(arrivals: Arrivals, delay: float) -> int:
     return await _serve_low_level(handle)
 
 
+async def durable_ingest(arrivals: Arrivals, delay: float) -> int:
+    """The durable ceiling: `raw`, plus a group commit of each event's row to SQLite
+    (WAL, synchronous=FULL) on one writer thread before its 202."""
+    import sqlite3
+    import tempfile
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = f"{tempfile.mkdtemp(prefix='gc-durable-')}/events.db"
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE events (id TEXT PRIMARY KEY, body BLOB NOT NULL)")
+    writer = ThreadPoolExecutor(max_workers=1)
+    queue: asyncio.Queue[tuple[str, bytes, asyncio.Future[None]]] = asyncio.Queue()
+
+    def commit(rows: list[tuple[str, bytes]]) -> None:
+        db.execute("BEGIN")
+        db.executemany("INSERT INTO events (id, body) VALUES (?, ?)", rows)
+        db.execute("COMMIT")
+
+    async def committer() -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await queue.get()]
+            while not queue.empty():
+                batch.append(queue.get_nowait())
+            await loop.run_in_executor(writer, commit, [(i, b) for i, b, _ in batch])
+            for *_, done in batch:
+                done.set_result(None)
+
+    _BACKGROUND.add(asyncio.create_task(committer()))  # held: a task is weakly referenced
+
+    async def handle(request: web.BaseRequest) -> web.StreamResponse:
+        raw = await request.read()
+        event = json.loads(raw)
+        done = asyncio.get_running_loop().create_future()
+        await queue.put((event["id"], raw, done))
+        await done
+        arrivals.count += 1
+        body = json.dumps({"event_id": event["id"], "duplicate": False})
+        return web.Response(status=202, text=body, content_type="application/json")
+
+    return await _serve_low_level(handle)
+
+
 async def smtp_sink(arrivals: Arrivals, delay: float) -> int:
     from aiosmtpd.smtp import SMTP
 
@@ -120,7 +168,13 @@ async def sms_peer(arrivals: Arrivals, delay: float) -> int:
     return int(peer.base_url.rsplit(":", 1)[1])
 
 
-PEERS = {"chat": chat_sink, "raw": raw_ingest, "smtp": smtp_sink, "sms": sms_peer}
+PEERS = {
+    "chat": chat_sink,
+    "raw": raw_ingest,
+    "durable": durable_ingest,
+    "smtp": smtp_sink,
+    "sms": sms_peer,
+}
 
 
 async def main(kind: str, delay: float) -> None:

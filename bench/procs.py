@@ -59,6 +59,11 @@ class Peer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
     async def stats(self) -> dict[str, Any]:
         """count, and the first and last arrival times (epoch seconds)."""
         stats: dict[str, Any] = await _get_json(f"http://127.0.0.1:{self.stats_port}/stats")
@@ -105,6 +110,11 @@ class Service:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
 
     def command(self) -> list[str]:
         module = ["bench.ingest_only"] if self.ingest_only else ["groundcontrol.cli", "serve"]
