@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bench.cpu import cpu_seconds, load_1min
 from bench.e2e import PEER_KIND, channel_env
 from bench.load import bodies, closed_loop
 from bench.procs import REPO, Peer, Service
@@ -45,14 +46,26 @@ async def preload(
 async def drain(
     url: str, workdir: Path, peer: Peer, count: int, env: dict[str, str], instances: int = 1
 ) -> dict[str, Any]:
+    """Start the services on the pre-loaded store and wait for `count` arrivals. CPU per
+    message is the services' CPU time from ready to the last arrival over the messages
+    that arrived in that time (start-up's imports and migrations left out)."""
     services = [Service(url, workdir / f"drain{i}", env=env) for i in range(instances)]
     await asyncio.gather(*(s.start() for s in services))
     try:
+        at_ready = (await peer.stats())["count"]
+        cpu_at_ready = sum(cpu_seconds(s.pid) for s in services)
         stats = await peer.wait_for(count, within=600)
+        cpu = sum(cpu_seconds(s.pid) for s in services) - cpu_at_ready
     finally:
         for service in services:
             service.stop()
-    return {"delivered": stats["count"], "per_s": round(_rate(stats, stats["count"]), 1)}
+    sent = stats["count"] - at_ready
+    return {
+        "delivered": stats["count"],
+        "per_s": round(_rate(stats, stats["count"]), 1),
+        "cpu_ms_per_message": round(cpu * 1000 / sent, 3) if sent else None,
+        "load": load_1min(),
+    }
 
 
 async def groundcontrol(
@@ -77,7 +90,11 @@ async def apprise_row(mode: str, count: int) -> dict[str, Any]:
         ]
         await asyncio.to_thread(subprocess.run, command, cwd=REPO, check=True, capture_output=True)
         stats = await sink.wait_for(count, within=10)
-    return {"delivered": stats["count"], "per_s": round(_rate(stats, stats["count"]), 1)}
+    return {
+        "delivered": stats["count"],
+        "per_s": round(_rate(stats, stats["count"]), 1),
+        "load": load_1min(),
+    }
 
 
 async def run_chat(workdir: Path, count: int, apprise_count: int) -> list[dict[str, Any]]:
@@ -104,7 +121,11 @@ async def run_email(workdir: Path, count: int) -> list[dict[str, Any]]:
         command = [sys.executable, "-m", "bench.smtp_load", str(peer.port), str(count)]
         await asyncio.to_thread(subprocess.run, command, cwd=REPO, check=True, capture_output=True)
         stats = await peer.wait_for(count, within=10)
-    bare = {"delivered": stats["count"], "per_s": round(_rate(stats, stats["count"]), 1)}
+    bare = {
+        "delivered": stats["count"],
+        "per_s": round(_rate(stats, stats["count"]), 1),
+        "load": load_1min(),
+    }
     rows = [
         {"sender": "bare aiosmtplib, 4 reused connections", **bare},
         {"sender": "Ground Control, 1 process, SQLite", **ours},

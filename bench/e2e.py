@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bench.cpu import CpuMeter, load_1min
 from bench.load import bodies, open_loop, percentile
 from bench.procs import Peer, Service
 
@@ -55,8 +56,9 @@ async def _one(workdir: Path, channel: str, rate: float, seconds: float) -> dict
             await open_loop(service.url, warm_up, 50)
             await peer.wait_for(len(warm_up), within=60)
             payloads = bodies(int(rate * seconds), channel, peer.url)
-            sent, ingest = await open_loop(service.url, payloads, rate)
-            await peer.wait_for(len(warm_up) + len(payloads), within=120)
+            with CpuMeter(service.pid) as cpu:
+                sent, ingest = await open_loop(service.url, payloads, rate)
+                await peer.wait_for(len(warm_up) + len(payloads), within=120)
             arrived = await peer.arrivals()
         finally:
             service.stop()
@@ -71,4 +73,6 @@ async def _one(workdir: Path, channel: str, rate: float, seconds: float) -> dict
         "ingest_p99_ms": round(percentile(ingest.latencies, 99) * 1000, 1),
         "achieved_per_s": round(ingest.rate, 1),
         "ingest_errors": ingest.errors,
+        "cpu_ms_per_event": cpu.ms_per(len(delays)),
+        "load": load_1min(),
     }

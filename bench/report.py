@@ -10,7 +10,7 @@ import os
 import platform
 import sqlite3
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -74,8 +74,8 @@ def _cell(value: Any) -> str:
 
 
 def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each target of issue 7 against the figure measured."""
-    rows = []
+    """Each target (issue 18's where it restated issue 7's) against the figure measured."""
+    rows: list[dict[str, Any]] = []
 
     def add(target: str, figure: Any, met: bool | None) -> None:
         rows.append(
@@ -86,12 +86,28 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
 
-    ingest = results.get("ingest") or []
-    best = max((r["ratio"] for r in ingest if "ratio" in r), default=None)
+    _ingest_verdicts(results, add)
+    _delivery_verdicts(results, add)
+    _scale_verdicts(results, add)
+    return rows
+
+
+Add = Callable[[str, Any, bool | None], None]
+
+
+def _ingest_verdicts(results: dict[str, Any], add: Add) -> None:
+    stores = [r for r in results.get("ingest") or [] if "x_durable" in r and "," in r["setup"]]
+    durable = max((r["x_durable"] for r in stores), default=None)
+    bare = max((r["x_bare"] for r in stores), default=None)
     add(
-        "ingest >= 0.6x raw ceiling (one process)",
-        f"{best}x (best store)" if best else None,
-        None if best is None else best >= 0.6,
+        "ingest >= 0.5x bare aiohttp + SQLite group commit (best store)",
+        durable and f"{durable}x",
+        None if durable is None else durable >= 0.5,
+    )
+    add(
+        "ingest >= 0.4x bare aiohttp (best store)",
+        bare and f"{bare}x",
+        None if bare is None else bare >= 0.4,
     )
     chat = next(
         (
@@ -102,21 +118,25 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
         None,
     )
     add(
-        "end to end chat p99 < 100 ms at 500 events/s",
+        "POST to peer p99 < 250 ms at a steady 500 events/s (chat)",
         chat and f"{chat['p99_ms']} ms",
-        None if chat is None else chat["p99_ms"] < 100,
+        None if chat is None else chat["p99_ms"] < 250,
     )
-    deliver = results.get("delivery") or []
-    ours = next((r for r in deliver if r["sender"].startswith("Ground")), None)
-    add(
-        "delivery >= 15x Apprise async",
-        ours and f"{ours['x_apprise_async']}x",
-        None if ours is None else ours["x_apprise_async"] >= 15,
+
+
+def _delivery_verdicts(results: dict[str, Any], add: Add) -> None:
+    both = next(
+        (r for r in results.get("together") or [] if r["sender"].startswith("Ground")), None
     )
     add(
-        "delivery >= 2000/s per process",
-        ours and f"{ours['per_s']}/s",
-        None if ours is None else ours["per_s"] >= 2000,
+        "ingest and delivery together, one process, 20 ms sink: >= 2,000 notifications/s",
+        both and f"{both['per_s']}/s",
+        None if both is None else both["per_s"] >= 2000,
+    )
+    add(
+        "ingest and delivery together: >= 10x Apprise async",
+        both and f"{both['x_apprise_async']}x",
+        None if both is None else both["x_apprise_async"] >= 10,
     )
     email = next((r for r in results.get("email") or [] if r["sender"].startswith("Ground")), None)
     add(
@@ -124,11 +144,21 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
         email and f"{email['per_s']}/s",
         None if email is None else email["per_s"] >= 1000,
     )
+    two = next((r for r in results.get("scaleout") or [] if r["instances"] == 2), None)
+    for figure in ("delivery_x", "ingest_x"):
+        add(
+            f"PostgreSQL: two instances >= 1.7x one ({figure.removesuffix('_x')})",
+            two and f"{two[figure]}x",
+            None if two is None else two[figure] >= 1.7,
+        )
+
+
+def _scale_verdicts(results: dict[str, Any], add: Add) -> None:
     fu = results.get("followups")
     add(
-        "1M follow-ups: peak RSS < 300 MB",
+        "1M follow-ups: peak RSS < 150 MB",
         fu and f"{fu['peak_rss_mb']} MB",
-        None if not fu else fu["peak_rss_mb"] < 300,
+        None if not fu else fu["peak_rss_mb"] < 150,
     )
     for key, late in (fu or {}).items():
         if key.startswith("p99_late_ms_at_"):
@@ -137,9 +167,9 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
                 f"1M follow-ups: p99 lateness < 1 s (ingest at {rate}/s)", f"{late} ms", late < 1000
             )
     add(
-        "1M follow-ups: ready < 5 s after restart",
-        fu and f"{fu['restart_ready_s']} s",
-        None if not fu else fu["restart_ready_s"] < 5,
+        "1M follow-ups: ready < 2 s (first start and restart)",
+        fu and f"{fu['first_start_ready_s']} s, {fu['restart_ready_s']} s",
+        None if not fu else max(fu["first_start_ready_s"], fu["restart_ready_s"]) < 2,
     )
     sim = [r for r in results.get("simulation") or [] if r["cases"] >= 10_000]
     fastest = min(sim, key=lambda r: r["wall_s"], default=None)
@@ -156,7 +186,6 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
             f"{row['x_webhook']}x",
             row["x_webhook"] >= 1,
         )
-    return rows
 
 
 def charts(results: dict[str, Any]) -> list[str]:
@@ -208,16 +237,28 @@ def write(results: dict[str, Any]) -> None:
         f"load average at the end {meta.get('load_avg_at_end', '?')}"
         f"{' (QUICK sizes: a smoke run, not final figures)' if meta.get('quick') else ''}.\n",
         "### Targets\n\n" + table(verdicts(results)),
-        "### 1. Durable ingest (closed loop, concurrency 64; "
-        "ratio = events/s over the bare aiohttp ceiling)\n\n" + table(results.get("ingest") or []),
+        "### 1. Durable ingest (closed loop, concurrency 64; x_bare, x_durable = events/s "
+        "over the bare aiohttp ceiling and over the durable ceiling of the same run; "
+        "cpu = the server process's CPU time per event; load = 1-minute load average)\n\n"
+        + _ran(results, "ingest")
+        + table(results.get("ingest") or []),
         "### 2. End to end, POST to peer (open loop; warm-up excluded)\n\n"
+        + _ran(results, "e2e")
         + table(results.get("e2e") or []),
-        "### 3. Delivery throughput to a chat sink answering after 20 ms\n\n"
-        + table(results.get("delivery") or []),
-        "### 4. E-mail throughput to local aiosmtpd\n\n" + table(results.get("email") or []),
+        "### 3. Delivery throughput to a chat sink answering after 20 ms (pre-loaded, "
+        "then drained)\n\n" + _ran(results, "delivery") + table(results.get("delivery") or []),
+        "### 3b. Ingest and delivery together in one process, to a chat sink answering "
+        "after 20 ms (closed loop of POSTs, concurrency 64; delivered/s at the sink)\n\n"
+        + _ran(results, "together")
+        + table(results.get("together") or []),
+        "### 4. E-mail throughput to local aiosmtpd\n\n"
+        + _ran(results, "email")
+        + table(results.get("email") or []),
         "### 5. Follow-up scale (SQLite)\n\n"
+        + _ran(results, "followups")
         + table([results["followups"]] if results.get("followups") else []),
         "### 6. Scale-out on PostgreSQL (one schema; x = over one instance)\n\n"
+        + _ran(results, "scaleout")
         + table(results.get("scaleout") or []),
         "### 7. Subscriptions: events consumed from each broker, beside webhook ingest "
         "(same run, SQLite, ingest only; x = over the mean of the two webhook rows)\n\n"

@@ -13,6 +13,7 @@ import json
 import shutil
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from bench import (
     scaleout,
     simulation,
     subscriptions,
+    together,
 )
 from bench.procs import REPO
 
@@ -36,6 +38,7 @@ SIZES = {
     "ingest_events": (4000, 1000),
     "e2e_seconds": (8.0, 3.0),
     "delivery_events": (4000, 600),
+    "together_events": (6000, 600),
     "apprise_events": (500, 100),
     "email_events": (2000, 400),
     "followups": (1_000_000, 20_000),
@@ -49,6 +52,7 @@ NAMES = [
     "ingest",
     "e2e",
     "delivery",
+    "together",
     "email",
     "followups",
     "scaleout",
@@ -59,26 +63,31 @@ NAMES = [
 
 
 async def _run(name: str, workdir: Path, size: dict[str, Any], postgres: bool) -> Any:
-    if name == "ingest":
-        return await ingest.run(workdir, size["ingest_events"], postgres)
-    if name == "e2e":
-        return await e2e.run(workdir, size["e2e_seconds"], [e2e.RATE, 100.0, 50.0])
-    if name == "delivery":
-        return await delivery.run_chat(workdir, size["delivery_events"], size["apprise_events"])
-    if name == "email":
-        return await delivery.run_email(workdir, size["email_events"])
-    if name == "followups":
-        return await followups.run(workdir, size["followups"])
-    if name == "simulation":
-        return simulation.run(size["simulation_cases"], size["simulation_baseline_cases"])
-    if name == "scaleout":
-        n = size["scaleout_events"]
-        return await scaleout.run(workdir, n, n) if postgres else None
-    if name == "subscriptions":
-        return await subscriptions.run(workdir, size["subscription_events"])
-    if name == "poison":
-        return await poison.run(workdir, size["poison_seconds"])
-    raise ValueError(name)
+    runs: dict[str, Callable[[], Awaitable[Any]]] = {
+        "ingest": lambda: ingest.run(workdir, size["ingest_events"], postgres),
+        "e2e": lambda: e2e.run(workdir, size["e2e_seconds"], [e2e.RATE, 100.0, 50.0]),
+        "delivery": lambda: delivery.run_chat(
+            workdir, size["delivery_events"], size["apprise_events"]
+        ),
+        "together": lambda: together.run(workdir, size["together_events"], size["apprise_events"]),
+        "email": lambda: delivery.run_email(workdir, size["email_events"]),
+        "followups": lambda: followups.run(workdir, size["followups"]),
+        "simulation": lambda: _simulation(
+            size["simulation_cases"], size["simulation_baseline_cases"]
+        ),
+        "scaleout": lambda: _scaleout(workdir, size["scaleout_events"], postgres),
+        "subscriptions": lambda: subscriptions.run(workdir, size["subscription_events"]),
+        "poison": lambda: poison.run(workdir, size["poison_seconds"]),
+    }
+    return await runs[name]()
+
+
+async def _simulation(cases: int, baseline_cases: int) -> Any:
+    return simulation.run(cases, baseline_cases)  # its own processes; nothing to await
+
+
+async def _scaleout(workdir: Path, events: int, postgres: bool) -> Any:
+    return await scaleout.run(workdir, events, events) if postgres else None
 
 
 def main(argv: list[str] | None = None) -> int:
