@@ -9,6 +9,7 @@ follow-ups made due at known times while ingest load runs, and the peak RSS.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -34,12 +35,13 @@ LOAD_RATES = (100.0, 300.0, 500.0)
 
 
 def _insert(db: sqlite3.Connection, table: Table, rows: Iterator[dict[str, Any]]) -> None:
-    """Insert with SQLAlchemy's own bind processing, so values read back exactly."""
-    columns = [
-        c
-        for c in table.c
-        if not (c.primary_key and c.autoincrement is True and table is follow_ups)
-    ]
+    """Insert with SQLAlchemy's own bind processing, so values read back exactly. Columns
+    the rows leave out (the autoincremented id, columns with a server default that later
+    migrations added) get the table's default."""
+    first = next(rows, None)
+    if first is None:
+        return
+    columns = [c for c in table.c if c.name in first]
     procs = [c.type.dialect_impl(_DIALECT).bind_processor(_DIALECT) for c in columns]
     names = ", ".join(c.name for c in columns)
     marks = ", ".join("?" for _ in columns)
@@ -51,7 +53,7 @@ def _insert(db: sqlite3.Connection, table: Table, rows: Iterator[dict[str, Any]]
             for c, p in zip(columns, procs, strict=True)
         )
 
-    db.executemany(sql, (encode(row) for row in rows))
+    db.executemany(sql, (encode(row) for row in itertools.chain([first], rows)))
 
 
 def _customer(customer_id: str, sink_url: str, now: datetime) -> dict[str, Any]:
