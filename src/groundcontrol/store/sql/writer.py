@@ -75,8 +75,9 @@ class SqliteWriter:
             return _drive(fn(_DirectConnection(self._face, sync_conn)))
 
     def close(self) -> None:
+        # The connection is closed on the thread that opened and used it.
+        self._thread.submit(self._engine.dispose).result()
         self._thread.shutdown(wait=True)
-        self._engine.dispose()
 
 
 def _drive(step: Awaitable[T]) -> T:
