@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
 from groundcontrol import keys
@@ -89,3 +91,14 @@ def test_the_default_send_timeout_fits_in_the_lease(caplog: pytest.LogCaptureFix
     with caplog.at_level(logging.WARNING, logger="groundcontrol"):
         warn_about_lease(Settings())
     assert caplog.text == ""
+
+
+async def test_start_up_objects_are_frozen_while_serving_and_released_at_shutdown(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(store={"url": f"sqlite:///{tmp_path / 'gc.db'}"})  # type: ignore[arg-type]
+    app = create_app(settings, run_dispatcher=False)
+    assert gc.get_freeze_count() == 0
+    async with TestClient(TestServer(app)):
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
