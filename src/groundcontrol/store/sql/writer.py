@@ -64,20 +64,30 @@ class SqliteWriter:
     def __init__(self, sync_engine: Engine) -> None:
         self._engine = sync_engine
         self._face = _SyncBackedEngine(sync_engine)
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        self._thread: ThreadPoolExecutor | None = None
 
     async def run(self, fn: Transaction[T]) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, self._transact, fn)
+        return await loop.run_in_executor(self._writer_thread(), self._transact, fn)
+
+    def _writer_thread(self) -> ThreadPoolExecutor:
+        # Started on first use, and again after `close()`: like the engine's `dispose()`,
+        # closing drops the connection, and the next transaction opens a new one.
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        return self._thread
 
     def _transact(self, fn: Transaction[T]) -> T:
         with self._engine.begin() as sync_conn:  # commits (and fsyncs) on a clean exit
             return _drive(fn(_DirectConnection(self._face, sync_conn)))
 
     def close(self) -> None:
+        if self._thread is None:
+            return
+        thread, self._thread = self._thread, None
         # The connection is closed on the thread that opened and used it.
-        self._thread.submit(self._engine.dispose).result()
-        self._thread.shutdown(wait=True)
+        thread.submit(self._engine.dispose).result()
+        thread.shutdown(wait=True)
 
 
 def _drive(step: Awaitable[T]) -> T:

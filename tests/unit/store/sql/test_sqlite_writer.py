@@ -96,3 +96,16 @@ async def test_a_database_error_on_the_thread_is_the_domains_unavailable(
 
     with pytest.raises(StoreUnavailable):
         await store.transact(broken)
+
+
+async def test_closing_twice_is_fine_and_a_closed_store_opens_again_on_use(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    await store.close()
+    await store.close()
+
+    async def insert(conn: AsyncConnection) -> None:
+        await conn.execute(text("INSERT INTO t (n) VALUES (7)"))
+
+    await store.transact(insert)
+    assert _rows(tmp_path) == [7]
