@@ -95,10 +95,22 @@ async def _upsert_customers(
     rows = [customer_values(c) | {"created_at": now, "updated_at": now} for c in changed]
     if not rows:
         return
-    statement = dialect.insert(customers)
-    kept = {"id", "created_at"}
-    columns = {c.name: statement.excluded[c.name] for c in customers.c if c.name not in kept}
-    await conn.execute(statement.on_conflict_do_update(index_elements=["id"], set_=columns), rows)
+    await conn.execute(_customer_upsert(dialect), rows)
+
+
+_customer_upserts: dict[str, Any] = {}
+
+
+def _customer_upsert(dialect: Dialect) -> Any:
+    """Built once per engine: building it took longer than running it for a few rows."""
+    if dialect.name not in _customer_upserts:
+        statement = dialect.insert(customers)
+        kept = {"id", "created_at"}
+        columns = {c.name: statement.excluded[c.name] for c in customers.c if c.name not in kept}
+        _customer_upserts[dialect.name] = statement.on_conflict_do_update(
+            index_elements=["id"], set_=columns
+        )
+    return _customer_upserts[dialect.name]
 
 
 async def _insert_events(conn: AsyncConnection, rows: list[dict[str, Any]]) -> dict[EventKey, int]:
