@@ -361,9 +361,13 @@ class _Tables:
 class MemoryStore(StoreBase):
     """A `Store` held in dictionaries; `memory://` in `create_store`."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, snapshots: bool = True) -> None:
+        """`snapshots=False` skips the rollback copy before each write: for a caller that
+        stops at the first failed write anyway (a replay), where the copy of every table
+        would make a long history quadratic."""
         self._tables = _Tables()
         self._closed = False
+        self._snapshots = snapshots
 
     # --- lifecycle --------------------------------------------------------------------
     async def open(self) -> None:
@@ -379,6 +383,9 @@ class MemoryStore(StoreBase):
     @contextmanager
     def _transaction(self) -> Iterator[_Tables]:
         """All or nothing, like a database transaction: undo everything on error."""
+        if not self._snapshots:
+            yield self._tables
+            return
         snapshot = copy.deepcopy(self._tables)
         try:
             yield self._tables
