@@ -31,6 +31,7 @@ from groundcontrol.domain import IngestStatus as IngestStatus
 from groundcontrol.planning.callbacks import NONE, CallbackRoutes
 from groundcontrol.planning.golden_thread import Contact
 from groundcontrol.planning.plan import Planner as Planner
+from groundcontrol.planning.promises import QuietWindow
 from groundcontrol.store.callback_views import CallbackClaim, CallbackOutcome, CallbackView
 from groundcontrol.store.case_views import (
     Breach,
@@ -208,9 +209,12 @@ class Store(Protocol):
         unknown customer."""
 
     # --- time -------------------------------------------------------------------
-    async def fire_due_follow_ups(self, now: datetime, limit: int) -> int:
+    async def fire_due_follow_ups(
+        self, now: datetime, limit: int, quiet: QuietWindow | None = None
+    ) -> int:
         """Turn due follow-ups into pending notifications and schedule their next
-        repetition; returns how many fired."""
+        repetition, moved earlier where `quiet` hours would hold it past the case's
+        promise (planning/followups.py); returns how many fired."""
 
     async def next_due_at(self) -> datetime | None:
         """The earliest time anything (notification or follow-up) becomes due."""

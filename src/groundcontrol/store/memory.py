@@ -36,6 +36,7 @@ from groundcontrol.planning.callbacks import (
 from groundcontrol.planning.events import BatchPlan, EventKey, SupersedeMark, plan_batch
 from groundcontrol.planning.golden_thread import Contact, ContactKind
 from groundcontrol.planning.plan import Planner
+from groundcontrol.planning.promises import QuietWindow
 from groundcontrol.planning.rows import CUSTOMER_FACING, Entry, StoredEvent
 from groundcontrol.planning.transitions import (
     ATTEMPT_OUTCOME,
@@ -485,7 +486,9 @@ class MemoryStore(StoreBase):
         return True
 
     # --- time -----------------------------------------------------------------------------
-    async def fire_due_follow_ups(self, now: datetime, limit: int) -> int:
+    async def fire_due_follow_ups(
+        self, now: datetime, limit: int, quiet: QuietWindow | None = None
+    ) -> int:
         due = sorted(
             (
                 f
@@ -498,7 +501,8 @@ class MemoryStore(StoreBase):
             for follow_up in due:
                 customer = tables.customers[follow_up.customer_id]
                 unsent = tables.unsent_message(follow_up.case_id)
-                firing = followups.fire(follow_up.due(), customer, unsent, now)
+                thread = tables.cases[follow_up.case_id].state.thread
+                firing = followups.fire(follow_up.due(), customer, unsent, now, thread, quiet)
                 if firing.notification is not None:
                     tables.insert_notification(firing.notification)
                 tables.add_timeline(follow_up.case_id, now, firing.entries)

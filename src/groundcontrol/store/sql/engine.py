@@ -25,6 +25,7 @@ from groundcontrol.domain import (
 )
 from groundcontrol.planning.callbacks import failure_callbacks, unreachable_callbacks
 from groundcontrol.planning.golden_thread import Contact
+from groundcontrol.planning.promises import QuietWindow
 from groundcontrol.planning.transitions import counts_as_attempt, preferences_entry
 from groundcontrol.store.callback_views import CallbackClaim, CallbackOutcome, CallbackView
 from groundcontrol.store.case_views import (
@@ -309,9 +310,13 @@ class SqlStore(StoreBase):
         return list((await conn.execute(query)).scalars())
 
     # --- time -----------------------------------------------------------------------------
-    async def fire_due_follow_ups(self, now: datetime, limit: int) -> int:
+    async def fire_due_follow_ups(
+        self, now: datetime, limit: int, quiet: QuietWindow | None = None
+    ) -> int:
         async with self.write() as conn:
-            fired = await followups.fire_due(conn, self.dialect, self.callback_routes, now, limit)
+            fired = await followups.fire_due(
+                conn, self.dialect, self.callback_routes, now, limit, quiet
+            )
         return fired
 
     async def next_due_at(self) -> datetime | None:
