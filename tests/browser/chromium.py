@@ -9,8 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pytest
-
 if TYPE_CHECKING:
     from playwright.async_api import Page
 
@@ -26,12 +24,6 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-NEEDS_CHROMIUM = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs Debian's Chromium: apt-get install chromium"
-)
-NEEDS_AXE = pytest.mark.skipif(
-    not AXE.exists(), reason="needs axe-core: npm ci --prefix tests/browser (make install)"
-)
 PLAYWRIGHT_HINT = "needs playwright: pip install '.[test]'"
 
 

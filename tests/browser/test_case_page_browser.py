@@ -17,10 +17,6 @@ import pytest
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer, unused_port
 from tests.browser.chromium import (
-    ARGS,
-    CHROMIUM,
-    NEEDS_AXE,
-    NEEDS_CHROMIUM,
     PLAYWRIGHT_HINT,
     axe_violations,
 )
@@ -40,7 +36,6 @@ from groundcontrol.settings import ServerSettings
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page, ViewportSize
 
-pytestmark = [NEEDS_CHROMIUM, NEEDS_AXE]
 async_api = pytest.importorskip("playwright.async_api", reason=PLAYWRIGHT_HINT)
 
 SHOTS = REPO / "docs"
@@ -86,16 +81,6 @@ async def service(tmp_path: Path) -> AsyncIterator[Service]:
         yield Service(app, url, clock, settings.delivery.outbox_dir)
     finally:
         await server.close()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_api.async_playwright() as playwright:
-        launched: Browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=ARGS
-        )
-        yield launched
-        await launched.close()
 
 
 async def phone(browser: Browser, *, enforce_csp: bool = False) -> Page:

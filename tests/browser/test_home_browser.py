@@ -10,10 +10,6 @@ from typing import TYPE_CHECKING
 import pytest
 from aiohttp.test_utils import TestServer
 from tests.browser.chromium import (
-    ARGS,
-    CHROMIUM,
-    NEEDS_AXE,
-    NEEDS_CHROMIUM,
     PLAYWRIGHT_HINT,
     axe_violations,
 )
@@ -24,7 +20,6 @@ from groundcontrol.app import create_app
 if TYPE_CHECKING:
     from playwright.async_api import Browser
 
-pytestmark = [NEEDS_CHROMIUM, NEEDS_AXE]
 async_api = pytest.importorskip("playwright.async_api", reason=PLAYWRIGHT_HINT)
 
 
@@ -37,16 +32,6 @@ async def url(tmp_path: Path) -> AsyncIterator[str]:
         yield str(server.make_url("")).rstrip("/")
     finally:
         await server.close()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_api.async_playwright() as playwright:
-        launched: Browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=ARGS
-        )
-        yield launched
-        await launched.close()
 
 
 async def test_the_home_page_links_everything_without_javascript(

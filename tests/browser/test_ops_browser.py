@@ -16,10 +16,6 @@ import pytest
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 from tests.browser.chromium import (
-    ARGS,
-    CHROMIUM,
-    NEEDS_AXE,
-    NEEDS_CHROMIUM,
     PLAYWRIGHT_HINT,
     axe_violations,
 )
@@ -38,7 +34,6 @@ from groundcontrol.app import create_app
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
 
-pytestmark = [NEEDS_CHROMIUM, NEEDS_AXE]
 async_api = pytest.importorskip("playwright.async_api", reason=PLAYWRIGHT_HINT)
 SHOTS = REPO / "docs" / "ops"
 H = timedelta(hours=1)
@@ -84,16 +79,6 @@ async def service(tmp_path: Path) -> AsyncIterator[Service]:
         yield Service(app, str(server.make_url("")).rstrip("/"), clock)
     finally:
         await server.close()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_api.async_playwright() as playwright:
-        launched: Browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=ARGS
-        )
-        yield launched
-        await launched.close()
 
 
 async def a_week_of_cases(service: Service) -> None:

@@ -4,16 +4,11 @@ docs/simulation.md is pictured in docs/simulation/report.png."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from tests.browser.chromium import (
-    ARGS,
-    CHROMIUM,
-    NEEDS_AXE,
-    NEEDS_CHROMIUM,
     PLAYWRIGHT_HINT,
     axe_violations,
 )
@@ -29,21 +24,10 @@ from groundcontrol.simulation.synthetic import Shape, generate
 if TYPE_CHECKING:
     from playwright.async_api import Browser
 
-pytestmark = [NEEDS_CHROMIUM, NEEDS_AXE]
 async_api = pytest.importorskip("playwright.async_api", reason=PLAYWRIGHT_HINT)
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "docs" / "simulation" / "report.html"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_api.async_playwright() as playwright:
-        launched: Browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=ARGS
-        )
-        yield launched
-        await launched.close()
 
 
 async def summary(journeys: Path) -> Summary:
