@@ -19,10 +19,10 @@ from aiohttp.test_utils import TestServer, unused_port
 from tests.browser.chromium import (
     PLAYWRIGHT_HINT,
     axe_violations,
+    screenshot,
 )
 from tests.integration.api_harness import (
     ADMIN_TOKEN,
-    REPO,
     SOURCE_TOKEN,
     Clock,
     event,
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 
 async_api = pytest.importorskip("playwright.async_api", reason=PLAYWRIGHT_HINT)
 
-SHOTS = REPO / "docs"
 PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
@@ -100,7 +99,7 @@ async def phone(browser: Browser, *, enforce_csp: bool = False) -> Page:
 
 
 async def shot(page: Page, name: str) -> None:
-    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    await screenshot(page, name)
 
 
 async def assert_accessible(page: Page) -> None:
@@ -229,7 +228,7 @@ async def test_a_marketer_edits_the_words_in_the_studio_and_the_page_says_them(
     await studio.get_by_role("button", name="Preview").click()
     preview = studio.frame_locator("iframe.page-preview")
     await expect(preview.get_by_role("heading", name="Zo gaat het verder")).to_be_visible()
-    await studio.screenshot(path=str(SHOTS / "studio" / "page-words.png"), full_page=True)
+    await screenshot(studio, "studio/page-words")
     await studio.get_by_role("button", name="Publish").click()
     await expect(studio.get_by_role("status")).to_contain_text("Published version 1")
 

@@ -12,8 +12,9 @@ from aiohttp.test_utils import TestServer
 from tests.browser.chromium import (
     PLAYWRIGHT_HINT,
     axe_violations,
+    screenshot,
 )
-from tests.integration.api_harness import REPO, Clock, settings_for
+from tests.integration.api_harness import Clock, settings_for
 
 from groundcontrol.app import create_app
 
@@ -53,4 +54,4 @@ async def test_the_home_page_passes_axe_and_is_pictured(browser: Browser, url: s
     page = await context.new_page()
     await page.goto(f"{url}/")
     assert await axe_violations(page) == []
-    await page.screenshot(path=str(REPO / "docs" / "home.png"), full_page=True)
+    await screenshot(page, "home")

@@ -18,10 +18,10 @@ from aiohttp.test_utils import TestServer
 from tests.browser.chromium import (
     PLAYWRIGHT_HINT,
     axe_violations,
+    screenshot,
 )
 from tests.integration.api_harness import (
     ADMIN_TOKEN,
-    REPO,
     SOURCE_TOKEN,
     Clock,
     event,
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
 
 async_api = pytest.importorskip("playwright.async_api", reason=PLAYWRIGHT_HINT)
-SHOTS = REPO / "docs" / "ops"
 H = timedelta(hours=1)
 
 
@@ -109,8 +108,7 @@ async def signed_in(browser: Browser, service: Service, path: str, *, js: bool =
 
 
 async def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    await screenshot(page, f"ops/{name}")
 
 
 async def test_an_operator_reads_the_golden_thread_and_a_case_line(

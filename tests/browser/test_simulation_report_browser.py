@@ -11,6 +11,7 @@ import pytest
 from tests.browser.chromium import (
     PLAYWRIGHT_HINT,
     axe_violations,
+    screenshot,
 )
 
 from groundcontrol.planning.journeys import load_journeys
@@ -64,4 +65,4 @@ async def test_the_worked_example_passes_axe_and_is_pictured(browser: Browser) -
     page = await context.new_page()
     await page.goto(EXAMPLE.as_uri())
     assert await axe_violations(page) == []
-    await page.screenshot(path=str(EXAMPLE.with_suffix(".png")), full_page=True)
+    await screenshot(page, "simulation/report")

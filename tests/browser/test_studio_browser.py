@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
-from tests.browser.chromium import PLAYWRIGHT_HINT, axe_violations
+from tests.browser.chromium import PLAYWRIGHT_HINT, axe_violations, screenshot
 from tests.integration.api_harness import (
     ADMIN_TOKEN,
     REPO,
@@ -35,7 +35,6 @@ from groundcontrol.domain import ChannelName
 if TYPE_CHECKING:  # at run time, only when installed: see importorskip below
     from playwright.async_api import Browser, Page
 
-SHOTS = REPO / "docs" / "studio"
 DESKTOP = {"width": 1360, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
@@ -106,8 +105,7 @@ async def assert_accessible(page: Page) -> None:
 
 
 async def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    await screenshot(page, f"studio/{name}")
 
 
 async def test_a_marketer_changes_what_we_send_when_a_case_is_received(
