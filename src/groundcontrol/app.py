@@ -25,6 +25,7 @@ from groundcontrol.api import (
     twilio_callbacks,
     unsubscribe,
 )
+from groundcontrol.api.parse_errors import ProblemAppRunner
 from groundcontrol.api.problems import problem_middleware
 from groundcontrol.api.storable import storable_middleware
 from groundcontrol.casepage import views as case_page
@@ -334,7 +335,7 @@ async def serve(settings: Settings) -> None:
     warn_about_demo_token(settings)
     warn_about_lease(settings)
     app = create_app(settings)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    runner = ProblemAppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.server.host, settings.server.port)
     await site.start()
