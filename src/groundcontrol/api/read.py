@@ -39,10 +39,33 @@ class NotificationQuery(BaseModel):
         return NotificationFilter(self.state, self.channel, self.case_id, self.limit)
 
 
+# `_one_selector` below, as JSON Schema for /openapi.json: either `ids` (and no filter)
+# or `state` (with optional filters), never both, never neither.
+_ONE_SELECTOR: dict[str, Any] = {
+    "anyOf": [
+        {
+            "required": ["ids"],
+            "properties": {
+                "ids": {"type": "array"},
+                "state": {"type": "null"},
+                "channel": {"type": "null"},
+                "case_id": {"type": "null"},
+            },
+        },
+        {
+            "required": ["state"],
+            "properties": {"state": {"type": "string"}, "ids": {"type": "null"}},
+        },
+    ]
+}
+
+
 class RedriveBody(BaseModel):
     """`POST /v1/notifications/retry`: either `ids`, or a filter over dead or failed ones."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, json_schema_extra=_ONE_SELECTOR
+    )
 
     ids: Annotated[list[Text], Field(min_length=1, max_length=1000)] | None = None
     state: Literal["dead", "failed"] | None = None
