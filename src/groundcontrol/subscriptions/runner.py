@@ -18,6 +18,12 @@ from groundcontrol.subscriptions.bodies import Decoded, decode
 
 # Records events and returns their results once committed (the webhook's ingest).
 Ingest = Callable[[Sequence[Event]], Awaitable[list[IngestResult]]]
+# The validation context now (what the running service can deliver), as the webhook's.
+Context = Callable[[], dict[str, Any]]
+
+
+def no_context() -> dict[str, Any]:
+    return {}
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,7 @@ class BatchRunner:
     transport: Transport
     ingest: Ingest
     metrics: Metrics
+    context: Context = no_context
 
     async def process(self, messages: Sequence[Message]) -> None:
         decoded, problems = self._decode(messages)
@@ -51,9 +58,10 @@ class BatchRunner:
         """Each message's event or problem, by its position in the batch."""
         decoded: dict[int, Decoded] = {}
         problems: dict[int, ProblemError] = {}
+        context = self.context()
         for index, message in enumerate(messages):
             try:
-                decoded[index] = decode(message, self.source)
+                decoded[index] = decode(message, self.source, context)
             except ProblemError as exc:
                 problems[index] = exc
         return decoded, problems
