@@ -256,7 +256,7 @@ async def _subscriptions_ctx(app: web.Application) -> AsyncIterator[None]:
     subscriptions = app[keys.SUBSCRIPTIONS]
     smtputf8 = app[keys.SMTPUTF8]
     subscriptions.start(
-        app[keys.INGESTOR].ingest,
+        app[keys.INGESTOR].ingest_each,
         lambda: validation_context(smtputf8=smtputf8.accepted),
     )
     yield

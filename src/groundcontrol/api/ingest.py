@@ -25,6 +25,7 @@ JSON = "application/json"
 CLOUDEVENTS = "application/cloudevents+json"
 UNKNOWN_CUSTOMER = "urn:groundcontrol:problem:unknown-customer"
 CONFLICT = "urn:groundcontrol:problem:conflict"
+NOT_STORED = "urn:groundcontrol:problem:not-stored"
 
 routes = web.RouteTableDef()
 
@@ -156,6 +157,17 @@ def refusal(result: IngestResult, prefix: str) -> ProblemError | None:
     return None
 
 
+def not_stored(error: Exception) -> ProblemError:
+    """The problem of an event the store itself refused (a constraint, a trigger): no
+    input rule foresaw it, so it is a 500, and the reason goes with it."""
+    return ProblemError(
+        500,
+        "Event not stored",
+        f"the store refused this event: {type(error).__name__}: {error}",
+        type_=NOT_STORED,
+    )
+
+
 def _accepted(result: IngestResult, duplicate: bool) -> dict[str, Any]:
     return {
         "event_id": result.event_id,
@@ -179,4 +191,6 @@ def rejection_reason(exc: ProblemError) -> str:
     """The metrics label of a refused event."""
     if exc.type_ == UNKNOWN_CUSTOMER:
         return "unknown_customer"
+    if exc.type_ == NOT_STORED:
+        return "not_stored"
     return _REASONS.get(exc.status, str(exc.status))
