@@ -7,7 +7,9 @@ aiohttp offers no setting for that answer. `handle_error` is the method
 `RequestHandler` names as its error hook, and the `Server` is the protocol factory
 that builds the handler, so the hook is confined to this module: a handler
 subclass, a server that builds it, and an `AppRunner` whose server is that one.
-Everything else (routing, middlewares, signals, shutdown) is aiohttp's own.
+Everything else (routing, middlewares, signals, shutdown) is aiohttp's own. Two
+aiohttp internals are used, `AppRunner._make_server` and `Server._kwargs`; if an
+upgrade moves them, tests/integration/test_unparseable_requests.py fails.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from groundcontrol.api.problems import problem
 log = logging.getLogger(__name__)
 
 PARSE_ERROR = "urn:groundcontrol:problem:unparseable-request"
-# JSON error bodies: never sniffed as HTML, never cached (the same as every problem).
+# The answer quotes what the client sent: never sniffed as HTML, never cached.
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 _QUOTE_CHARS = 120  # how much of aiohttp's message (which quotes the bad bytes) we echo
 
@@ -117,7 +119,8 @@ class ProblemRequestHandler(RequestHandler):
         if request.writer.output_size > 0:
             raise ConnectionError("a response was already sent; cannot answer the error")
         # Hostile or broken clients are routine on a public port: one line, no traceback.
-        log.info("refused an unparseable request from %s: %s", request.remote, exc.message)
+        reason = _quote(exc.message)  # one line: the bytes are the client's
+        log.info("refused an unparseable request from %s: %s", request.remote, reason)
         return parse_problem(exc)
 
 

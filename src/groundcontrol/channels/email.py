@@ -134,12 +134,17 @@ class EmailChannel:
 
     async def _transmit(self, address: str, content: bytes) -> str:
         utf8 = needs_smtputf8(address)
+        if utf8 and self.smtputf8.setting is False:
+            raise PermanentDeliveryError(
+                f"{address!r} has a non-ASCII local part, which needs SMTPUTF8, and "
+                "channels.email.smtputf8 is false"
+            )
         async with self._pool.lease() as lease:
             try:
                 async with asyncio.timeout(self._timeout):
                     await self._ensure_alive(lease)
                     if utf8:
-                        self._require_smtputf8(lease.client, address)
+                        _require_smtputf8(lease.client, address)
                     refused, reply = await lease.client.sendmail(
                         self._envelope_from,
                         [address],
@@ -158,21 +163,6 @@ class EmailChannel:
             # each notification has one, so this guards the contract, not a case.
             raise refusal_error(refused)
         return reply
-
-    def _require_smtputf8(self, client: _Client, address: str) -> None:
-        # Permanent on purpose: a relay that stopped offering SMTPUTF8 is a configuration
-        # matter that a retry every few minutes will not fix; failing now moves the
-        # customer to the next channel and puts the reason on the timeline.
-        if self.smtputf8.setting is False:
-            raise PermanentDeliveryError(
-                f"{address!r} has a non-ASCII local part, which needs SMTPUTF8, and "
-                "channels.email.smtputf8 is false"
-            )
-        if not client.supports_extension(SMTPUTF8):
-            raise PermanentDeliveryError(
-                f"{address!r} has a non-ASCII local part, which needs SMTPUTF8, and the "
-                "SMTP server does not offer it (any more)"
-            )
 
     async def _ensure_alive(self, lease: _Lease) -> None:
         if lease.reused and lease.idle_for() >= self._noop_after_idle:
@@ -203,6 +193,17 @@ class EmailChannel:
             raise _classify(exc, data_started=False) from exc
         self.smtputf8.learn(client.supports_extension(SMTPUTF8))
         return client
+
+
+def _require_smtputf8(client: _Client, address: str) -> None:
+    # Permanent on purpose: a relay that stopped offering SMTPUTF8 is a configuration
+    # matter that a retry every few minutes will not fix; failing now moves the
+    # customer to the next channel and puts the reason on the timeline.
+    if not client.supports_extension(SMTPUTF8):
+        raise PermanentDeliveryError(
+            f"{address!r} has a non-ASCII local part, which needs SMTPUTF8, and the "
+            "SMTP server does not offer it (any more)"
+        )
 
 
 async def _greet(client: _Client) -> None:
