@@ -7,6 +7,7 @@ routes the real app registers.
 
 from __future__ import annotations
 
+from copy import deepcopy
 from functools import cache
 from typing import Any
 
@@ -14,6 +15,7 @@ from aiohttp import web
 from pydantic.json_schema import models_json_schema
 
 import groundcontrol
+from groundcontrol.api.parse_errors import PARSE_ERROR
 from groundcontrol.api.problems import PROBLEM_JSON
 from groundcontrol.api.read import RedriveBody
 from groundcontrol.api.schemas import CloudEventBody, CustomerBody, EventBody
@@ -42,7 +44,11 @@ def document() -> dict[str, Any]:
             "title": "Ground Control",
             "version": getattr(groundcontrol, "__version__", "0.1.0"),
             "description": "Proactive notification gateway: no customer left in the dark. "
-            "Every error is application/problem+json (RFC 9457).",
+            "Every error is application/problem+json (RFC 9457). "
+            "A request the HTTP parser cannot read is answered before any operation, "
+            f"with type {PARSE_ERROR}: 431 for a header field over 8,190 bytes, 414 for a "
+            "request target over 8,190 bytes, 400 for a NUL or control character in a "
+            "header, a missing Host, or a bad request line, method or HTTP version.",
         },
         "paths": {
             **_ingest_paths(),
@@ -62,7 +68,23 @@ def document() -> dict[str, Any]:
 def _model_schemas() -> dict[str, Schema]:
     models = [(m, "validation") for m in (EventBody, CloudEventBody, CustomerBody, RedriveBody)]
     _, top = models_json_schema(models, ref_template=_REF)  # type: ignore[arg-type]
-    return dict(top.get("$defs", {}))
+    schemas = dict(top.get("$defs", {}))
+    # The envelope's model takes `data` as any object and validates it as an event
+    # afterwards (so errors name `data.<field>`); the document says what that means.
+    schemas["CloudEventData"] = _cloudevent_data(schemas["EventBody"])
+    schemas["CloudEventBody"]["properties"]["data"] = _ref("CloudEventData")
+    return schemas
+
+
+def _cloudevent_data(event: Schema) -> Schema:
+    """The event as `data` of an envelope: the same schema, with `id` optional."""
+    return {
+        **deepcopy(event),
+        "title": "CloudEventData",
+        "description": "The event, as POST /v1/events takes it as application/json; "
+        "without an `id` of its own it takes the envelope's.",
+        "required": [name for name in event["required"] if name != "id"],
+    }
 
 
 def _ref(name: str) -> Schema:
