@@ -162,8 +162,7 @@ class SqlStore(StoreBase):
     ) -> list[IngestResult]:
         async with self.write() as conn:
             results = await batch_recording.record_batch(conn, self.dialect, events, planner, now)
-            told = unreachable_callbacks(self.callback_routes, events, results, now)
-            await callback_outbox.insert(conn, told)
+            await self._tell_unreachable(conn, [(events, results)], now)
             await self.wake_others(conn, "events")
         return results
 
@@ -172,8 +171,28 @@ class SqlStore(StoreBase):
     ) -> list[list[IngestResult] | Exception]:
         async with self.write() as conn:
             outcomes = await self._bisected(conn, groups, planner, now)
+            recorded = [
+                (group, outcome)
+                for group, outcome in zip(groups, outcomes, strict=True)
+                if not isinstance(outcome, Exception)
+            ]
+            await self._tell_unreachable(conn, recorded, now)
             await self.wake_others(conn, "events")
         return outcomes
+
+    async def _tell_unreachable(
+        self,
+        conn: AsyncConnection,
+        recorded: Sequence[tuple[Sequence[Event], Sequence[IngestResult]]],
+        now: datetime,
+    ) -> None:
+        """The `customer.unreachable` callbacks of what was recorded, in its transaction."""
+        told = [
+            row
+            for events, results in recorded
+            for row in unreachable_callbacks(self.callback_routes, events, results, now)
+        ]
+        await callback_outbox.insert(conn, told)
 
     async def _bisected(
         self,
