@@ -3,7 +3,7 @@ retried at the delivery policy's times, dead when no attempt is left, re-drivabl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from groundcontrol.domain import as_utc
 from groundcontrol.planning.callbacks import CallbackRoutes, CaseRef, entry_callbacks
 from groundcontrol.planning.rows import Entry
+from groundcontrol.planning.status_callbacks import StateChange, status_callbacks, wanted
 from groundcontrol.store.callback_views import (
     DEAD,
     PENDING,
@@ -50,6 +51,31 @@ async def tell_entries(
         return
     case = CaseRef(case_id, row.customer_id, row.status, row.source)
     await insert(conn, entry_callbacks(routes, case, entries, now))
+
+
+async def tell_changes(
+    conn: AsyncConnection,
+    routes: CallbackRoutes,
+    changes: Sequence[StateChange],
+    now: datetime,
+    cases: Mapping[str, CaseRef] | None = None,
+) -> None:
+    """The `notification.status` callbacks for `changes`, in the same transaction. Reads
+    the cases' sources (unless the caller knows them) only when some source opted in."""
+    if not changes or not wanted(routes):
+        return
+    known = cases if cases is not None else await case_refs(conn, {c.case_id for c in changes})
+    await insert(conn, status_callbacks(routes, changes, known, now))
+
+
+async def case_refs(conn: AsyncConnection, case_ids: set[str]) -> dict[str, CaseRef]:
+    query = select(cases.c.id, cases.c.customer_id, cases.c.status, cases.c.source).where(
+        cases.c.id.in_(sorted(case_ids))
+    )
+    return {
+        row.id: CaseRef(row.id, row.customer_id, row.status, row.source)
+        for row in await conn.execute(query)
+    }
 
 
 def _due(now: datetime) -> Any:

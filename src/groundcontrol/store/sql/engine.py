@@ -23,9 +23,10 @@ from groundcontrol.domain import (
     NotificationState,
     as_utc,
 )
-from groundcontrol.planning.callbacks import failure_callbacks, unreachable_callbacks
+from groundcontrol.planning.callbacks import failure_callbacks
 from groundcontrol.planning.golden_thread import Contact
 from groundcontrol.planning.promises import QuietWindow
+from groundcontrol.planning.status_callbacks import PENDING, StateChange, redriven, wanted
 from groundcontrol.planning.transitions import counts_as_attempt, preferences_entry
 from groundcontrol.store.callback_views import CallbackClaim, CallbackOutcome, CallbackView
 from groundcontrol.store.case_views import (
@@ -97,6 +98,7 @@ def _regrouped(
 
 
 _REDRIVABLE = (NotificationState.DEAD.value, NotificationState.FAILED.value)
+CANCELLED = NotificationState.CANCELLED.value
 # How often a batch is recorded again after losing a race with another instance.
 RACE_ATTEMPTS = 3
 
@@ -161,9 +163,9 @@ class SqlStore(StoreBase):
         self, events: Sequence[Event], planner: Planner, now: datetime
     ) -> list[IngestResult]:
         async with self.write() as conn:
-            results = await batch_recording.record_batch(conn, self.dialect, events, planner, now)
-            told = unreachable_callbacks(self.callback_routes, events, results, now)
-            await callback_outbox.insert(conn, told)
+            results = await batch_recording.record_batch(
+                conn, self.dialect, events, planner, now, self.callback_routes
+            )
             await self.wake_others(conn, "events")
         return results
 
@@ -191,7 +193,7 @@ class SqlStore(StoreBase):
             async with conn.begin_nested():
                 events = [event for group in groups for event in group]
                 results = await batch_recording.record_batch(
-                    conn, self.dialect, events, planner, now
+                    conn, self.dialect, events, planner, now, self.callback_routes
                 )
         except Exception as exc:  # rolled back to the savepoint: only these groups undone
             if len(groups) == 1:
@@ -251,12 +253,16 @@ class SqlStore(StoreBase):
                 notifications.c.state == NotificationState.PENDING.value,
             )
             .values(state=NotificationState.CANCELLED.value, updated_at=now)
-            .returning(notifications.c.id, notifications.c.case_id)
+            .returning(notifications.c.id, notifications.c.case_id, notifications.c.attempts)
         )
-        return [
-            (row.case_id, [("cancelled", row.id, {"reason": f"customer opted out of {channel}"})])
-            for row in rows
+        cancelled = sorted(rows.all(), key=lambda row: row.id)
+        reason = f"customer opted out of {channel}"
+        changes = [
+            StateChange(row.id, row.case_id, channel, CANCELLED, PENDING, row.attempts, reason)
+            for row in cancelled
         ]
+        await callback_outbox.tell_changes(conn, self.callback_routes, changes, now)
+        return [(row.case_id, [("cancelled", row.id, {"reason": reason})]) for row in cancelled]
 
     async def _note_opt_change(
         self,
@@ -344,11 +350,13 @@ class SqlStore(StoreBase):
         self, now: datetime, limit: int, owner: str, lease: timedelta
     ) -> list[Claim]:
         async with self.write() as conn:
-            return await claims.claim_due(conn, self.dialect, now, limit, owner, lease)
+            return await claims.claim_due(
+                conn, self.dialect, now, limit, owner, lease, self.callback_routes
+            )
 
     async def finish(self, results: Sequence[tuple[Claim, Decision]], now: datetime) -> list[bool]:
         async with self.write() as conn:
-            done = await claims.finish_many(conn, self.dialect, results, now)
+            done = await claims.finish_many(conn, self.dialect, results, now, self.callback_routes)
             told = [
                 row
                 for (claim, decision), ok in zip(results, done, strict=True)
@@ -363,7 +371,7 @@ class SqlStore(StoreBase):
     async def release(self, claimed: Sequence[Claim], now: datetime) -> None:
         async with self.write() as conn:
             for claim in claimed:
-                await claims.release_one(conn, claim, now)
+                await claims.release_one(conn, claim, now, self.callback_routes)
 
     async def recent_sends(self, customer_id: str, since: datetime) -> list[datetime]:
         """When this customer's messages were sent since `since` (for frequency caps)."""
@@ -429,6 +437,7 @@ class SqlStore(StoreBase):
 
     async def redrive(self, notification_id: str, now: datetime) -> bool:
         async with self.write() as conn:
+            before = await self._state_before(conn, notification_id)
             row = (
                 await conn.execute(
                     update(notifications)
@@ -442,15 +451,27 @@ class SqlStore(StoreBase):
                         attempts=0,
                         updated_at=now,
                     )
-                    .returning(notifications.c.case_id, notifications.c.last_error)
+                    .returning(
+                        notifications.c.case_id, notifications.c.channel, notifications.c.last_error
+                    )
                 )
             ).first()
             if row is None:
                 return False
             detail: dict[str, Any] = {"previous_error": row.last_error}
             await add_timeline(conn, row.case_id, now, [("redriven", notification_id, detail)])
+            change = redriven(notification_id, row.case_id, row.channel, before, row.last_error)
+            await callback_outbox.tell_changes(conn, self.callback_routes, [change], now)
             await self.wake_others(conn, "notifications")
         return True
+
+    async def _state_before(self, conn: AsyncConnection, notification_id: str) -> str | None:
+        """A notification's state before a change, read only for `notification.status`
+        (an UPDATE's RETURNING tells the new state, not the old)."""
+        if not wanted(self.callback_routes):
+            return None
+        query = select(notifications.c.state).where(notifications.c.id == notification_id)
+        return await conn.scalar(query)
 
     async def send_now(self, notification_id: str, now: datetime) -> bool:
         async with self.write() as conn:
