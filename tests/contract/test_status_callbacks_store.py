@@ -7,11 +7,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
+from sqlalchemy.event import listen as event_listen
+from sqlalchemy.event import remove as event_remove
 from tests.contract.test_store_contract import LEASE, T0, event, record
 
 from groundcontrol.domain import NotificationState
 from groundcontrol.planning.callbacks import CallbackRoutes
 from groundcontrol.store.contract import Decision, DecisionKind, Store
+from groundcontrol.store.sql.engine import SqlStore
 
 STATUS = "notification.status"
 OPTED_IN = CallbackRoutes({"demo": frozenset({STATUS})})
@@ -196,3 +200,33 @@ async def test_another_source_opting_in_tells_this_one_nothing(store: Store) -> 
     await record(store, event())
     await store.finish([(await claim(store), Decision(DecisionKind.SENT, provider_id="p"))], T0)
     assert await store.list_callbacks(None, 100) == []
+
+
+async def statements_for_a_message(store: Store, routes: CallbackRoutes, case_id: str) -> int:
+    """How many SQL statements one message's life takes: ingest, claim, send, report."""
+    assert isinstance(store, SqlStore)
+    store.route_callbacks(routes)
+    executed: list[str] = []
+
+    def count(*args: Any) -> None:
+        executed.append(args[2])
+
+    event_listen(store.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        await record(store, event(f"evt-{case_id}", case_id=case_id))
+        claimed = await claim(store)
+        await store.finish([(claimed, Decision(DecisionKind.SENT, provider_id=case_id))], T0)
+        await store.record_provider_status(case_id, NotificationState.DELIVERED, "", T0)
+    finally:
+        event_remove(store.engine.sync_engine, "before_cursor_execute", count)
+    return len(executed)
+
+
+async def test_only_an_opt_in_costs_statements(store: Store) -> None:
+    if not isinstance(store, SqlStore):
+        pytest.skip("counts SQL statements")
+    await statements_for_a_message(store, CallbackRoutes(), "C-0")  # the customer is stored
+    nobody = await statements_for_a_message(store, CallbackRoutes(), "C-1")
+    other_kinds = CallbackRoutes({"demo": frozenset({"customer.unreachable"})})
+    assert await statements_for_a_message(store, other_kinds, "C-2") == nobody
+    assert await statements_for_a_message(store, OPTED_IN, "C-3") > nobody
