@@ -52,7 +52,9 @@ from groundcontrol.planning.transitions import (
 from groundcontrol.store import memory_callbacks, memory_cases
 from groundcontrol.store.callback_views import (
     CallbackClaim,
+    CallbackFilter,
     CallbackOutcome,
+    CallbackPage,
     CallbackView,
     timeline_entry,
 )
@@ -855,6 +857,13 @@ class MemoryStore(StoreBase):
         rows = [r for r in self._tables.callbacks.values() if state is None or r["state"] == state]
         rows.sort(key=lambda r: r["updated_at"], reverse=True)
         return [memory_callbacks.view(r) for r in rows[:limit]]
+
+    async def page_callbacks(self, where: CallbackFilter) -> CallbackPage:
+        return memory_callbacks.page(self._tables.callbacks.values(), where)
+
+    async def get_callback(self, callback_id: str) -> CallbackView | None:
+        row = self._tables.callbacks.get(callback_id)
+        return memory_callbacks.view(row) if row is not None else None
 
     async def redrive_callback(self, callback_id: str, now: datetime) -> bool:
         row = self._tables.callbacks.get(callback_id)

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from groundcontrol.domain import as_utc
@@ -20,7 +20,9 @@ from groundcontrol.store.callback_views import (
     SENDING,
     SENT,
     CallbackClaim,
+    CallbackFilter,
     CallbackOutcome,
+    CallbackPage,
     CallbackView,
     timeline_entry,
 )
@@ -93,12 +95,17 @@ async def claim(
     owner: str,
     lease: timedelta,
 ) -> list[CallbackClaim]:
-    picked = dialect.claim_rows(
-        select(callbacks.c.id).where(_due(now)).order_by(callbacks.c.due_at).limit(limit)
+    # Picked in a statement of its own: as a subquery of the UPDATE, PostgreSQL may run
+    # the LIMITed, SKIP LOCKED pick more than once and claim more than `limit` rows.
+    query = dialect.claim_rows(
+        select(callbacks.c.id).where(_due(now)).order_by(callbacks.c.due_at, callbacks.c.id)
     )
+    picked = list((await conn.execute(query.limit(limit))).scalars())
+    if not picked:
+        return []
     claimed = await conn.execute(
         update(callbacks)
-        .where(callbacks.c.id.in_(picked.scalar_subquery()), _due(now))
+        .where(callbacks.c.id.in_(picked), _due(now))
         .values(
             state=SENDING,
             lease_owner=owner,
@@ -109,11 +116,12 @@ async def claim(
         )
         .returning(callbacks)
     )
+    order = {callback_id: n for n, callback_id in enumerate(picked)}
     return [
         CallbackClaim(
             row.id, row.source, row.type, row.case_id, row.body, row.attempts, row.lease_version
         )
-        for row in claimed
+        for row in sorted(claimed, key=lambda row: order[row.id])
     ]
 
 
@@ -147,20 +155,53 @@ async def listed(conn: AsyncConnection, state: str | None, limit: int) -> list[C
     query = select(callbacks).order_by(callbacks.c.updated_at.desc()).limit(limit)
     if state is not None:
         query = query.where(callbacks.c.state == state)
-    return [
-        CallbackView(
-            row.id,
-            row.source,
-            row.type,
-            row.case_id,
-            row.state,
-            row.attempts,
-            as_utc(row.due_at),
-            row.last_error,
-            row.body,
+    return [_view(row) for row in await conn.execute(query)]
+
+
+async def page(conn: AsyncConnection, where: CallbackFilter) -> CallbackPage:
+    """Newest first by creation time, then id: a keyset page (rows never move in it)."""
+    c = callbacks.c
+    conditions = [
+        column == value
+        for column, value in (
+            (c.state, where.state),
+            (c.type, where.type),
+            (c.source, where.source),
         )
-        for row in await conn.execute(query)
+        if value is not None
     ]
+    if where.after is not None:
+        position = tuple_(where.after.created_at, where.after.callback_id)
+        conditions.append(tuple_(c.created_at, c.id) < position)
+    query = (
+        select(callbacks)
+        .where(*conditions)
+        .order_by(c.created_at.desc(), c.id.desc())
+        .limit(where.limit + 1)
+    )
+    views = [_view(row) for row in await conn.execute(query)]
+    return CallbackPage.cut(views, where.limit)
+
+
+async def one(conn: AsyncConnection, callback_id: str) -> CallbackView | None:
+    row = (await conn.execute(select(callbacks).where(callbacks.c.id == callback_id))).first()
+    return _view(row) if row is not None else None
+
+
+def _view(row: Any) -> CallbackView:
+    return CallbackView(
+        row.id,
+        row.source,
+        row.type,
+        row.case_id,
+        row.state,
+        row.attempts,
+        as_utc(row.due_at),
+        row.last_error,
+        row.body,
+        as_utc(row.created_at),
+        as_utc(row.updated_at),
+    )
 
 
 async def redrive(conn: AsyncConnection, callback_id: str, now: datetime) -> bool:

@@ -28,7 +28,13 @@ from groundcontrol.planning.golden_thread import Contact
 from groundcontrol.planning.promises import QuietWindow
 from groundcontrol.planning.status_callbacks import PENDING, StateChange, redriven, wanted
 from groundcontrol.planning.transitions import counts_as_attempt, preferences_entry
-from groundcontrol.store.callback_views import CallbackClaim, CallbackOutcome, CallbackView
+from groundcontrol.store.callback_views import (
+    CallbackClaim,
+    CallbackFilter,
+    CallbackOutcome,
+    CallbackPage,
+    CallbackView,
+)
 from groundcontrol.store.case_views import (
     Breach,
     CaseFilter,
@@ -567,6 +573,14 @@ class SqlStore(StoreBase):
     async def list_callbacks(self, state: str | None, limit: int) -> list[CallbackView]:
         async with self.read() as conn:
             return await callback_outbox.listed(conn, state, limit)
+
+    async def page_callbacks(self, where: CallbackFilter) -> CallbackPage:
+        async with self.read() as conn:
+            return await callback_outbox.page(conn, where)
+
+    async def get_callback(self, callback_id: str) -> CallbackView | None:
+        async with self.read() as conn:
+            return await callback_outbox.one(conn, callback_id)
 
     async def redrive_callback(self, callback_id: str, now: datetime) -> bool:
         async with self.write() as conn:
