@@ -150,6 +150,8 @@ class RetentionReport:
     follow_ups: int = 0
     timeline: int = 0
     events: int = 0
+    callbacks: int = 0
+    breaches: int = 0
 
     @property
     def total(self) -> int:

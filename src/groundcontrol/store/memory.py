@@ -50,6 +50,7 @@ from groundcontrol.planning.transitions import (
     preferences_entry,
 )
 from groundcontrol.store import memory_callbacks, memory_cases
+from groundcontrol.store.callback_views import FINISHED as FINISHED_CALLBACKS
 from groundcontrol.store.callback_views import (
     CallbackClaim,
     CallbackFilter,
@@ -74,6 +75,7 @@ from groundcontrol.store.contract import (
     IngestResult,
     NotificationFilter,
     NotificationView,
+    RetentionReport,
     StoreBase,
     TimelineEntry,
 )
@@ -837,6 +839,24 @@ class MemoryStore(StoreBase):
     async def golden_thread(self, now: datetime, window: timedelta) -> GoldenThreadSummary:
         states = (c.state for c in self._tables.cases.values())
         return memory_cases.summary(states, self._tables.breaches, now, window)
+
+    # --- retention -----------------------------------------------------------------------
+    async def purge(self, horizon: datetime) -> RetentionReport:
+        """Finished callbacks and breaches past the horizon, by the SQL engines' rules
+        (store/sql/retention.py). The rest of a memory store's history lives as long as
+        its process (tests, simulations, demos) and is not swept."""
+        tables = self._tables
+        old = [
+            callback_id
+            for callback_id, row in tables.callbacks.items()
+            if row["state"] in FINISHED_CALLBACKS and row["updated_at"] < horizon
+        ]
+        for callback_id in old:
+            del tables.callbacks[callback_id]
+        kept = [breach for breach in tables.breaches if breach.deadline >= horizon]
+        swept = len(tables.breaches) - len(kept)
+        tables.breaches = kept
+        return RetentionReport(callbacks=len(old), breaches=swept)
 
     # --- callbacks ---------------------------------------------------------------------------
     async def claim_callbacks(
