@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy.event import listen as event_listen
 from sqlalchemy.event import remove as event_remove
-from tests.contract.test_store_contract import LEASE, T0, event, record
+from tests.contract.test_store_contract import LEASE, T0, event, planner, record
 
 from groundcontrol.domain import NotificationState
 from groundcontrol.planning.callbacks import CallbackRoutes
@@ -186,6 +186,19 @@ async def test_a_fired_follow_up_tells_its_message(store: Store) -> None:
         (follow_up.notification_id, "pending", None, 0),
         (follow_up.notification_id, "sending", "pending", 1),
     ]
+
+
+async def test_the_poison_isolating_path_tells_the_same(store: Store) -> None:
+    store.route_callbacks(CallbackRoutes({"demo": frozenset({STATUS, "customer.unreachable"})}))
+    nobody = event("evt-x", case_id="C-x", customer={"channels": []})
+    [[accepted], [unreachable]] = await store.record_events_each(
+        [[event()], [nobody]], planner(T0), T0
+    )
+    assert accepted.notification_ids and unreachable.outcome == "unreachable"
+    [created] = await changes(store)
+    assert created == (accepted.notification_ids[0], "pending", None, 0)
+    types = [c.type for c in await store.list_callbacks(None, 10)]
+    assert sorted(types) == ["customer.unreachable", STATUS]
 
 
 async def test_a_source_that_did_not_opt_in_hears_nothing(store: Store) -> None:

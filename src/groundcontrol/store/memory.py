@@ -561,8 +561,9 @@ class MemoryStore(StoreBase):
         for n in picked:
             _take_lease(n, now, owner, lease)
         claimed = [self._claim(n) for n in picked]
-        changes = [status.claimed(c, before[c.notification_id]) for c in claimed]
-        self._tell_changes(self._tables, changes, now)
+        if status.wanted(self.callback_routes):
+            changes = [status.claimed(c, before[c.notification_id]) for c in claimed]
+            self._tell_changes(self._tables, changes, now)
         return claimed
 
     def _claim(self, n: _Notification) -> Claim:
@@ -589,11 +590,13 @@ class MemoryStore(StoreBase):
         with self._transaction():
             written = [self._finish_one(claim, decision, now) for claim, decision in results]
             changes: list[status.StateChange] = []
+            telling = status.wanted(self.callback_routes)
             for (claim, decision), entries in zip(results, written, strict=True):
                 if entries is None:
                     continue
-                changes += [status.decided(claim, decision, now)]
-                changes += status.created_in(claim.case.id, entries)
+                if telling:
+                    changes += [status.decided(claim, decision, now)]
+                    changes += status.created_in(claim.case.id, entries)
                 for row in failure_callbacks(self.callback_routes, claim, decision, now):
                     self._tables.callbacks[row["id"]] = row
             self._tell_changes(self._tables, changes, now)
