@@ -12,7 +12,7 @@ from groundcontrol.store.callback_views import CallbackFilter, CallbackOutcome
 from groundcontrol.store.contract import Store
 
 EVERYTHING = CallbackRoutes({"demo": frozenset({"notification.status", "customer.unreachable"})})
-NOBODY = {"channels": []}
+NOBODY: dict[str, object] = {"channels": []}
 
 
 async def some_callbacks(store: Store) -> None:

@@ -191,9 +191,9 @@ async def test_a_fired_follow_up_tells_its_message(store: Store) -> None:
 async def test_the_poison_isolating_path_tells_the_same(store: Store) -> None:
     store.route_callbacks(CallbackRoutes({"demo": frozenset({STATUS, "customer.unreachable"})}))
     nobody = event("evt-x", case_id="C-x", customer={"channels": []})
-    [[accepted], [unreachable]] = await store.record_events_each(
-        [[event()], [nobody]], planner(T0), T0
-    )
+    first, second = await store.record_events_each([[event()], [nobody]], planner(T0), T0)
+    assert isinstance(first, list) and isinstance(second, list)
+    [accepted], [unreachable] = first, second
     assert accepted.notification_ids and unreachable.outcome == "unreachable"
     [created] = await changes(store)
     assert created == (accepted.notification_ids[0], "pending", None, 0)
