@@ -26,6 +26,7 @@ from groundcontrol.api.schemas import Text
 from groundcontrol.settings import CALLBACK_TYPES, Settings
 from groundcontrol.store.callback_views import (
     DEAD,
+    STATES,
     CallbackCursor,
     CallbackFilter,
     CallbackView,
@@ -36,7 +37,7 @@ routes = web.RouteTableDef()
 
 M = TypeVar("M", bound=BaseModel)
 
-CALLBACK_STATES = ("pending", "sending", "sent", "dead")
+CALLBACK_STATES = STATES
 
 
 def _one_of(allowed: tuple[str, ...]) -> AfterValidator:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 PENDING, SENDING, SENT, DEAD = "pending", "sending", "sent", "dead"
+STATES = (PENDING, SENDING, SENT, DEAD)
 FINISHED = (SENT, DEAD)  # delivered to the back office, or given up on: retention sweeps them
 
 
