@@ -201,6 +201,18 @@ async def test_the_poison_isolating_path_tells_the_same(store: Store) -> None:
     assert sorted(types) == ["customer.unreachable", STATUS]
 
 
+async def test_other_callbacks_of_a_change_follow_its_status_in_order(store: Store) -> None:
+    store.route_callbacks(CallbackRoutes({"demo": frozenset({STATUS, "contact.invalid"})}))
+    await record(store, event())
+    invalid = Decision(
+        DecisionKind.FAIL, detail="550", fallback_channel="sms", invalid_address=True
+    )
+    await store.finish([(await claim(store), invalid)], T0)
+    views = sorted(await store.list_callbacks(None, 100), key=lambda v: v.id)
+    told = [(v.type, v.body["data"].get("state")) for v in views]
+    assert told[-3:] == [(STATUS, "failed"), (STATUS, "pending"), ("contact.invalid", None)]
+
+
 async def test_a_source_that_did_not_opt_in_hears_nothing(store: Store) -> None:
     store.route_callbacks(CallbackRoutes({"demo": frozenset({"customer.unreachable"})}))
     await record(store, event())

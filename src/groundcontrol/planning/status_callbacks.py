@@ -47,6 +47,10 @@ class StateChange:
     attempt: int
     reason: str | None = None
 
+    def detail(self) -> dict[str, Any]:
+        """Its reason, as the timeline entry of the change says it."""
+        return {"reason": self.reason}
+
     def data(self) -> dict[str, Any]:
         return {
             "notification_id": self.notification_id,
@@ -131,6 +135,13 @@ def released(claim: Claim, reason: str) -> StateChange:
     return StateChange(
         claim.notification_id, claim.case.id, claim.channel, PENDING, SENDING, attempts, reason
     )
+
+
+def opted_out(notification_id: str, case_id: str, channel: str, attempts: int) -> StateChange:
+    """Cancelled while pending: the customer opted out of its channel."""
+    cancelled = NotificationState.CANCELLED.value
+    reason = f"customer opted out of {channel}"
+    return StateChange(notification_id, case_id, channel, cancelled, PENDING, attempts, reason)
 
 
 def redriven(

@@ -470,12 +470,12 @@ class MemoryStore(StoreBase):
             ),
             key=lambda n: n.id,
         )
-        reason = f"customer opted out of {channel}"
         changes = []
         for n in cancelled:
             n.state, n.updated_at = NotificationState.CANCELLED, now
-            self._tables.add_timeline(n.case_id, now, [("cancelled", n.id, {"reason": reason})])
-            changes.append(_change(n, PENDING, reason))
+            change = status.opted_out(n.id, n.case_id, channel, n.attempts)
+            self._tables.add_timeline(n.case_id, now, [("cancelled", n.id, change.detail())])
+            changes.append(change)
         self._tell_changes(self._tables, changes, now)
         return len(cancelled)
 
@@ -589,17 +589,24 @@ class MemoryStore(StoreBase):
     async def finish(self, results: Sequence[tuple[Claim, Decision]], now: datetime) -> list[bool]:
         with self._transaction():
             written = [self._finish_one(claim, decision, now) for claim, decision in results]
-            changes: list[status.StateChange] = []
-            telling = status.wanted(self.callback_routes)
-            for (claim, decision), entries in zip(results, written, strict=True):
-                if entries is None:
-                    continue
-                if telling:
-                    changes += [status.decided(claim, decision, now)]
-                    changes += status.created_in(claim.case.id, entries)
+            applied = [
+                (claim, decision, entries)
+                for (claim, decision), entries in zip(results, written, strict=True)
+                if entries is not None
+            ]
+            if status.wanted(self.callback_routes):
+                changes = [
+                    change
+                    for claim, decision, entries in applied
+                    for change in (
+                        status.decided(claim, decision, now),
+                        *status.created_in(claim.case.id, entries),
+                    )
+                ]
+                self._tell_changes(self._tables, changes, now)
+            for claim, decision, _ in applied:  # after the status changes, as in SQL
                 for row in failure_callbacks(self.callback_routes, claim, decision, now):
                     self._tables.callbacks[row["id"]] = row
-            self._tell_changes(self._tables, changes, now)
             return [entries is not None for entries in written]
 
     def _finish_one(self, claim: Claim, decision: Decision, now: datetime) -> list[Entry] | None:
@@ -896,13 +903,6 @@ class MemoryStore(StoreBase):
         detail = {"callback_id": callback_id, "type": row["type"]}
         self._tables.add_timeline(row["case_id"], now, [("callback_redriven", None, detail)])
         return True
-
-
-def _change(n: _Notification, previous: NotificationState, reason: str) -> status.StateChange:
-    """A change an operator or the customer made to `n` (now in its new state)."""
-    return status.StateChange(
-        n.id, n.case_id, n.channel, n.state.value, previous.value, n.attempts, reason
-    )
 
 
 def _superseded_changes(tables: _Tables, entries: Sequence[Entry]) -> list[status.StateChange]:

@@ -26,7 +26,7 @@ from groundcontrol.domain import (
 from groundcontrol.planning.callbacks import failure_callbacks
 from groundcontrol.planning.golden_thread import Contact
 from groundcontrol.planning.promises import QuietWindow
-from groundcontrol.planning.status_callbacks import PENDING, StateChange, redriven, wanted
+from groundcontrol.planning.status_callbacks import opted_out, redriven, wanted
 from groundcontrol.planning.transitions import counts_as_attempt, preferences_entry
 from groundcontrol.store.callback_views import (
     CallbackClaim,
@@ -104,7 +104,6 @@ def _regrouped(
 
 
 _REDRIVABLE = (NotificationState.DEAD.value, NotificationState.FAILED.value)
-CANCELLED = NotificationState.CANCELLED.value
 # How often a batch is recorded again after losing a race with another instance.
 RACE_ATTEMPTS = 3
 
@@ -262,13 +261,9 @@ class SqlStore(StoreBase):
             .returning(notifications.c.id, notifications.c.case_id, notifications.c.attempts)
         )
         cancelled = sorted(rows.all(), key=lambda row: row.id)
-        reason = f"customer opted out of {channel}"
-        changes = [
-            StateChange(row.id, row.case_id, channel, CANCELLED, PENDING, row.attempts, reason)
-            for row in cancelled
-        ]
+        changes = [opted_out(row.id, row.case_id, channel, row.attempts) for row in cancelled]
         await callback_outbox.tell_changes(conn, self.callback_routes, changes, now)
-        return [(row.case_id, [("cancelled", row.id, {"reason": reason})]) for row in cancelled]
+        return [(c.case_id, [("cancelled", c.notification_id, c.detail())]) for c in changes]
 
     async def _note_opt_change(
         self,
