@@ -16,6 +16,7 @@ from aiohttp import web
 
 from groundcontrol import keys, studio
 from groundcontrol.api import (
+    callbacks,
     cases,
     home,
     ingest,
@@ -63,6 +64,7 @@ ROUTES = (
     ingest.routes,
     read.routes,
     cases.routes,
+    callbacks.routes,
     dashboard.routes,
     dashboard.static,
     ops.routes,

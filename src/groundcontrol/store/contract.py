@@ -32,7 +32,13 @@ from groundcontrol.planning.callbacks import NONE, CallbackRoutes
 from groundcontrol.planning.golden_thread import Contact
 from groundcontrol.planning.plan import Planner as Planner
 from groundcontrol.planning.promises import QuietWindow
-from groundcontrol.store.callback_views import CallbackClaim, CallbackOutcome, CallbackView
+from groundcontrol.store.callback_views import (
+    CallbackClaim,
+    CallbackFilter,
+    CallbackOutcome,
+    CallbackPage,
+    CallbackView,
+)
 from groundcontrol.store.case_views import (
     Breach,
     CaseFilter,
@@ -144,6 +150,8 @@ class RetentionReport:
     follow_ups: int = 0
     timeline: int = 0
     events: int = 0
+    callbacks: int = 0
+    breaches: int = 0
 
     @property
     def total(self) -> int:
@@ -306,7 +314,13 @@ class Store(Protocol):
     ) -> bool:
         """Apply an attempt's outcome; False when the lease moved on (nothing written)."""
 
-    async def list_callbacks(self, state: str | None, limit: int) -> list[CallbackView]: ...
+    async def list_callbacks(self, state: str | None, limit: int) -> list[CallbackView]:
+        """The most recently changed callbacks (the dashboard's dead letters)."""
+
+    async def page_callbacks(self, where: CallbackFilter) -> CallbackPage:
+        """Callbacks newest first (by creation, then id), filtered, one keyset page."""
+
+    async def get_callback(self, callback_id: str) -> CallbackView | None: ...
 
     async def redrive_callback(self, callback_id: str, now: datetime) -> bool:
         """A dead callback is pending again with fresh attempts."""

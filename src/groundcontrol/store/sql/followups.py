@@ -15,7 +15,8 @@ from groundcontrol.planning.followups import DueFollowUp, fire
 from groundcontrol.planning.golden_thread import Thread
 from groundcontrol.planning.promises import QuietWindow
 from groundcontrol.planning.rows import CUSTOMER_FACING
-from groundcontrol.store.sql.callback_outbox import tell_entries
+from groundcontrol.planning.status_callbacks import created_in
+from groundcontrol.store.sql.callback_outbox import tell_changes, tell_entries
 from groundcontrol.store.sql.dialect import Dialect
 from groundcontrol.store.sql.recording import load_customer
 from groundcontrol.store.sql.schema import cases, follow_ups, notifications
@@ -61,6 +62,7 @@ async def _fire(
         await conn.execute(notifications.insert(), [firing.notification])
     await add_timeline(conn, follow_up.case_id, now, firing.entries)
     await tell_entries(conn, routes, follow_up.case_id, firing.entries, now)
+    await tell_changes(conn, routes, created_in(follow_up.case_id, firing.entries), now)
     await conn.execute(
         update(follow_ups).where(follow_ups.c.id == follow_up.id).values(**firing.changes)
     )

@@ -214,6 +214,8 @@ callbacks = Table(
     _ts("created_at"),
     _ts("updated_at"),
     Index("ix_callbacks_due", "state", "due_at"),
+    Index("ix_callbacks_created", "created_at", "id"),  # admin pages (migration 0006)
+    Index("ix_callbacks_finished", "state", "updated_at"),  # retention (migration 0006)
 )
 
 timeline = Table(
