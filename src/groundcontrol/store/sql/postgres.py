@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
+from groundcontrol.store.sql import thread_summary
 from groundcontrol.store.sql.dialect import PostgresDialect
 from groundcontrol.store.sql.engine import SqlStore
 from groundcontrol.store.templates import Unfollow
@@ -65,6 +66,10 @@ class PostgresStore(SqlStore):
             self._watchdog = None
         await self._drop_listener()
         await super().close()
+
+    async def fold_thread_counts(self) -> None:
+        async with self.write() as conn:
+            await thread_summary.fold_deltas(conn)
 
     async def wake_others(self, conn: AsyncConnection, kind: str) -> None:
         # In the transaction itself: PostgreSQL delivers it at commit, and not at all
