@@ -20,12 +20,12 @@ transaction is one), so the counts and the rows they point into agree.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, cast, func, or_, select, text, union_all
+from sqlalchemy import Integer, and_, case, cast, func, or_, select, text, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from groundcontrol.domain import as_utc
@@ -39,13 +39,14 @@ DARK, DEADLINE = "dark", "deadline"
 COUNTED = (cases.c.is_open, cases.c.dark_since.is_not(None))
 
 Group = tuple[str, str]  # (status, source); source "" for a case without one
-Histogram = dict[int, int]  # bucket -> open cases
 
 
-@dataclass
-class Counts:
-    dark: dict[Group, Histogram] = field(default_factory=dict)
-    deadline: dict[Group, Histogram] = field(default_factory=dict)
+@dataclass(frozen=True)
+class Totals:
+    """Per group: open cases, and those whose deadline fell in an hour already over."""
+
+    open: dict[Group, int]
+    breached_before_this_hour: dict[Group, int]
 
 
 # --- keeping the counts small (PostgreSQL) --------------------------------------------------
@@ -62,6 +63,7 @@ INSERT INTO golden_thread_counts (kind, status, source, bucket, n)
 SELECT kind, status, source, bucket, n FROM summed ORDER BY kind, status, source, bucket
 ON CONFLICT (kind, status, source, bucket)
 DO UPDATE SET n = golden_thread_counts.n + EXCLUDED.n
+RETURNING kind, status, source, bucket, n
 """
 )
 
@@ -73,31 +75,50 @@ async def fold_deltas(conn: AsyncConnection) -> None:
     lock = text("SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || '.gt_fold'))")
     if not await conn.scalar(lock):
         return
-    await conn.execute(FOLD)
-    await conn.execute(thread_counts.delete().where(thread_counts.c.n == 0))
+    emptied = [tuple(row[:4]) for row in await conn.execute(FOLD) if row.n == 0]
+    if emptied:  # an hour no open case is in any more
+        key = tuple_(
+            thread_counts.c.kind,
+            thread_counts.c.status,
+            thread_counts.c.source,
+            thread_counts.c.bucket,
+        )
+        await conn.execute(thread_counts.delete().where(key.in_(emptied), thread_counts.c.n == 0))
 
 
 # --- reading ----------------------------------------------------------------------------------
 
 
-async def read_counts(conn: AsyncConnection) -> Counts:
+def _both() -> Any:
+    """The counts with the deltas not folded yet (a row per key and source of it)."""
     columns = ("kind", "status", "source", "bucket", "n")
-    both = union_all(
+    return union_all(
         select(*(thread_counts.c[c] for c in columns)),
         select(*(thread_deltas.c[c] for c in columns)),
-    ).subquery()
-    keys = (both.c.kind, both.c.status, both.c.source, both.c.bucket)
-    total = func.sum(both.c.n)
-    query = select(*keys, total).group_by(*keys).having(total != 0)
-    counts = Counts()
-    for kind, status, source, bucket, n in await conn.execute(query):
-        table = counts.dark if kind == DARK else counts.deadline
-        table.setdefault((status, source), {})[int(bucket)] = int(n)
-    return counts
+    ).subquery("counted")
 
 
 def bucket_of(at: datetime) -> int:
     return math.floor(at.timestamp() / BUCKET_SECONDS)
+
+
+async def totals(conn: AsyncConnection, now: datetime) -> Totals:
+    both = _both()
+    passed = and_(both.c.kind == DEADLINE, both.c.bucket < bucket_of(now))
+    query = select(
+        both.c.status,
+        both.c.source,
+        func.sum(case((both.c.kind == DARK, both.c.n), else_=0)),
+        func.sum(case((passed, both.c.n), else_=0)),
+    ).group_by(both.c.status, both.c.source)
+    opened: dict[Group, int] = {}
+    breached: dict[Group, int] = {}
+    for status, source, open_count, passed_count in await conn.execute(query):
+        if int(open_count or 0):
+            opened[(status, source)] = int(open_count)
+        if int(passed_count or 0):
+            breached[(status, source)] = int(passed_count)
+    return Totals(opened, breached)
 
 
 def _deadline_bucket(dialect: str) -> Any:
@@ -107,15 +128,11 @@ def _deadline_bucket(dialect: str) -> Any:
     return func.floor(hours) if dialect == "postgresql" else cast(hours, Integer)
 
 
-async def breached_now(conn: AsyncConnection, counts: Counts, now: datetime) -> dict[Group, int]:
+async def breached_now(conn: AsyncConnection, counted: Totals, now: datetime) -> dict[Group, int]:
     """Open cases past their deadline, per group: whole hours from the counts, the
-    current hour from the rows."""
+    current hour from the rows (an index range over at most one hour of deadlines)."""
     current = bucket_of(now)
-    found: dict[Group, int] = {}
-    for group, histogram in counts.deadline.items():
-        passed = sum(n for bucket, n in histogram.items() if bucket < current)
-        if passed:
-            found[group] = passed
+    found = dict(counted.breached_before_this_hour)
     deadline = cases.c.deadline_epoch
     source = func.coalesce(cases.c.source, "")
     query = (
@@ -133,30 +150,39 @@ async def breached_now(conn: AsyncConnection, counts: Counts, now: datetime) -> 
     return found
 
 
-def _merged(histograms: Iterable[Histogram]) -> Histogram:
-    merged: Histogram = {}
-    for histogram in histograms:
-        for bucket, n in histogram.items():
-            merged[bucket] = merged.get(bucket, 0) + n
-    return merged
+async def _bucket_holding(
+    conn: AsyncConnection, where_counted: list[Any], position: int
+) -> tuple[int, int]:
+    """The hour holding the `position`-th oldest dark_since (0-based) among the counted
+    cases `where_counted` selects, and how many of them lie in earlier hours."""
+    both = _both()
+    hours = (
+        select(both.c.bucket, func.sum(both.c.n).label("n"))
+        .where(both.c.kind == DARK, *(w(both) for w in where_counted))
+        .group_by(both.c.bucket)
+        .subquery("hours")
+    )
+    before = (func.sum(hours.c.n).over(order_by=hours.c.bucket) - hours.c.n).label("before")
+    running = select(hours.c.bucket, hours.c.n, before).subquery("running")
+    query = select(running.c.bucket, running.c.before).where(
+        running.c.before <= position, running.c.before + running.c.n > position
+    )
+    bucket, earlier = (await conn.execute(query)).one()
+    return int(bucket), int(earlier)
 
 
 async def dark_at(
-    conn: AsyncConnection, histogram: Histogram, where: list[Any], quantile: float, now: datetime
+    conn: AsyncConnection, group: Selector, count: int, quantile: float, now: datetime
 ) -> float | None:
-    """The `quantile` of dark seconds among the open cases `histogram` counts (those
-    matching `where`). The darker the case, the older its dark_since: rank r from the
-    lightest is position count - 1 - r from the oldest."""
-    count = sum(histogram.values())
+    """The `quantile` of dark seconds among the `count` open cases of `group`. The darker
+    the case, the older its dark_since: rank r from the lightest is position
+    count - 1 - r from the oldest."""
     if count <= 0:
         return None
     position = count - 1 - rank(count, quantile)
-    for bucket in sorted(histogram):
-        if position < histogram[bucket]:
-            since = await _nth_in_bucket(conn, where, bucket, position)
-            return max(0.0, (now - since).total_seconds())
-        position -= histogram[bucket]
-    raise AssertionError("a position within the count lies in one of its buckets")
+    bucket, earlier = await _bucket_holding(conn, group.counted, position)
+    since = await _nth_in_bucket(conn, group.cases, bucket, position - earlier)
+    return max(0.0, (now - since).total_seconds())
 
 
 async def _nth_in_bucket(
@@ -177,62 +203,76 @@ async def _nth_in_bucket(
     return as_utc(found)
 
 
-def _source_is(name: str) -> Any:
+@dataclass(frozen=True)
+class Selector:
+    """One group of open cases, as conditions on the counts and on the cases."""
+
+    counted: list[Callable[[Any], Any]]
+    cases: list[Any]
+
+
+EVERY_CASE = Selector([], [])
+
+
+def _by_status(name: str) -> Selector:
+    return Selector([lambda t: t.c.status == name], [cases.c.status == name])
+
+
+def _by_source(name: str) -> Selector:
     # The counts keep a case without a source under "" (COALESCE in the triggers).
-    if name:
-        return cases.c.source == name
-    return or_(cases.c.source.is_(None), cases.c.source == "")
+    none = or_(cases.c.source.is_(None), cases.c.source == "")
+    return Selector([lambda t: t.c.source == name], [cases.c.source == name if name else none])
 
 
 async def _groups(
     conn: AsyncConnection,
-    counts: Counts,
+    opened: Mapping[Group, int],
     breached: Mapping[Group, int],
     side: int,
     now: datetime,
 ) -> dict[str, GroupFigures]:
     """Figures per status (`side` 0) or per source (`side` 1)."""
     members: dict[str, list[Group]] = {}
-    for group in counts.dark:
+    for group in opened:
         members.setdefault(group[side], []).append(group)
     found: dict[str, GroupFigures] = {}
     for name, groups in sorted(members.items()):
-        histogram = _merged(counts.dark[g] for g in groups)
-        where = [cases.c.status == name] if side == 0 else [_source_is(name)]
+        count = sum(opened[g] for g in groups)
+        selector = _by_status(name) if side == 0 else _by_source(name)
         found[name] = GroupFigures(
-            open=sum(histogram.values()),
+            open=count,
             breached_now=sum(breached.get(g, 0) for g in groups),
-            p95_dark_seconds=await dark_at(conn, histogram, where, 0.95, now),
+            p95_dark_seconds=await dark_at(conn, selector, count, 0.95, now),
         )
     return found
 
 
 async def summary(conn: AsyncConnection, now: datetime, window: timedelta) -> GoldenThreadSummary:
-    counts = await read_counts(conn)
-    breached = await breached_now(conn, counts, now)
-    overall = _merged(counts.dark.values())
+    counted = await totals(conn, now)
+    breached = await breached_now(conn, counted, now)
+    open_count = sum(counted.open.values())
     in_window = await conn.scalar(
         select(func.count()).select_from(breaches).where(breaches.c.deadline >= now - window)
     )
     return GoldenThreadSummary(
-        open_cases=sum(overall.values()),
+        open_cases=open_count,
         breached_now=sum(breached.values()),
         dark_seconds=DarkFigures(
-            p50=await dark_at(conn, overall, [], 0.5, now),
-            p95=await dark_at(conn, overall, [], 0.95, now),
-            max=await dark_at(conn, overall, [], 1.0, now),
+            p50=await dark_at(conn, EVERY_CASE, open_count, 0.5, now),
+            p95=await dark_at(conn, EVERY_CASE, open_count, 0.95, now),
+            max=await dark_at(conn, EVERY_CASE, open_count, 1.0, now),
         ),
         breaches_in_window=int(in_window or 0),
-        by_status=await _groups(conn, counts, breached, 0, now),
-        by_source=await _groups(conn, counts, breached, 1, now),
+        by_status=await _groups(conn, counted.open, breached, 0, now),
+        by_source=await _groups(conn, counted.open, breached, 1, now),
     )
 
 
 async def open_and_breached(conn: AsyncConnection, now: datetime) -> tuple[int, int]:
     """The two gauges /metrics sets on each scrape."""
-    counts = await read_counts(conn)
-    breached = await breached_now(conn, counts, now)
-    return sum(_merged(counts.dark.values()).values()), sum(breached.values())
+    counted = await totals(conn, now)
+    breached = await breached_now(conn, counted, now)
+    return sum(counted.open.values()), sum(breached.values())
 
 
 async def snapshot(conn: AsyncConnection) -> AsyncConnection:
