@@ -4,15 +4,15 @@ hour of dark_since) and per (status, source, hour of deadline), kept by triggers
 contact, a viewed case page, a final status, a deletion) keeps them in its own
 transaction, on every code path, without the statements knowing.
 
-- PostgreSQL: statement-level triggers read the statement's old and new rows and
-  append one delta row per changed key to `golden_thread_deltas`. Appending never waits
-  for another writer and takes no lock two transactions could take in opposite orders
-  (no deadlock); a reader folds the deltas into `golden_thread_counts`
-  (store/sql/thread_counts.py).
+- PostgreSQL: the triggers append a delta row per changed key to
+  `golden_thread_deltas` (per statement for inserts and deletes, per row for an update
+  that changes a counted column). Appending never waits for another writer and takes
+  no lock two transactions could take in opposite orders (no deadlock); a reader folds
+  the deltas into `golden_thread_counts` (store/sql/thread_summary.py).
 - SQLite: one writer at a time, so row-level triggers update the counts directly.
 
 The counts start from the existing rows, under a lock that holds writers off meanwhile.
-The bucket width (3600 s) is store/sql/thread_counts.py's BUCKET_SECONDS.
+The bucket width (3600 s) is store/sql/thread_summary.py's BUCKET_SECONDS.
 
 Revision ID: 0006
 Revises: 0005
@@ -41,14 +41,19 @@ SQLITE_KEYS = (
     ("dark", OPEN, "CAST(strftime('%s', {r}.dark_since) AS INTEGER) / 3600"),
     ("deadline", HAS_DEADLINE, "CAST({r}.deadline_epoch / 3600 AS INTEGER)"),
 )
+# Only an update that changes one of these moves a case between counts.
+COUNTED_COLUMNS = ("is_open", "dark_since", "deadline_epoch", "status", "source")
 # trigger name suffix -> the statement that fires it
 TRIGGERS = {"inserted": "INSERT", "updated": "UPDATE", "deleted": "DELETE"}
 
 
 def _key_rows(keys: tuple[tuple[str, str, str], ...], rows: str, sign: str) -> str:
+    """A SELECT of each counted key of `rows` (a table, or a row trigger's OLD / NEW)."""
+    source = "" if rows in ("OLD", "NEW") else f" FROM {rows}"
     return " UNION ALL ".join(
-        f"SELECT '{kind}' AS kind, {rows}.status, COALESCE({rows}.source, '') AS source,"
-        f" {bucket.format(r=rows)} AS bucket, {sign} AS n FROM {rows} WHERE {where.format(r=rows)}"
+        f"SELECT '{kind}' AS kind, {rows}.status AS status,"
+        f" COALESCE({rows}.source, '') AS source, {bucket.format(r=rows)} AS bucket,"
+        f" {sign} AS n{source} WHERE {where.format(r=rows)}"
         for kind, where, bucket in keys
     )
 
@@ -69,21 +74,29 @@ END $$"""
 
 
 def _postgres_upgrade() -> None:
-    old = _key_rows(POSTGRES_KEYS, "old_rows", "-1")
-    new = _key_rows(POSTGRES_KEYS, "new_rows", "1")
-    bodies = {"inserted": [new], "updated": [old, new], "deleted": [old]}
-    tables = {
-        "inserted": "NEW TABLE AS new_rows",
-        "updated": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
-        "deleted": "OLD TABLE AS old_rows",
-    }
-    for name in TRIGGERS:
-        op.execute(_postgres_function(name, bodies[name]))
+    old_rows = _key_rows(POSTGRES_KEYS, "old_rows", "-1")
+    new_rows = _key_rows(POSTGRES_KEYS, "new_rows", "1")
+    # Inserts and deletes: once per statement, over all its rows (an ingest batch's new
+    # cases are one delta row per key, not one per case).
+    for name, rows, table in (
+        ("inserted", new_rows, "NEW TABLE AS new_rows"),
+        ("deleted", old_rows, "OLD TABLE AS old_rows"),
+    ):
+        op.execute(_postgres_function(name, [rows]))
         op.execute(
             f"CREATE TRIGGER golden_thread_cases_{name} AFTER {TRIGGERS[name]} ON cases"
-            f" REFERENCING {tables[name]} FOR EACH STATEMENT"
+            f" REFERENCING {table} FOR EACH STATEMENT"
             f" EXECUTE FUNCTION golden_thread_cases_{name}()"
         )
+    # Updates: per row, and only when a counted column changed; most updates of a case
+    # (a breach recorded, a message's bookkeeping) change none and cost nothing here.
+    old, new = _key_rows(POSTGRES_KEYS, "OLD", "-1"), _key_rows(POSTGRES_KEYS, "NEW", "1")
+    op.execute(_postgres_function("updated", [old, new]))
+    changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in COUNTED_COLUMNS)
+    op.execute(
+        "CREATE TRIGGER golden_thread_cases_updated AFTER UPDATE ON cases"
+        f" FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION golden_thread_cases_updated()"
+    )
 
 
 # --- SQLite -------------------------------------------------------------------------------
@@ -92,8 +105,6 @@ UPSERT = (
     "INSERT INTO golden_thread_counts (kind, status, source, bucket, n) {rows}"
     " ON CONFLICT (kind, status, source, bucket) DO UPDATE SET n = n + excluded.n;"
 )
-# Only an update that changes a counted column moves a case between counts.
-COUNTED_COLUMNS = ("is_open", "dark_since", "deadline_epoch", "status", "source")
 CHANGED = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in COUNTED_COLUMNS)
 
 
