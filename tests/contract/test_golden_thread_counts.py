@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from alembic import command
 from sqlalchemy import Connection
+from tests.peers.postgres import fetch
 
 from groundcontrol.domain import CustomerPatch, Event
 from groundcontrol.planning.golden_thread import Contact, ContactKind, rank
@@ -236,3 +237,17 @@ async def test_two_instances_writing_at_once_keep_the_summary_exact(store_url: s
     finally:
         await first.close()
         await second.close()
+
+
+async def test_the_clock_folds_the_deltas_where_nobody_reads_the_summary(
+    store: Store, store_url: str
+) -> None:
+    if not store_url.startswith("postgresql"):
+        pytest.skip("only PostgreSQL's triggers append deltas")
+    work = Workload(store, seed=3)
+    await work.record(CASES, T0)
+    pending = "SELECT count(*) AS n FROM golden_thread_deltas"
+    assert (await fetch(store_url, pending))[0]["n"] > 0
+    await store.fire_due_breaches(T0, 10)  # a clock tick
+    assert (await fetch(store_url, pending))[0]["n"] == 0
+    await assert_summary_is_direct(store, T0 + H, [])
