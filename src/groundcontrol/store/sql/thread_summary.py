@@ -10,8 +10,9 @@ have their dark_since in each hour ("dark") and their deadline in each hour
   cases of the current hour whose deadline has passed (an index range on the deadline
   of at most one hour of cases);
 - a dark-seconds percentile = now - the matching dark_since: the cumulative counts name
-  the hour holding the k-th oldest dark_since, and one index range query reads the exact
-  value inside that hour (an OFFSET within one hour of cases, not within all of them).
+  the hour holding the k-th oldest dark_since, and an index range query reads the exact
+  value inside that hour (an OFFSET within one hour of cases, not within all of them);
+  every percentile of the summary in two statements (thread_percentiles.py).
 
 Every figure is read in one snapshot (REPEATABLE READ on PostgreSQL; SQLite's read
 transaction is one), so the counts and the rows they point into agree.
@@ -20,23 +21,29 @@ transaction is one), so the counts and the rows they point into agree.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, func, or_, select, text, tuple_, union_all
+from sqlalchemy import Integer, and_, case, cast, func, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from groundcontrol.domain import as_utc
-from groundcontrol.planning.golden_thread import rank
 from groundcontrol.store.case_views import DarkFigures, GoldenThreadSummary, GroupFigures
-from groundcontrol.store.sql.schema import breaches, cases, thread_counts, thread_deltas
-from groundcontrol.store.sql.thread_rows import from_epoch
+from groundcontrol.store.sql.schema import breaches, cases, thread_counts
+from groundcontrol.store.sql.thread_percentiles import (
+    BUCKET_SECONDS,
+    BY_SOURCE,
+    BY_STATUS,
+    COUNTED,
+    DARK,
+    EVERY_CASE,
+    Wanted,
+    counted,
+    dark_seconds,
+)
 
-BUCKET_SECONDS = 3600  # the width migration 0006's triggers count in
-DARK, DEADLINE = "dark", "deadline"
-COUNTED = (cases.c.is_open, cases.c.dark_since.is_not(None))
+DEADLINE = "deadline"
 
 Group = tuple[str, str]  # (status, source); source "" for a case without one
 
@@ -89,21 +96,12 @@ async def fold_deltas(conn: AsyncConnection) -> None:
 # --- reading ----------------------------------------------------------------------------------
 
 
-def _both() -> Any:
-    """The counts with the deltas not folded yet (a row per key and source of it)."""
-    columns = ("kind", "status", "source", "bucket", "n")
-    return union_all(
-        select(*(thread_counts.c[c] for c in columns)),
-        select(*(thread_deltas.c[c] for c in columns)),
-    ).subquery("counted")
-
-
 def bucket_of(at: datetime) -> int:
     return math.floor(at.timestamp() / BUCKET_SECONDS)
 
 
 async def totals(conn: AsyncConnection, now: datetime) -> Totals:
-    both = _both()
+    both = counted()
     passed = and_(both.c.kind == DEADLINE, both.c.bucket < bucket_of(now))
     query = select(
         both.c.status,
@@ -150,121 +148,48 @@ async def breached_now(conn: AsyncConnection, counted: Totals, now: datetime) ->
     return found
 
 
-async def _bucket_holding(
-    conn: AsyncConnection, where_counted: list[Any], position: int
-) -> tuple[int, int]:
-    """The hour holding the `position`-th oldest dark_since (0-based) among the counted
-    cases `where_counted` selects, and how many of them lie in earlier hours."""
-    both = _both()
-    hours = (
-        select(both.c.bucket, func.sum(both.c.n).label("n"))
-        .where(both.c.kind == DARK, *(w(both) for w in where_counted))
-        .group_by(both.c.bucket)
-        .subquery("hours")
-    )
-    before = (func.sum(hours.c.n).over(order_by=hours.c.bucket) - hours.c.n).label("before")
-    running = select(hours.c.bucket, hours.c.n, before).subquery("running")
-    query = select(running.c.bucket, running.c.before).where(
-        running.c.before <= position, running.c.before + running.c.n > position
-    )
-    bucket, earlier = (await conn.execute(query)).one()
-    return int(bucket), int(earlier)
-
-
-async def dark_at(
-    conn: AsyncConnection, group: Selector, count: int, quantile: float, now: datetime
-) -> float | None:
-    """The `quantile` of dark seconds among the `count` open cases of `group`. The darker
-    the case, the older its dark_since: rank r from the lightest is position
-    count - 1 - r from the oldest."""
-    if count <= 0:
-        return None
-    position = count - 1 - rank(count, quantile)
-    bucket, earlier = await _bucket_holding(conn, group.counted, position)
-    since = await _nth_in_bucket(conn, group.cases, bucket, position - earlier)
-    return max(0.0, (now - since).total_seconds())
-
-
-async def _nth_in_bucket(
-    conn: AsyncConnection, where: list[Any], bucket: int, position: int
-) -> datetime:
-    start = from_epoch(bucket * BUCKET_SECONDS)
-    end = from_epoch((bucket + 1) * BUCKET_SECONDS)
-    query = (
-        select(cases.c.dark_since)
-        .where(*COUNTED, *where, cases.c.dark_since >= start, cases.c.dark_since < end)
-        .order_by(cases.c.dark_since)
-        .offset(position)
-        .limit(1)
-    )
-    found = (await conn.execute(query)).scalar_one_or_none()
-    if found is None:
-        raise RuntimeError("the golden thread's counts disagree with the cases")
-    return as_utc(found)
-
-
-@dataclass(frozen=True)
-class Selector:
-    """One group of open cases, as conditions on the counts and on the cases."""
-
-    counted: list[Callable[[Any], Any]]
-    cases: list[Any]
-
-
-EVERY_CASE = Selector([], [])
-
-
-def _by_status(name: str) -> Selector:
-    return Selector([lambda t: t.c.status == name], [cases.c.status == name])
-
-
-def _by_source(name: str) -> Selector:
-    # The counts keep a case without a source under "" (COALESCE in the triggers).
-    none = or_(cases.c.source.is_(None), cases.c.source == "")
-    return Selector([lambda t: t.c.source == name], [cases.c.source == name if name else none])
-
-
-async def _groups(
-    conn: AsyncConnection,
-    opened: Mapping[Group, int],
-    breached: Mapping[Group, int],
-    side: int,
-    now: datetime,
-) -> dict[str, GroupFigures]:
-    """Figures per status (`side` 0) or per source (`side` 1)."""
+def _by(opened: Mapping[Group, int], side: int) -> dict[str, list[Group]]:
+    """The (status, source) groups of each status (`side` 0) or source (`side` 1)."""
     members: dict[str, list[Group]] = {}
     for group in opened:
         members.setdefault(group[side], []).append(group)
-    found: dict[str, GroupFigures] = {}
-    for name, groups in sorted(members.items()):
-        count = sum(opened[g] for g in groups)
-        selector = _by_status(name) if side == 0 else _by_source(name)
-        found[name] = GroupFigures(
-            open=count,
-            breached_now=sum(breached.get(g, 0) for g in groups),
-            p95_dark_seconds=await dark_at(conn, selector, count, 0.95, now),
-        )
-    return found
+    return dict(sorted(members.items()))
 
 
 async def summary(conn: AsyncConnection, now: datetime, window: timedelta) -> GoldenThreadSummary:
-    counted = await totals(conn, now)
-    breached = await breached_now(conn, counted, now)
-    open_count = sum(counted.open.values())
+    counts = await totals(conn, now)
+    breached = await breached_now(conn, counts, now)
+    open_count = sum(counts.open.values())
+    statuses, sources = _by(counts.open, 0), _by(counts.open, 1)
+
+    def size(groups: list[Group]) -> int:
+        return sum(counts.open[g] for g in groups)
+
+    wanted = [
+        *(Wanted(EVERY_CASE, "", open_count, q) for q in (0.5, 0.95, 1.0) if open_count),
+        *(Wanted(BY_STATUS, name, size(groups), 0.95) for name, groups in statuses.items()),
+        *(Wanted(BY_SOURCE, name, size(groups), 0.95) for name, groups in sources.items()),
+    ]
+    found = dict(zip(wanted, await dark_seconds(conn, wanted, now), strict=True))
+
+    def figures(side: int, name: str, groups: list[Group]) -> GroupFigures:
+        return GroupFigures(
+            open=size(groups),
+            breached_now=sum(breached.get(g, 0) for g in groups),
+            p95_dark_seconds=found[Wanted(side, name, size(groups), 0.95)],
+        )
+
     in_window = await conn.scalar(
         select(func.count()).select_from(breaches).where(breaches.c.deadline >= now - window)
     )
+    every = [found.get(Wanted(EVERY_CASE, "", open_count, q)) for q in (0.5, 0.95, 1.0)]
     return GoldenThreadSummary(
         open_cases=open_count,
         breached_now=sum(breached.values()),
-        dark_seconds=DarkFigures(
-            p50=await dark_at(conn, EVERY_CASE, open_count, 0.5, now),
-            p95=await dark_at(conn, EVERY_CASE, open_count, 0.95, now),
-            max=await dark_at(conn, EVERY_CASE, open_count, 1.0, now),
-        ),
+        dark_seconds=DarkFigures(*every),
         breaches_in_window=int(in_window or 0),
-        by_status=await _groups(conn, counted.open, breached, 0, now),
-        by_source=await _groups(conn, counted.open, breached, 1, now),
+        by_status={n: figures(BY_STATUS, n, g) for n, g in statuses.items()},
+        by_source={n: figures(BY_SOURCE, n, g) for n, g in sources.items()},
     )
 
 
