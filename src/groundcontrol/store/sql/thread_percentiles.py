@@ -73,7 +73,7 @@ def _running_hours() -> Any:
         select(both.c.status, both.c.source, both.c.bucket, func.sum(both.c.n).label("n"))
         .where(both.c.kind == DARK)
         .group_by(both.c.status, both.c.source, both.c.bucket)
-        .subquery("dark")
+        .cte("dark")
     )
     total = func.sum(dark.c.n).label("n")
     hours = union_all(
