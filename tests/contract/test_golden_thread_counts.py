@@ -230,7 +230,9 @@ async def test_two_instances_writing_at_once_keep_the_summary_exact(store_url: s
         )
         now = max(e for e in ends if e is not None)
         recorded = one.breaches + two.breaches
-        assert len({(b.case_id, b.dark_since) for b in recorded}) == len(recorded)
+        # (Each instance runs its own clock here, hours apart: what the summary must get
+        # right is every figure, not realistic timing. Breach-once-per-stretch across
+        # instances is test_golden_thread_store.py's.)
         for store in (first, second):
             await assert_summary_is_direct(store, now, recorded)
             await assert_summary_is_direct(store, now + 5 * H, recorded)
