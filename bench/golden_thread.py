@@ -217,9 +217,9 @@ async def breaches_while_ingesting(
     )
     ordered, batches = sorted(lateness), sorted(batch_ms)
     print(
-        f"{len(ordered):,} breaches recorded ({due:,} spread over {seconds:.0f} s, the rest"
-        " seeded cases whose 72 h promise broke meanwhile)"
-        f" ({breaches_per_second:.0f}/s) while ingesting {recorded:,} events"
+        f"{len(ordered):,} breaches recorded ({due:,} due {breaches_per_second:.0f}/s over"
+        f" {seconds:.0f} s, the rest seeded cases whose 72 h promise broke meanwhile)"
+        f" while ingesting {recorded:,} events"
         f" ({recorded / (seconds + 2):.0f}/s asked {events_per_second}/s, batches of 50,"
         f" batch p50 {statistics.median(batches):.0f} ms, p95 {percentile(batches, 0.95):.0f} ms):"
         f" lateness p50 {statistics.median(ordered):.0f} ms, p99 {percentile(ordered, 0.99):.0f}"
