@@ -65,6 +65,7 @@ from groundcontrol.store.sql import (
     recording,
     releases,
     retention,
+    thread_summary,
 )
 from groundcontrol.store.sql.callbacks import apply_provider_status
 from groundcontrol.store.sql.dialect import Dialect
@@ -533,9 +534,15 @@ class SqlStore(StoreBase):
                 await self.wake_others(conn, "callbacks")
         return found
 
+    async def fold_thread_counts(self) -> None:
+        """Hook: fold what writers appended into the golden thread's counts before a
+        read (PostgreSQL). SQLite's triggers keep the counts themselves."""
+
     async def thread_counts(self, now: datetime) -> tuple[int, int]:
+        await self.fold_thread_counts()
         async with self.read() as conn:
-            return await case_reads.thread_counts(conn, now)
+            conn = await thread_summary.snapshot(conn)
+            return await thread_summary.open_and_breached(conn, now)
 
     async def get_case(self, case_id: str) -> CaseView | None:
         async with self.read() as conn:
@@ -546,8 +553,10 @@ class SqlStore(StoreBase):
             return await case_reads.list_cases(conn, where, now)
 
     async def golden_thread(self, now: datetime, window: timedelta) -> GoldenThreadSummary:
+        await self.fold_thread_counts()
         async with self.read() as conn:
-            return await case_reads.summary(conn, now, window)
+            conn = await thread_summary.snapshot(conn)
+            return await thread_summary.summary(conn, now, window)
 
     # --- callbacks ---------------------------------------------------------------------------
     async def claim_callbacks(

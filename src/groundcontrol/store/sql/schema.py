@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
     Table,
@@ -191,6 +192,36 @@ breaches = Table(
     _ts("recorded_at"),
     Index("ix_breaches_deadline", "deadline"),
     Index("ix_breaches_case", "case_id"),
+)
+
+
+# The golden thread's summary at scale (migration 0006; store/sql/thread_counts.py):
+# open cases per (status, source, hour of dark_since) and per (status, source, hour of
+# deadline), kept by triggers on `cases` in the transaction that changes the case.
+# PostgreSQL's triggers append deltas (no row two writers wait on); a reader folds them
+# into the counts. SQLite's single writer updates the counts directly.
+def _count_key() -> tuple[Column[object], ...]:
+    return (
+        Column("kind", String(10), nullable=False),  # "dark" or "deadline"
+        Column("status", String(100), nullable=False),
+        Column("source", String(100), nullable=False),  # "" for a case without a source
+        Column("bucket", BigInteger, nullable=False),  # epoch hour
+    )
+
+
+thread_counts = Table(
+    "golden_thread_counts",
+    metadata,
+    *_count_key(),
+    Column("n", BigInteger, nullable=False),
+    PrimaryKeyConstraint("kind", "status", "source", "bucket"),
+)
+thread_deltas = Table(
+    "golden_thread_deltas",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    *_count_key(),
+    Column("n", BigInteger, nullable=False),
 )
 
 # Callbacks to the source systems (migration 0003): leased, retried and dead-lettered
