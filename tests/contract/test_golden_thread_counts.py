@@ -190,7 +190,7 @@ async def test_a_deadline_on_the_hour_counts_as_breached_from_that_instant(store
 
 def _rebuild(connection: Connection) -> None:
     config = alembic_config(connection)
-    command.downgrade(config, "0005")
+    command.downgrade(config, "0006")
     command.upgrade(config, "head")
 
 

@@ -195,7 +195,7 @@ breaches = Table(
 )
 
 
-# The golden thread's summary at scale (migration 0006; store/sql/thread_counts.py):
+# The golden thread's summary at scale (migration 0007; store/sql/thread_counts.py):
 # open cases per (status, source, hour of dark_since) and per (status, source, hour of
 # deadline), kept by triggers on `cases` in the transaction that changes the case.
 # PostgreSQL's triggers append deltas (no row two writers wait on); a reader folds them

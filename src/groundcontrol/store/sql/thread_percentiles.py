@@ -25,7 +25,7 @@ from groundcontrol.planning.golden_thread import rank
 from groundcontrol.store.sql.schema import cases, thread_counts, thread_deltas
 from groundcontrol.store.sql.thread_rows import from_epoch
 
-BUCKET_SECONDS = 3600  # the width migration 0006's triggers count in
+BUCKET_SECONDS = 3600  # the width migration 0007's triggers count in
 DARK = "dark"
 COUNTED = (cases.c.is_open, cases.c.dark_since.is_not(None))
 

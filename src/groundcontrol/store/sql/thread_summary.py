@@ -1,7 +1,7 @@
 """The golden thread's summary from maintained counts (SQL engines), exact, in time that
 does not grow with the number of open cases.
 
-Triggers on `cases` (migration 0006) keep, per (status, source), how many open cases
+Triggers on `cases` (migration 0007) keep, per (status, source), how many open cases
 have their dark_since in each hour ("dark") and their deadline in each hour
 ("deadline"). From those:
 

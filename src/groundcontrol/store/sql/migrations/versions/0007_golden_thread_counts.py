@@ -14,8 +14,8 @@ transaction, on every code path, without the statements knowing.
 The counts start from the existing rows, under a lock that holds writers off meanwhile.
 The bucket width (3600 s) is store/sql/thread_summary.py's BUCKET_SECONDS.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
