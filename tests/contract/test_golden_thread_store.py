@@ -362,3 +362,17 @@ async def test_a_repetition_moves_before_quiet_hours_that_would_break_the_promis
     [fired] = [e for e in entries if e.kind == "follow_up_fired"]
     assert fired.detail["next_due_at"] == before.isoformat()
     assert await store.fire_due_follow_ups(before, 10, quiet_nights) == 1
+
+
+async def test_a_contact_at_the_instant_the_stretch_began_leaves_its_breach_recorded_once(
+    store: Store,
+) -> None:
+    await record(store, event(1, "received"))
+    assert len(await store.fire_due_breaches(T0 + 10 * H, 100)) == 1
+    # Reported now, but made at the instant the case went dark: the stretch goes on.
+    await store.record_contact("C-1", Contact(T0, ContactKind.VIEWED))
+
+    assert await store.fire_due_breaches(T0 + 11 * H, 100) == []
+    view = await store.get_case("C-1")
+    assert view is not None
+    assert view.public_dict(T0 + 11 * H)["breached"] is True
