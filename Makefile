@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test test-night lint typecheck unit bench clean
+.PHONY: install run test test-night lint typecheck unit screenshots bench clean
 
 install: $(VENV)/.installed
 
@@ -36,6 +36,9 @@ NIGHT := 2026-11-30 02:30:00
 test-night: install  ## the clock-driven tiers again, under a pinned night clock (libfaketime)
 	@command -v faketime >/dev/null || { echo "test-night needs Debian's faketime: apt-get install faketime"; exit 1; }
 	faketime -f '@$(NIGHT)' $(BIN)/python -m pytest -q tests/unit tests/service tests/integration
+
+screenshots: install  ## the browser tests, writing their pictures into docs/ (a plain test run does not)
+	GC_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/browser
 
 unit: install
 	$(BIN)/python -m pytest tests/unit -q

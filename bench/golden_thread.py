@@ -1,20 +1,24 @@
 """The golden thread at scale (issue 19): with N open cases on PostgreSQL, how long do
 `GET /v1/golden-thread`'s summary and `GET /v1/cases?breached=true&order=-dark&limit=50`
-take, and how late is a due breach recorded?
+take, and how late is a breach recorded while events are being ingested?
 
     python -m bench.golden_thread --postgres postgresql://postgres@127.0.0.1:5432/test \\
         --cases 1000000
 
 Seeds the cases in one INSERT ... SELECT generate_series (the ingest path is measured
-by bench/ingest.py), ANALYZEs, then times the store calls the handlers make (the
-handlers add JSON encoding only). Baseline from the same run: `state_counts()`, the
-GROUP BY that /metrics already runs on every scrape. Not part of `make bench` yet.
+by bench/ingest.py; the golden thread's triggers count the seeded rows as they would
+any other), ANALYZEs, then times the store calls the handlers make (the handlers add
+JSON encoding only). Baselines from the same run: a bare `SELECT count(*) FROM cases`
+(what any figure over every case costs at least) and `state_counts()`, the GROUP BY
+/metrics already runs on every scrape. Each figure is printed with the load average
+when it was taken: the machine is shared. Not part of `make bench` yet.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -24,7 +28,10 @@ from typing import Any
 from sqlalchemy import text
 
 from bench.stores import reset
-from groundcontrol.store.case_views import CaseFilter
+from groundcontrol.domain import CustomerPatch, Event
+from groundcontrol.planning.journeys import parse_journeys
+from groundcontrol.planning.plan import planner_for
+from groundcontrol.store.case_views import Breach, CaseFilter
 from groundcontrol.store.sql.postgres import PostgresStore
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -59,10 +66,27 @@ async def timed(call: Callable[[], Awaitable[Any]], runs: int) -> list[float]:
     return times
 
 
-def line(name: str, times: list[float]) -> str:
+def load() -> str:
+    return " / ".join(f"{n:.1f}" for n in os.getloadavg())
+
+
+def percentile(ordered: list[float], quantile: float) -> float:
+    return ordered[max(0, round(quantile * len(ordered)) - 1)]
+
+
+def line(name: str, times: list[float], baseline: float | None = None) -> str:
     ordered = sorted(times)
-    p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
-    return f"| {name} | {statistics.median(ordered):.1f} | {p95:.1f} | {ordered[-1]:.1f} |"
+    p50 = statistics.median(ordered)
+    ratio = f"{p50 / baseline:.1f}" if baseline else ""
+    return (
+        f"| {name} | {p50:.1f} | {percentile(ordered, 0.95):.1f} | {ordered[-1]:.1f}"
+        f" | {ratio} | {load()} |"
+    )
+
+
+async def count_all(store: PostgresStore) -> None:
+    async with store.engine.connect() as conn:
+        await conn.execute(text("SELECT count(*) FROM cases"))
 
 
 async def seed(store: PostgresStore, cases: int) -> float:
@@ -85,63 +109,159 @@ async def vacuum(store: PostgresStore) -> None:
         await conn.execute(text("VACUUM ANALYZE cases"))
 
 
-async def breach_lateness(store: PostgresStore, due: int) -> list[float]:
-    """`due` cases whose promise breaks at NOW + 1 s: record them with the dispatcher's
-    batch size and report each one's lateness (recorded - deadline) when the clock ticks
-    at the deadline, as the dispatcher's nap makes it."""
-    deadline = NOW + timedelta(seconds=1)
+# --- breaches falling due while events are ingested --------------------------------------
+
+JOURNEYS = parse_journeys(
+    {
+        "defaults": {"promise": "72h"},
+        "rules": [
+            {"status": status, "template": "case_received"}
+            for status in ("received", "in_progress", "waiting_on_customer", "on_hold", "review")
+        ],
+    }
+)
+BREACH_BATCH = 500  # the dispatcher's
+
+
+class Clock:
+    """The bench's time: NOW when started, then moving with the wall clock."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
+    def __call__(self) -> datetime:
+        return NOW + timedelta(seconds=time.perf_counter() - self.started)
+
+
+async def spread_deadlines(store: PostgresStore, count: int, lead: float, rate: float) -> None:
+    """`count` open cases whose promise breaks one after another, `rate` a second, from
+    `lead` seconds after NOW."""
     async with store.engine.begin() as conn:
         await conn.execute(
             text(
-                "UPDATE cases SET breach_due_epoch = :d, deadline_epoch = :d "
-                "WHERE id IN (SELECT id FROM cases WHERE breach_due_epoch IS NOT NULL "
-                "ORDER BY id LIMIT :n)"
+                "UPDATE cases SET breach_due_epoch = :start + picked.n / :rate,"
+                " deadline_epoch = :start + picked.n / :rate"
+                " FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM cases"
+                "       WHERE breach_due_epoch IS NOT NULL ORDER BY id LIMIT :count) AS picked"
+                " WHERE cases.id = picked.id"
             ),
-            {"d": deadline.timestamp(), "n": due},
+            {"start": NOW.timestamp() + lead, "rate": rate, "count": count},
         )
-    lateness: list[float] = []
-    started = time.perf_counter()
+
+
+async def record_breaches(
+    store: PostgresStore, clock: Clock, until: datetime, lateness: list[float]
+) -> None:
+    """The dispatcher's breach loop: record what is due, then nap until the next due
+    time (at most 1 s); lateness = when the batch was recorded - the deadline."""
     while True:
-        found = await store.fire_due_breaches(deadline, 500)
-        done = (time.perf_counter() - started) * 1000
-        lateness += [done] * len(found)
-        if len(found) < 500:
-            return lateness
+        while True:
+            found: list[Breach] = await store.fire_due_breaches(clock(), BREACH_BATCH)
+            recorded = clock()
+            lateness += [(recorded - b.deadline).total_seconds() * 1000 for b in found]
+            if len(found) < BREACH_BATCH:
+                break
+        if clock() >= until:
+            return
+        due = await store.next_due_at()
+        nap = 1.0 if due is None else (due - clock()).total_seconds()
+        await asyncio.sleep(min(1.0, max(0.0, nap)))
 
 
-async def run(url: str, cases: int, runs: int) -> None:
+def _event(n: int, now: datetime) -> Event:
+    # Half the events open new cases, half move seeded ones to another status.
+    case_id = f"I-{n}" if n % 2 else f"B-{1 + (n * 7919) % 900_000}"
+    status = ("received", "in_progress", "waiting_on_customer", "on_hold", "review")[n % 5]
+    return Event(
+        source=("crm", "erp", "web")[n % 3],
+        id=f"bench-{n}",
+        case_id=case_id,
+        status=status,
+        occurred_at=now,
+        customer=CustomerPatch(f"cust-i-{n}", {"email": "a@example.com", "channels": ["email"]}),
+        body_hash=f"h-{n}",
+    )
+
+
+async def ingest_steadily(
+    store: PostgresStore, clock: Clock, until: datetime, per_second: int, batch: int
+) -> tuple[int, list[float]]:
+    """Events recorded at a steady rate, `batch` per transaction (as the API's group
+    commit does): (events recorded, each batch's milliseconds)."""
+    interval = batch / per_second
+    recorded, times = 0, []
+    next_at = time.perf_counter()
+    while clock() < until:
+        now = clock()
+        events = [_event(recorded + i, now) for i in range(batch)]
+        started = time.perf_counter()
+        await store.record_events(events, planner_for(JOURNEYS, now), now)
+        times.append((time.perf_counter() - started) * 1000)
+        recorded += batch
+        next_at += interval
+        await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+    return recorded, times
+
+
+async def breaches_while_ingesting(
+    store: PostgresStore, seconds: float, breaches_per_second: float, events_per_second: int
+) -> None:
+    due = int(seconds * breaches_per_second)
+    await spread_deadlines(store, due, lead=1.0, rate=breaches_per_second)
+    clock = Clock()
+    until = NOW + timedelta(seconds=seconds + 2)
+    lateness: list[float] = []
+    (recorded, batch_ms), _ = await asyncio.gather(
+        ingest_steadily(store, clock, until, events_per_second, batch=50),
+        record_breaches(store, clock, until, lateness),
+    )
+    ordered, batches = sorted(lateness), sorted(batch_ms)
+    print(
+        f"{len(ordered):,} breaches recorded ({due:,} due {breaches_per_second:.0f}/s over"
+        f" {seconds:.0f} s, the rest seeded cases whose 72 h promise broke meanwhile)"
+        f" while ingesting {recorded:,} events"
+        f" ({recorded / (seconds + 2):.0f}/s asked {events_per_second}/s, batches of 50,"
+        f" batch p50 {statistics.median(batches):.0f} ms, p95 {percentile(batches, 0.95):.0f} ms):"
+        f" lateness p50 {statistics.median(ordered):.0f} ms, p99 {percentile(ordered, 0.99):.0f}"
+        f" ms, max {ordered[-1]:.0f} ms; load {load()}"
+    )
+
+
+async def run(url: str, cases: int, runs: int, ingest: argparse.Namespace) -> None:
     await reset(url)
     store = PostgresStore(url)
     await store.open()
     try:
-        print(f"seeded {cases:,} open cases in {await seed(store, cases):.1f} s")
-        print("| call | p50 ms | p95 ms | max ms |\n| --- | --- | --- | --- |")
+        print(f"seeded {cases:,} open cases in {await seed(store, cases):.1f} s; load {load()}")
+        print("| call | p50 ms | p95 ms | max ms | p50 / count(*) | load 1/5/15 min |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        summary = lambda: store.golden_thread(NOW, timedelta(days=7))  # noqa: E731
+        counted = await timed(lambda: count_all(store), runs)
+        print(line("baseline: `SELECT count(*) FROM cases`", counted))
         print(line("baseline: state_counts()", await timed(store.state_counts, runs)))
-        print(
-            line(
-                "golden_thread(now, 7d)",
-                await timed(lambda: store.golden_thread(NOW, timedelta(days=7)), runs),
-            )
-        )
+        print(line("golden_thread(now, 7d)", await timed(summary, runs), min(counted)))
         await vacuum(store)
-        print(
-            line(
-                "golden_thread(now, 7d) after VACUUM",
-                await timed(lambda: store.golden_thread(NOW, timedelta(days=7)), runs),
-            )
-        )
+        counted = await timed(lambda: count_all(store), runs)
+        print(line("baseline after VACUUM: `SELECT count(*) FROM cases`", counted))
+        print(line("golden_thread(now, 7d) after VACUUM", await timed(summary, runs), min(counted)))
         breached = CaseFilter(breached=True, limit=50)
         print(
             line(
                 "list_cases(breached, -dark, 50)",
                 await timed(lambda: store.list_cases(breached, NOW), runs),
+                min(counted),
             )
         )
         print(line("get_case", await timed(lambda: store.get_case("B-4242"), runs)))
-        late = await breach_lateness(store, 2000)
         print(
-            f"2,000 breaches due at once: recorded within {max(late):.0f} ms of the deadline tick"
+            line(
+                "thread_counts(now) (/metrics)", await timed(lambda: store.thread_counts(NOW), runs)
+            )
         )
+        await breaches_while_ingesting(
+            store, ingest.ingest_seconds, ingest.breaches_per_second, ingest.events_per_second
+        )
+        print(line("golden_thread(now, 7d) after the ingest", await timed(summary, runs)))
     finally:
         await store.close()
         await reset(url)
@@ -152,10 +272,13 @@ def main() -> None:
     parser.add_argument("--postgres", required=True)
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--ingest-seconds", type=float, default=60.0)
+    parser.add_argument("--breaches-per-second", type=float, default=50.0)
+    parser.add_argument("--events-per-second", type=int, default=500)
     args = parser.parse_args()
     separator = "&" if "?" in args.postgres else "?"
     url = f"{args.postgres}{separator}search_path=bench_golden_thread"
-    asyncio.run(run(url, args.cases, args.runs))
+    asyncio.run(run(url, args.cases, args.runs, args))
 
 
 if __name__ == "__main__":

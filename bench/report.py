@@ -274,7 +274,7 @@ def write(results: dict[str, Any]) -> None:
         + _ran(results, "simulation")
         + table(results.get("simulation") or []),
         "### 9. A poison sender beside valid traffic (open loop, SQLite, one service, "
-        "same run)\n\n" + table(results.get("poison") or []),
+        "same run)\n\n" + _ran(results, "poison") + table(results.get("poison") or []),
     ]
     images = charts(results)
     sections += [f"![{name}](benchmarks/{name})\n" for name in images]

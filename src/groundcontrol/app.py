@@ -17,6 +17,7 @@ from aiohttp import web
 
 from groundcontrol import keys, studio
 from groundcontrol.api import (
+    callbacks,
     cases,
     home,
     ingest,
@@ -26,10 +27,13 @@ from groundcontrol.api import (
     twilio_callbacks,
     unsubscribe,
 )
+from groundcontrol.api.parse_errors import ProblemAppRunner
 from groundcontrol.api.problems import problem_middleware
+from groundcontrol.api.schemas import validation_context
 from groundcontrol.api.storable import storable_middleware
 from groundcontrol.casepage import views as case_page
 from groundcontrol.channels.factory import build_channels, describe
+from groundcontrol.channels.smtputf8 import Smtputf8
 from groundcontrol.dashboard import views as dashboard
 from groundcontrol.delivery.callbacks import CallbackPoster
 from groundcontrol.delivery.decisions import DeliveryPolicies
@@ -61,6 +65,7 @@ ROUTES = (
     ingest.routes,
     read.routes,
     cases.routes,
+    callbacks.routes,
     dashboard.routes,
     dashboard.static,
     ops.routes,
@@ -100,7 +105,8 @@ def create_app(
     app[keys.CASE_FORMS] = FormTokens(_link_key(settings, "case-page-form"))
     app[case_page.LIMITS] = case_page.default_limits()
     app[keys.STORE] = create_store(settings.store.url, pool_size=settings.store.pool_size)
-    app[keys.CHANNELS] = build_channels(settings, clock)
+    app[keys.SMTPUTF8] = Smtputf8(settings.channels.email.smtputf8)
+    app[keys.CHANNELS] = build_channels(settings, clock, smtputf8=app[keys.SMTPUTF8])
     app[keys.SUBSCRIPTIONS] = Subscriptions.from_settings(settings.subscriptions, app[keys.METRICS])
     for table in ROUTES:
         app.router.add_routes(table)
@@ -252,7 +258,11 @@ async def _release_quiet_deferrals(app: web.Application) -> None:
 
 async def _subscriptions_ctx(app: web.Application) -> AsyncIterator[None]:
     subscriptions = app[keys.SUBSCRIPTIONS]
-    subscriptions.start(app[keys.INGESTOR].ingest)
+    smtputf8 = app[keys.SMTPUTF8]
+    subscriptions.start(
+        app[keys.INGESTOR].ingest_each,
+        lambda: validation_context(smtputf8=smtputf8.accepted),
+    )
     yield
     grace = parse_duration(app[keys.SETTINGS].server.shutdown_grace)
     await subscriptions.stop(grace.total_seconds())
@@ -346,7 +356,7 @@ async def serve(settings: Settings) -> None:
     warn_about_demo_token(settings)
     warn_about_lease(settings)
     app = create_app(settings)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    runner = ProblemAppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.server.host, settings.server.port)
     await site.start()

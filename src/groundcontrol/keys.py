@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # names used in the AppKey type arguments below
     from collections.abc import Mapping  # noqa: F401
 
     from groundcontrol.channels.base import Channel  # noqa: F401
+    from groundcontrol.channels.smtputf8 import Smtputf8  # noqa: F401
     from groundcontrol.delivery.callbacks import CallbackPoster  # noqa: F401
     from groundcontrol.delivery.dispatcher import Dispatcher  # noqa: F401
     from groundcontrol.delivery.ingestor import Ingestor  # noqa: F401
@@ -33,6 +34,8 @@ STORE = web.AppKey["Store"]("store")
 JOURNEYS = web.AppKey["Journeys"]("journeys")
 RENDERER = web.AppKey["Renderer"]("renderer")
 CHANNELS = web.AppKey["Mapping[ChannelName, Channel]"]("channels")
+# Whether e-mail to a non-ASCII local part can be sent: ingest asks before accepting one.
+SMTPUTF8 = web.AppKey["Smtputf8"]("smtputf8")
 CLOCK = web.AppKey[Clock]("clock")
 # Ingest -> group commit -> plan -> store -> wake (delivery/ingestor.py).
 INGESTOR = web.AppKey["Ingestor"]("ingestor")

@@ -6,15 +6,16 @@ Chromium: never `playwright install`) and `npm ci --prefix tests/browser` (axe-c
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import pytest
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
 
 CHROMIUM = Path("/usr/bin/chromium")
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 ARGS = [
     "--headless",
@@ -26,12 +27,6 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-NEEDS_CHROMIUM = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs Debian's Chromium: apt-get install chromium"
-)
-NEEDS_AXE = pytest.mark.skipif(
-    not AXE.exists(), reason="needs axe-core: npm ci --prefix tests/browser (make install)"
-)
 PLAYWRIGHT_HINT = "needs playwright: pip install '.[test]'"
 
 
@@ -44,3 +39,20 @@ async def axe_violations(page: Page) -> list[dict[str, Any]]:
     )
     violations: list[dict[str, Any]] = result["violations"]
     return violations
+
+
+async def screenshot(page: Page, name: str) -> Path:
+    """The page's picture for docs/ (`name` relative to it, without .png).
+
+    Into docs/ itself only when asked (`make screenshots`, GC_SCREENSHOTS=1); otherwise
+    into a temporary folder, so a test run leaves the working tree as it found it. The
+    picture is taken either way: a page that cannot be drawn fails the test."""
+    folder = DOCS if os.environ.get("GC_SCREENSHOTS") == "1" else _scratch()
+    path = folder / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def _scratch() -> Path:
+    return Path(tempfile.gettempdir()) / "groundcontrol-screenshots"

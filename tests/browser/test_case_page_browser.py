@@ -17,16 +17,12 @@ import pytest
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer, unused_port
 from tests.browser.chromium import (
-    ARGS,
-    CHROMIUM,
-    NEEDS_AXE,
-    NEEDS_CHROMIUM,
     PLAYWRIGHT_HINT,
     axe_violations,
+    screenshot,
 )
 from tests.integration.api_harness import (
     ADMIN_TOKEN,
-    REPO,
     SOURCE_TOKEN,
     Clock,
     event,
@@ -40,10 +36,8 @@ from groundcontrol.settings import ServerSettings
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page, ViewportSize
 
-pytestmark = [NEEDS_CHROMIUM, NEEDS_AXE]
 async_api = pytest.importorskip("playwright.async_api", reason=PLAYWRIGHT_HINT)
 
-SHOTS = REPO / "docs"
 PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
@@ -88,16 +82,6 @@ async def service(tmp_path: Path) -> AsyncIterator[Service]:
         await server.close()
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_api.async_playwright() as playwright:
-        launched: Browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=ARGS
-        )
-        yield launched
-        await launched.close()
-
-
 async def phone(browser: Browser, *, enforce_csp: bool = False) -> Page:
     """A phone-sized page. The page's strict CSP would refuse the injected axe-core, so
     the axe runs bypass it; test_the_strict_csp_lets_only_the_pages_own_style_in checks
@@ -115,7 +99,7 @@ async def phone(browser: Browser, *, enforce_csp: bool = False) -> Page:
 
 
 async def shot(page: Page, name: str) -> None:
-    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    await screenshot(page, name)
 
 
 async def assert_accessible(page: Page) -> None:
@@ -244,7 +228,7 @@ async def test_a_marketer_edits_the_words_in_the_studio_and_the_page_says_them(
     await studio.get_by_role("button", name="Preview").click()
     preview = studio.frame_locator("iframe.page-preview")
     await expect(preview.get_by_role("heading", name="Zo gaat het verder")).to_be_visible()
-    await studio.screenshot(path=str(SHOTS / "studio" / "page-words.png"), full_page=True)
+    await screenshot(studio, "studio/page-words")
     await studio.get_by_role("button", name="Publish").click()
     await expect(studio.get_by_role("status")).to_contain_text("Published version 1")
 

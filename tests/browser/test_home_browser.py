@@ -10,21 +10,17 @@ from typing import TYPE_CHECKING
 import pytest
 from aiohttp.test_utils import TestServer
 from tests.browser.chromium import (
-    ARGS,
-    CHROMIUM,
-    NEEDS_AXE,
-    NEEDS_CHROMIUM,
     PLAYWRIGHT_HINT,
     axe_violations,
+    screenshot,
 )
-from tests.integration.api_harness import REPO, Clock, settings_for
+from tests.integration.api_harness import Clock, settings_for
 
 from groundcontrol.app import create_app
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser
 
-pytestmark = [NEEDS_CHROMIUM, NEEDS_AXE]
 async_api = pytest.importorskip("playwright.async_api", reason=PLAYWRIGHT_HINT)
 
 
@@ -37,16 +33,6 @@ async def url(tmp_path: Path) -> AsyncIterator[str]:
         yield str(server.make_url("")).rstrip("/")
     finally:
         await server.close()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_api.async_playwright() as playwright:
-        launched: Browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=ARGS
-        )
-        yield launched
-        await launched.close()
 
 
 async def test_the_home_page_links_everything_without_javascript(
@@ -68,4 +54,4 @@ async def test_the_home_page_passes_axe_and_is_pictured(browser: Browser, url: s
     page = await context.new_page()
     await page.goto(f"{url}/")
     assert await axe_violations(page) == []
-    await page.screenshot(path=str(REPO / "docs" / "home.png"), full_page=True)
+    await screenshot(page, "home")

@@ -16,16 +16,12 @@ import pytest
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 from tests.browser.chromium import (
-    ARGS,
-    CHROMIUM,
-    NEEDS_AXE,
-    NEEDS_CHROMIUM,
     PLAYWRIGHT_HINT,
     axe_violations,
+    screenshot,
 )
 from tests.integration.api_harness import (
     ADMIN_TOKEN,
-    REPO,
     SOURCE_TOKEN,
     Clock,
     event,
@@ -38,9 +34,7 @@ from groundcontrol.app import create_app
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
 
-pytestmark = [NEEDS_CHROMIUM, NEEDS_AXE]
 async_api = pytest.importorskip("playwright.async_api", reason=PLAYWRIGHT_HINT)
-SHOTS = REPO / "docs" / "ops"
 H = timedelta(hours=1)
 
 
@@ -86,16 +80,6 @@ async def service(tmp_path: Path) -> AsyncIterator[Service]:
         await server.close()
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_api.async_playwright() as playwright:
-        launched: Browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=ARGS
-        )
-        yield launched
-        await launched.close()
-
-
 async def a_week_of_cases(service: Service) -> None:
     """C-1001 hears from us (sent, then a follow-up), C-2002 cannot be reached and breaks
     its 72 h promise, C-3003 arrives with a status no rule answers."""
@@ -124,8 +108,7 @@ async def signed_in(browser: Browser, service: Service, path: str, *, js: bool =
 
 
 async def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    await screenshot(page, f"ops/{name}")
 
 
 async def test_an_operator_reads_the_golden_thread_and_a_case_line(

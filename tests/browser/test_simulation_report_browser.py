@@ -4,18 +4,14 @@ docs/simulation.md is pictured in docs/simulation/report.png."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from tests.browser.chromium import (
-    ARGS,
-    CHROMIUM,
-    NEEDS_AXE,
-    NEEDS_CHROMIUM,
     PLAYWRIGHT_HINT,
     axe_violations,
+    screenshot,
 )
 
 from groundcontrol.planning.journeys import load_journeys
@@ -29,21 +25,10 @@ from groundcontrol.simulation.synthetic import Shape, generate
 if TYPE_CHECKING:
     from playwright.async_api import Browser
 
-pytestmark = [NEEDS_CHROMIUM, NEEDS_AXE]
 async_api = pytest.importorskip("playwright.async_api", reason=PLAYWRIGHT_HINT)
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "docs" / "simulation" / "report.html"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_api.async_playwright() as playwright:
-        launched: Browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=ARGS
-        )
-        yield launched
-        await launched.close()
 
 
 async def summary(journeys: Path) -> Summary:
@@ -80,4 +65,4 @@ async def test_the_worked_example_passes_axe_and_is_pictured(browser: Browser) -
     page = await context.new_page()
     await page.goto(EXAMPLE.as_uri())
     assert await axe_violations(page) == []
-    await page.screenshot(path=str(EXAMPLE.with_suffix(".png")), full_page=True)
+    await screenshot(page, "simulation/report")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
+from tests.browser.chromium import PLAYWRIGHT_HINT, axe_violations, screenshot
 from tests.integration.api_harness import (
     ADMIN_TOKEN,
     REPO,
@@ -34,29 +35,10 @@ from groundcontrol.domain import ChannelName
 if TYPE_CHECKING:  # at run time, only when installed: see importorskip below
     from playwright.async_api import Browser, Page
 
-CHROMIUM = Path("/usr/bin/chromium")
-AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
-WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-SHOTS = REPO / "docs" / "studio"
 DESKTOP = {"width": 1360, "height": 900}
 PHONE = {"width": 390, "height": 844}
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs Debian's Chromium: apt-get install chromium"
-)
-async_api = pytest.importorskip(
-    "playwright.async_api", reason="needs playwright: pip install '.[test]'"
-)
+async_api = pytest.importorskip("playwright.async_api", reason=PLAYWRIGHT_HINT)
 
 
 @dataclass
@@ -97,16 +79,6 @@ async def service(tmp_path: Path) -> AsyncIterator[Service]:
         await server.close()
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_api.async_playwright() as playwright:
-        launched: Browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=ARGS
-        )
-        yield launched
-        await launched.close()
-
-
 async def new_page(browser: Browser, viewport: dict[str, int] = DESKTOP) -> Page:
     # bypass_csp: the studio's CSP allows no inline script, and axe-core is injected
     # as one; the pages' own scripts still run under it.
@@ -128,19 +100,12 @@ async def signed_in(browser: Browser, service: Service, name: str, **kwargs: Any
 
 async def assert_accessible(page: Page) -> None:
     """axe-core finds no WCAG 2.2 A/AA violation on the page as it is now."""
-    assert AXE.exists(), "axe-core is missing: run `make install` (npm ci in tests/browser)"
-    await page.add_script_tag(path=str(AXE))
-    violations = await page.evaluate(
-        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}}))"
-        ".violations.map(v => ({id: v.id, help: v.help, nodes: v.nodes.map(n => n.target)}))",
-        WCAG_22_AA,
-    )
+    violations = await axe_violations(page)
     assert violations == [], f"{page.url}: {json.dumps(violations, indent=1)}"
 
 
 async def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    await screenshot(page, f"studio/{name}")
 
 
 async def test_a_marketer_changes_what_we_send_when_a_case_is_received(

@@ -5,7 +5,7 @@ breach is recorded once per dark stretch from its indexed due time, and the read
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
@@ -322,3 +322,57 @@ async def test_no_route_plans_no_callback(store: Store) -> None:
     await record(store, event(1, "received"))
     await store.fire_due_breaches(T0 + 10 * H, 100)
     assert await store.list_callbacks(None, 10) == []
+
+
+REPEATING = parse_journeys(
+    {
+        "rules": [
+            {
+                "status": "received",
+                "template": "case_received",
+                "promise": "12h",
+                "follow_up": {"after": "1h", "every": "11h", "max": 3, "template": "still_working"},
+            }
+        ]
+    }
+)
+
+
+def quiet_nights(at: datetime, timezone: str | None) -> tuple[datetime, datetime] | None:
+    """Quiet hours 22:00-07:00 UTC, as `QuietHours.window_around` answers."""
+    day = at.date() if at.hour >= 22 else at.date() - timedelta(days=1)
+    opens = datetime.combine(day, time(22), UTC)
+    return (opens, opens + 9 * H) if opens <= at < opens + 9 * H else None
+
+
+async def test_a_repetition_moves_before_quiet_hours_that_would_break_the_promise(
+    store: Store,
+) -> None:
+    await store.record_events([event(1, "received")], planner_for(REPEATING, T0), T0)
+    await send_all(store, T0)
+    # Fired and sent at 11:00, so the promise breaks at 23:00; 11 h on is 22:00, which
+    # the quiet hours would hold until 07:00.
+    assert await store.fire_due_follow_ups(T0 + H, 10, quiet_nights) == 1
+    await send_all(store, T0 + H)
+
+    before = datetime(2026, 11, 22, 21, 59, tzinfo=UTC)
+    assert await store.next_due_at() == before
+    entries = await store.timeline("C-1")
+    assert entries is not None
+    [fired] = [e for e in entries if e.kind == "follow_up_fired"]
+    assert fired.detail["next_due_at"] == before.isoformat()
+    assert await store.fire_due_follow_ups(before, 10, quiet_nights) == 1
+
+
+async def test_a_contact_at_the_instant_the_stretch_began_leaves_its_breach_recorded_once(
+    store: Store,
+) -> None:
+    await record(store, event(1, "received"))
+    assert len(await store.fire_due_breaches(T0 + 10 * H, 100)) == 1
+    # Reported now, but made at the instant the case went dark: the stretch goes on.
+    await store.record_contact("C-1", Contact(T0, ContactKind.VIEWED))
+
+    assert await store.fire_due_breaches(T0 + 11 * H, 100) == []
+    view = await store.get_case("C-1")
+    assert view is not None
+    assert view.public_dict(T0 + 11 * H)["breached"] is True

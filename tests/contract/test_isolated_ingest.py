@@ -3,11 +3,12 @@ group that fails is undone alone (the group commit's retry of a failed batch).""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tests.contract.test_store_contract import T0, event, planner
 
 from groundcontrol.domain import CaseState, Customer, Event
+from groundcontrol.planning.callbacks import CallbackRoutes
 from groundcontrol.planning.plan import Plan, Planner
 from groundcontrol.store.contract import IngestStatus, Store
 
@@ -41,3 +42,18 @@ async def test_a_failing_group_is_undone_alone(store: Store) -> None:
     assert await store.timeline("BAD-1") is None
     [again] = await store.record_events([event("evt-2", case_id="C-2")], planner(T0), T0)
     assert again.status is IngestStatus.ACCEPTED
+
+
+async def test_an_isolated_batch_still_tells_the_back_office_who_cannot_be_reached(
+    store: Store,
+) -> None:
+    store.route_callbacks(CallbackRoutes({"demo": frozenset({"customer.unreachable"})}))
+    no_address = event("evt-1", case_id="C-1", customer={"name": "Ada"})
+    groups = [[no_address], [event("evt-bad", case_id="BAD-1")]]
+
+    reached, failed = await store.record_events_each(groups, poisoned(T0), T0)
+
+    assert isinstance(failed, RuntimeError)
+    assert isinstance(reached, list) and reached[0].outcome == "unreachable"
+    [told] = await store.claim_callbacks(T0, 10, "w", timedelta(seconds=30))
+    assert (told.type, told.case_id) == ("customer.unreachable", "C-1")

@@ -27,7 +27,9 @@ DAY = timedelta(days=1)
 @pytest.fixture
 def store_url(store_url: str) -> str:
     if store_url.startswith("memory"):
-        pytest.skip("retention sweeps SQL tables; the in-memory store keeps no history to sweep")
+        pytest.skip(
+            "the in-memory store sweeps callbacks and breaches only (test_callback_retention.py)"
+        )
     return store_url
 
 

@@ -14,7 +14,7 @@ import ssl
 import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from email import message_from_bytes, policy
+from email import message_from_bytes, message_from_string, policy
 from email.message import EmailMessage
 from typing import Any
 
@@ -78,9 +78,14 @@ class SmtpServer:
     """aiosmtpd on loopback: plaintext, STARTTLS required, or implicit TLS."""
 
     def __init__(
-        self, *, starttls: ssl.SSLContext | None = None, implicit: ssl.SSLContext | None = None
+        self,
+        *,
+        starttls: ssl.SSLContext | None = None,
+        implicit: ssl.SSLContext | None = None,
+        smtputf8: bool = False,
     ) -> None:
         self.handler = ScriptedHandler()
+        self.smtputf8 = smtputf8  # offered on connections accepted from now on
         self.connections: list[SMTP] = []
         self.port = 0
         self._starttls = starttls
@@ -109,6 +114,7 @@ class SmtpServer:
             hostname="mx.test",
             tls_context=self._starttls,
             require_starttls=self._starttls is not None,
+            enable_SMTPUTF8=self.smtputf8,
         )
         self.connections.append(connection)
         return connection
@@ -138,6 +144,7 @@ def settings_for(port: int, **overrides: Any) -> EmailSettings:
 async def channel(server: SmtpServer) -> AsyncIterator[EmailChannel]:
     email = EmailChannel(settings_for(server.port))
     await email.open()
+    server.connections.clear()  # open()'s SMTPUTF8 probe (closed): tests count sends'
     yield email
     await email.close()
 
@@ -323,7 +330,7 @@ async def test_an_unreachable_server_is_transient() -> None:
 
 async def test_an_invalid_address_is_permanent_and_never_connects(server: SmtpServer) -> None:
     email = EmailChannel(settings_for(server.port))
-    with pytest.raises(PermanentDeliveryError, match="not an ASCII e-mail address"):
+    with pytest.raises(PermanentDeliveryError, match="not an e-mail address"):
         await email.send(make_message(1, "not-an-address"))
     assert server.connections == []
 
@@ -409,3 +416,110 @@ def _sessions(server: SmtpServer) -> list[Session]:
 def test_settings_that_cannot_send_are_a_config_error(values: dict[str, Any], problem: str) -> None:
     with pytest.raises(ConfigError, match=problem):
         EmailChannel(settings_for(25, **values))
+
+
+# --- SMTPUTF8: non-ASCII local parts -----------------------------------------------------
+
+UTF8_ADDRESSES = ["用户@xn--fsqu00a.xn--4rr70v", "jörg@xn--bcher-kva.de"]  # 例子.广告, bücher.de
+
+
+@pytest.fixture
+async def utf8_server() -> AsyncIterator[SmtpServer]:
+    smtp = SmtpServer(smtputf8=True)
+    await smtp.start()
+    yield smtp
+    await smtp.stop()
+
+
+@pytest.mark.parametrize("server_offers", [True, False])
+async def test_open_learns_whether_the_server_offers_smtputf8(server_offers: bool) -> None:
+    smtp = SmtpServer(smtputf8=server_offers)
+    await smtp.start()
+    email = EmailChannel(settings_for(smtp.port))
+    try:
+        assert not email.smtputf8.accepted
+        await email.open()
+        assert email.smtputf8.offered is server_offers
+        assert email.smtputf8.accepted is server_offers
+    finally:
+        await email.close()
+        await smtp.stop()
+
+
+@pytest.mark.parametrize("address", UTF8_ADDRESSES)
+async def test_a_non_ascii_local_part_is_sent_with_smtputf8(
+    utf8_server: SmtpServer, address: str
+) -> None:
+    email = EmailChannel(settings_for(utf8_server.port))
+    await email.open()
+    try:
+        await email.send(make_message(1, address))
+    finally:
+        await email.close()
+    [(envelope, _)] = utf8_server.handler.received
+    assert envelope.smtp_utf8
+    assert envelope.rcpt_tos == [address]
+    # RFC 6532 headers are raw UTF-8, which the stdlib's bytes parser does not decode.
+    message = message_from_string(
+        (envelope.original_content or b"").decode(), policy=policy.default
+    )
+    assert isinstance(message, EmailMessage)
+    assert message["To"].addresses[0].addr_spec == address
+    assert message["To"].addresses[0].display_name == "Ada Lovelace"
+
+
+async def test_an_ascii_address_goes_without_smtputf8_even_where_offered(
+    utf8_server: SmtpServer,
+) -> None:
+    email = EmailChannel(settings_for(utf8_server.port))
+    try:
+        await email.send(make_message(1, "ada@xn--bcher-kva.de"))
+    finally:
+        await email.close()
+    [(envelope, _)] = utf8_server.handler.received
+    assert not envelope.smtp_utf8
+    assert envelope.rcpt_tos == ["ada@xn--bcher-kva.de"]
+
+
+async def test_a_server_that_stopped_offering_smtputf8_fails_the_message_for_good(
+    utf8_server: SmtpServer,
+) -> None:
+    email = EmailChannel(settings_for(utf8_server.port))
+    await email.open()
+    assert email.smtputf8.accepted
+    utf8_server.smtputf8 = False  # reconfigured: the next connection's EHLO lacks it
+    try:
+        with pytest.raises(PermanentDeliveryError, match="does not offer it"):
+            await email.send(make_message(1, UTF8_ADDRESSES[0]))
+        assert not email.smtputf8.accepted  # ingest refuses such addresses from now on
+        assert utf8_server.handler.mail_commands == 0
+        await email.send(make_message(2))  # the connection is still good for ASCII mail
+    finally:
+        await email.close()
+    assert len(utf8_server.handler.received) == 1
+
+
+async def test_smtputf8_false_refuses_even_where_the_server_offers_it(
+    utf8_server: SmtpServer,
+) -> None:
+    email = EmailChannel(settings_for(utf8_server.port, smtputf8=False))
+    await email.open()
+    assert not email.smtputf8.accepted
+    try:
+        with pytest.raises(PermanentDeliveryError, match="smtputf8 is false"):
+            await email.send(make_message(1, UTF8_ADDRESSES[0]))
+    finally:
+        await email.close()
+    assert utf8_server.connections == []  # no probe, no connection: refused before either
+
+
+async def test_smtputf8_true_is_accepted_before_any_connection(server: SmtpServer) -> None:
+    email = EmailChannel(settings_for(server.port, smtputf8=True))
+    await email.open()
+    assert server.connections == []  # no probe: the setting decides
+    assert email.smtputf8.accepted
+    try:
+        with pytest.raises(PermanentDeliveryError, match="does not offer it"):
+            await email.send(make_message(1, UTF8_ADDRESSES[1]))
+    finally:
+        await email.close()

@@ -126,3 +126,50 @@ def test_every_operation_on_the_store_documents_its_503(document: dict[str, Any]
         for method, operation in operations.items():
             documented = "503" in operation["responses"]
             assert documented != ((method, path) in storeless), (method, path)
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"state": "dead"}, 202),
+        ({"state": "failed", "channel": "chat", "case_id": "C-1"}, 202),
+        ({"ids": ["n-unknown"]}, 202),
+        ({"ids": ["n-unknown"], "state": None}, 202),
+        ({}, 422),
+        ({"limit": 5}, 422),
+        ({"ids": ["n-1"], "state": "dead"}, 422),
+        ({"ids": ["n-1"], "channel": "chat"}, 422),
+        ({"ids": ["n-1"], "case_id": "C-1"}, 422),
+        ({"ids": None, "state": None}, 422),
+    ],
+)
+async def test_the_redrive_schema_states_ids_or_state_as_the_server_does(
+    api: Api, document: dict[str, Any], body: dict[str, Any], status: int
+) -> None:
+    valid = validator(document, "RedriveBody").is_valid(body)
+    response = await api.admin("POST", "/v1/notifications/retry", json=body)
+    assert response.status == status, await response.text()
+    assert valid is (status == 202)
+
+
+def envelope(data: Any) -> dict[str, Any]:
+    return {"specversion": "1.0", "id": "ce-1", "source": "crm", "type": "case", "data": data}
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        ({k: v for k, v in event().items() if k != "id"}, 202),
+        (event(id="evt-own"), 202),
+        ({}, 422),
+        ({"case_id": "C-1001"}, 422),
+        ({**event(), "priority": "asap"}, 422),
+    ],
+)
+async def test_the_cloudevent_schema_states_data_is_an_event(
+    api: Api, document: dict[str, Any], data: dict[str, Any], status: int
+) -> None:
+    valid = validator(document, "CloudEventBody").is_valid(envelope(data))
+    response = await api.post_event(envelope(data), content_type="application/cloudevents+json")
+    assert response.status == status, await response.text()
+    assert valid is (status == 202)

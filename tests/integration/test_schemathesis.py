@@ -27,6 +27,7 @@ from schemathesis.checks import (
 from tests.integration.api_harness import ADMIN_TOKEN, SOURCE_TOKEN, Clock, settings_for
 
 from groundcontrol.api.openapi import document
+from groundcontrol.api.parse_errors import ProblemAppRunner
 from groundcontrol.app import create_app
 
 SCHEMA = schemathesis.openapi.from_dict(document())
@@ -48,7 +49,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     def serve() -> None:
         asyncio.set_event_loop(loop)
-        runner = web.AppRunner(create_app(settings_, clock=Clock(), run_dispatcher=False))
+        runner = ProblemAppRunner(create_app(settings_, clock=Clock(), run_dispatcher=False))
         loop.run_until_complete(runner.setup())
         site = web.TCPSite(runner, "127.0.0.1", 0)
         loop.run_until_complete(site.start())

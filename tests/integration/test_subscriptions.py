@@ -196,6 +196,40 @@ async def test_unprocessable_messages_go_to_the_dead_letter_with_a_problem_and_b
     assert {error["field"] for error in invalid["errors"]} == {"status"}
 
 
+POISON_TRIGGER = """
+CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.case_id LIKE 'POISON%'
+BEGIN SELECT RAISE(ABORT, 'poison event'); END
+"""
+
+
+async def test_an_event_the_store_refuses_is_dead_lettered_alone_and_its_batch_commits(
+    tmp_path: Path, broker: BrokerPeer
+) -> None:
+    # A failure no input rule foresaw: a trigger in the store refuses POISON-* cases.
+    async with serve(settings_for(tmp_path)):
+        pass  # creates the database and its tables
+    with sqlite3.connect(tmp_path / "groundcontrol.db") as connection:
+        connection.execute(POISON_TRIGGER)
+    poison = case_event(6, case_id="POISON-6")
+    for number in range(1, 11):  # one batch (prefetch 50): the poison in the middle
+        await broker.publish(dump(poison if number == 6 else case_event(number)))
+
+    async with consuming(tmp_path, broker) as api:
+        await until(lambda: len(stored_events(tmp_path)) == 9, "the valid events stored")
+        await until(lambda: consumed(api) == 10, "the whole batch acknowledged")
+        metric = "groundcontrol_subscription_dead_lettered_total"
+        assert _sample(api, metric, reason="not_stored") == 1
+        assert duplicates(api) == 0  # never redelivered
+
+    assert sorted(stored_events(tmp_path)) == sorted(f"evt-{n}" for n in range(1, 11) if n != 6)
+    [letter] = await broker.dead_letters()
+    assert letter.body == dump(poison)
+    problem = letter.problem
+    assert (problem["status"], problem["type"]) == (500, "urn:groundcontrol:problem:not-stored")
+    assert "poison event" in problem["detail"]
+    assert problem["subscription"] == NAME
+
+
 # --- connection loss and stopping -----------------------------------------------------
 
 STREAM = 300

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes, policy
+from email import message_from_bytes, message_from_string, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -120,9 +120,11 @@ class FakeClock:
 class SmtpPeer:
     """aiosmtpd on loopback (plaintext), recording what it accepts.
 
-    `reply_next(code)` answers the next DATA commands with scripted replies instead."""
+    `reply_next(code)` answers the next DATA commands with scripted replies instead;
+    `smtputf8` is whether connections accepted from then on offer SMTPUTF8."""
 
     def __init__(self) -> None:
+        self.smtputf8 = False
         self.received: list[EmailMessage] = []
         self.rcpt_tos: list[list[str]] = []
         self.port = 0
@@ -137,7 +139,12 @@ class SmtpPeer:
         if self._replies:
             return self._replies.pop(0)
         content = envelope.original_content or b""
-        message = message_from_bytes(content, policy=policy.default)
+        message = (
+            # RFC 6532 headers are raw UTF-8, which the stdlib's bytes parser does not decode.
+            message_from_string(content.decode(), policy=policy.default)
+            if envelope.smtp_utf8
+            else message_from_bytes(content, policy=policy.default)
+        )
         assert isinstance(message, EmailMessage)
         self.received.append(message)
         self.rcpt_tos.append(list(envelope.rcpt_tos))
@@ -149,7 +156,7 @@ class SmtpPeer:
         self.port = self._server.sockets[0].getsockname()[1]
 
     def _accept(self) -> SMTP:
-        connection = SMTP(self, hostname="mx.test")
+        connection = SMTP(self, hostname="mx.test", enable_SMTPUTF8=self.smtputf8)
         self._connections.append(connection)
         return connection
 

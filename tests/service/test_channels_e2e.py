@@ -8,6 +8,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+import pytest
 from tests.peers.twilio_peer import send_inbound
 from tests.service.harness import (
     EMAIL,
@@ -280,6 +281,7 @@ async def test_an_idn_email_domain_is_sent_as_punycode(world: World) -> None:
 
 
 async def test_a_non_ascii_local_part_is_refused_at_ingest_not_dead_later(world: World) -> None:
+    # The relay does not offer SMTPUTF8 (aiosmtpd's default): the service learns it at start.
     async with world.serve() as service:
         body = {
             "id": "evt-utf8",
@@ -296,3 +298,54 @@ async def test_a_non_ascii_local_part_is_refused_at_ingest_not_dead_later(world:
         assert [e["field"] for e in problem["errors"]] == ["customer.email"]
         assert "SMTPUTF8" in problem["errors"][0]["message"]
         assert world.peers.smtp.received == []
+
+
+@pytest.mark.parametrize(
+    ("email", "sent_to"),
+    [
+        ("用户@例子.广告", "用户@xn--fsqu00a.xn--4rr70v"),
+        ("jörg@bücher.de", "jörg@xn--bcher-kva.de"),
+    ],
+)
+async def test_a_non_ascii_local_part_is_sent_with_smtputf8_where_the_relay_offers_it(
+    world: World, email: str, sent_to: str
+) -> None:
+    world.peers.smtp.smtputf8 = True
+    async with world.serve() as service:
+        await service.post("resolved", customer=customer(world.peers, "email", email=email))
+        await service.drain()
+
+        [message] = world.peers.smtp.received
+        assert world.peers.smtp.rcpt_tos == [[sent_to]]
+        assert message["To"].addresses[0].addr_spec == sent_to
+        assert [n["state"] for n in await service.notifications()] == ["sent"]
+
+
+async def test_a_stored_customer_with_a_non_ascii_local_part_is_a_422_without_smtputf8(
+    world: World,
+) -> None:
+    async with world.serve() as service:
+        response = await service.admin(
+            "PUT", "/v1/customers/cust-7", json={"email": "jörg@bücher.de", "channels": ["email"]}
+        )
+        assert response.status == 422, await response.text()
+        problem = await response.json(content_type=None)
+        assert [e["field"] for e in problem["errors"]] == ["email"]
+        assert "SMTPUTF8" in problem["errors"][0]["message"]
+
+
+async def test_a_relay_that_stops_offering_smtputf8_fails_the_message_with_the_reason(
+    world: World,
+) -> None:
+    world.peers.smtp.smtputf8 = True
+    async with world.serve() as service:
+        await service.post(
+            "resolved", customer=customer(world.peers, "email", email="jörg@bücher.de")
+        )
+        world.peers.smtp.smtputf8 = False  # the relay is reconfigured before the send
+        await service.drain()
+
+        assert world.peers.smtp.received == []
+        [notification] = await service.notifications()
+        assert (notification["state"], notification["attempts"]) == ("dead", 1)
+        assert "needs SMTPUTF8, and the SMTP server does not offer it" in notification["last_error"]

@@ -155,3 +155,19 @@ def test_the_breaker_is_configurable() -> None:
     settings = load_settings(None, delivery={"breaker_threshold": 2, "breaker_cool_down": "2s"})
     assert settings.delivery.breaker_threshold == 2
     assert settings.delivery.duration("breaker_cool_down").total_seconds() == 2
+
+
+@pytest.mark.parametrize(
+    ("line", "value"), [("", "auto"), ('smtputf8 = "auto"', "auto"), ("smtputf8 = true", True)]
+)
+def test_smtputf8_is_auto_true_or_false(tmp_path: Path, line: str, value: object) -> None:
+    path = tmp_path / "utf8.toml"
+    path.write_text(f'[channels.email]\nhost = "smtp.example.com"\n{line}\n', encoding="utf-8")
+    assert load_settings(path).channels.email.smtputf8 == value
+
+
+def test_another_smtputf8_value_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "utf8.toml"
+    path.write_text('[channels.email]\nsmtputf8 = "sometimes"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"channels\.email\.smtputf8"):
+        load_settings(path)

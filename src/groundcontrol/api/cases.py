@@ -3,10 +3,6 @@ and the summary. Every bad parameter is a 422 problem naming it, never a 5xx."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
@@ -15,9 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from groundcontrol import keys
 from groundcontrol.api.auth import admin_only
+from groundcontrol.api.cursors import NOT_OURS, SignedCursors, signed_cursors
 from groundcontrol.api.problems import ProblemError, field_errors, validation_error
 from groundcontrol.durations import parse_duration
-from groundcontrol.security import derive_key
 from groundcontrol.settings import Settings
 from groundcontrol.store.case_views import CaseCursor, CaseFilter, CaseOrder
 
@@ -71,46 +67,28 @@ class WindowQuery(BaseModel):
 
 # --- cursors ------------------------------------------------------------------------------
 class Cursors:
-    """Opaque keyset cursors, signed so a tampered one is refused, not run as a query."""
+    """Keyset cursors of `GET /v1/cases`, made for one order."""
 
-    def __init__(self, key: bytes) -> None:
-        self._key = key
+    def __init__(self, signed: SignedCursors) -> None:
+        self._signed = signed
 
     def make(self, order: CaseOrder, after: CaseCursor) -> str:
-        body = json.dumps([order.value, after.dark_since.isoformat(), after.case_id]).encode()
-        return f"{_b64(body)}.{_b64(self._sign(body))}"
+        return self._signed.make([order.value, after.dark_since.isoformat(), after.case_id])
 
     def read(self, token: str, order: CaseOrder) -> CaseCursor:
         """The position in `token`; ValueError if it was not made here for `order`."""
         try:
-            body_part, signature = token.split(".")
-            body = _unb64(body_part)
-            if not hmac.compare_digest(_unb64(signature), self._sign(body)):
-                raise ValueError("bad signature")
-            made_for, since, case_id = json.loads(body)
+            made_for, since, case_id = self._signed.read(token)
             position = CaseCursor(datetime.fromisoformat(since), str(case_id))
         except (ValueError, TypeError) as exc:
-            raise ValueError("not a cursor this service made: start again without it") from exc
+            raise ValueError(NOT_OURS) from exc
         if made_for != order.value:
             raise ValueError(f"made for order={made_for}; ask with the same order")
         return position
 
-    def _sign(self, body: bytes) -> bytes:
-        return hmac.new(self._key, body, hashlib.sha256).digest()[:16]
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
 
 def cursors_for(settings: Settings) -> Cursors:
-    secret = settings.server.secret_key or settings.admin.token
-    # No secret at all means no admin token: these routes answer 401 before any cursor.
-    return Cursors(derive_key(secret.get_secret_value() if secret else "", "cases-cursor"))
+    return Cursors(signed_cursors(settings, "cases-cursor"))
 
 
 # --- handlers -----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from groundcontrol import keys
 from groundcontrol.api.auth import authenticate_source
 from groundcontrol.api.problems import ProblemError, field_errors, validation_error
-from groundcontrol.api.schemas import EventBody, to_event, unwrap_cloudevent
+from groundcontrol.api.schemas import EventBody, to_event, unwrap_cloudevent, validation_context
 from groundcontrol.api.storable import refuse_unstorable_json
 from groundcontrol.store.contract import IngestResult, IngestStatus
 
@@ -25,6 +25,7 @@ JSON = "application/json"
 CLOUDEVENTS = "application/cloudevents+json"
 UNKNOWN_CUSTOMER = "urn:groundcontrol:problem:unknown-customer"
 CONFLICT = "urn:groundcontrol:problem:conflict"
+NOT_STORED = "urn:groundcontrol:problem:not-stored"
 
 routes = web.RouteTableDef()
 
@@ -53,7 +54,8 @@ async def _ingest(request: web.Request) -> tuple[str, IngestResult]:
     now = request.app[keys.CLOCK]()
     source = authenticate_source(settings.sources, request.headers, body, now)
     payload, prefix = parse_payload(body, request.content_type)
-    event = to_event(validate_event(payload, prefix), source, canonical_hash(payload))
+    context = validation_context(smtputf8=request.app[keys.SMTPUTF8].accepted)
+    event = to_event(validate_event(payload, prefix, context), source, canonical_hash(payload))
     [result] = await request.app[keys.INGESTOR].ingest([event])
     refused = refusal(result, prefix)
     if refused is not None:
@@ -116,9 +118,13 @@ def parse_payload(body: bytes, content_type: str) -> tuple[Any, str]:
         raise validation_error(field_errors(exc)) from None
 
 
-def validate_event(payload: Any, prefix: str = "") -> EventBody:
+def validate_event(
+    payload: Any, prefix: str = "", context: dict[str, Any] | None = None
+) -> EventBody:
+    """The event, or a 422 naming each invalid field under `prefix`; `context` is
+    `schemas.validation_context` (without it, what needs SMTPUTF8 is refused)."""
     try:
-        return EventBody.model_validate(payload)
+        return EventBody.model_validate(payload, context=context)
     except ValidationError as exc:
         raise validation_error(field_errors(exc, prefix)) from None
 
@@ -151,6 +157,17 @@ def refusal(result: IngestResult, prefix: str) -> ProblemError | None:
     return None
 
 
+def not_stored(error: Exception) -> ProblemError:
+    """The problem of an event the store itself refused (a constraint, a trigger): no
+    input rule foresaw it, so it is a 500, and the reason goes with it."""
+    return ProblemError(
+        500,
+        "Event not stored",
+        f"the store refused this event: {type(error).__name__}: {error}",
+        type_=NOT_STORED,
+    )
+
+
 def _accepted(result: IngestResult, duplicate: bool) -> dict[str, Any]:
     return {
         "event_id": result.event_id,
@@ -174,4 +191,6 @@ def rejection_reason(exc: ProblemError) -> str:
     """The metrics label of a refused event."""
     if exc.type_ == UNKNOWN_CUSTOMER:
         return "unknown_customer"
+    if exc.type_ == NOT_STORED:
+        return "not_stored"
     return _REASONS.get(exc.status, str(exc.status))

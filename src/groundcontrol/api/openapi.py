@@ -7,6 +7,7 @@ routes the real app registers.
 
 from __future__ import annotations
 
+from copy import deepcopy
 from functools import cache
 from typing import Any
 
@@ -14,11 +15,14 @@ from aiohttp import web
 from pydantic.json_schema import models_json_schema
 
 import groundcontrol
+from groundcontrol.api.callbacks import CALLBACK_STATES, CallbackRedriveBody
+from groundcontrol.api.parse_errors import PARSE_ERROR
 from groundcontrol.api.problems import PROBLEM_JSON
 from groundcontrol.api.read import RedriveBody
 from groundcontrol.api.schemas import CloudEventBody, CustomerBody, EventBody
 from groundcontrol.domain import CHANNELS, NotificationState
 from groundcontrol.planning.golden_thread import ContactKind
+from groundcontrol.settings import CALLBACK_TYPES
 from groundcontrol.store.case_views import CaseOrder
 
 routes = web.RouteTableDef()
@@ -42,13 +46,18 @@ def document() -> dict[str, Any]:
             "title": "Ground Control",
             "version": getattr(groundcontrol, "__version__", "0.1.0"),
             "description": "Proactive notification gateway: no customer left in the dark. "
-            "Every error is application/problem+json (RFC 9457).",
+            "Every error is application/problem+json (RFC 9457). "
+            "A request the HTTP parser cannot read is answered before any operation, "
+            f"with type {PARSE_ERROR}: 431 for a header field over 8,190 bytes, 414 for a "
+            "request target over 8,190 bytes, 400 for a NUL or control character in a "
+            "header, a missing Host, or a bad request line, method or HTTP version.",
         },
         "paths": {
             **_ingest_paths(),
             **_read_paths(),
             **_golden_thread_paths(),
             **_callback_paths(),
+            **_back_office_paths(),
             **_ops_paths(),
         },
         "components": {
@@ -60,9 +69,26 @@ def document() -> dict[str, Any]:
 
 
 def _model_schemas() -> dict[str, Schema]:
-    models = [(m, "validation") for m in (EventBody, CloudEventBody, CustomerBody, RedriveBody)]
+    bodies = (EventBody, CloudEventBody, CustomerBody, RedriveBody, CallbackRedriveBody)
+    models = [(m, "validation") for m in bodies]
     _, top = models_json_schema(models, ref_template=_REF)  # type: ignore[arg-type]
-    return dict(top.get("$defs", {}))
+    schemas = dict(top.get("$defs", {}))
+    # The envelope's model takes `data` as any object and validates it as an event
+    # afterwards (so errors name `data.<field>`); the document says what that means.
+    schemas["CloudEventData"] = _cloudevent_data(schemas["EventBody"])
+    schemas["CloudEventBody"]["properties"]["data"] = _ref("CloudEventData")
+    return schemas
+
+
+def _cloudevent_data(event: Schema) -> Schema:
+    """The event as `data` of an envelope: the same schema, with `id` optional."""
+    return {
+        **deepcopy(event),
+        "title": "CloudEventData",
+        "description": "The event, as POST /v1/events takes it as application/json; "
+        "without an `id` of its own it takes the envelope's.",
+        "required": [name for name in event["required"] if name != "id"],
+    }
 
 
 def _ref(name: str) -> Schema:
@@ -144,6 +170,7 @@ def _response_schemas() -> dict[str, Schema]:
             },
         ),
         **_golden_thread_schemas(),
+        **_back_office_schemas(),
     }
 
 
@@ -554,4 +581,82 @@ def _ops_paths() -> dict[str, Schema]:
                 store=False,
             )
         },
+    }
+
+
+# --- callbacks to the back office -------------------------------------------------------------
+_CALLBACK_STATE: Schema = {"type": "string", "enum": list(CALLBACK_STATES)}
+_CALLBACK_TYPE: Schema = {"type": "string", "enum": list(CALLBACK_TYPES)}
+
+
+def _back_office_schemas() -> dict[str, Schema]:
+    body = _object(
+        type=_CALLBACK_TYPE,
+        id=_STR,
+        occurred_at=_TIME,
+        case_id=_STR,
+        customer_id=_STR,
+        status=_STR,
+        data={"type": "object"},
+    )
+    return {
+        "Callback": _object(
+            id={"type": "string", "description": "the webhook-id of every attempt"},
+            source=_STR,
+            type=_CALLBACK_TYPE,
+            case_id=_STR,
+            state=_CALLBACK_STATE,
+            attempts=_INT,
+            due_at=_TIME,
+            last_error=_nullable("string"),
+            created_at=_TIME,
+            updated_at=_TIME,
+            body=body,
+        ),
+        "CallbackList": _object(
+            items={"type": "array", "items": _ref("Callback")}, next_cursor=_nullable("string")
+        ),
+    }
+
+
+def _back_office_paths() -> dict[str, Schema]:
+    listed = _admin(
+        "Callbacks to the back office, newest first: by state (e.g. dead), type and source",
+        {"200": _json(_ref("CallbackList"), "One page; next_cursor fetches the next")},
+        422,
+        parameters=[
+            _query_param("state", _CALLBACK_STATE),
+            _query_param("type", _CALLBACK_TYPE),
+            _query_param("source", _STR),
+            _query_param("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
+            _query_param("cursor", _STR),
+        ],
+    )
+    one = _admin(
+        "One callback: its state, attempts, last error and the body it posts",
+        {"200": _json(_ref("Callback"), "The callback")},
+        404,
+        parameters=[_path_param("callback_id")],
+    )
+    redrive_one = _admin(
+        "Re-drive a dead callback (same webhook-id, fresh attempts)",
+        {"202": _json(_ref("Callback"), "Pending again, due now")},
+        404,
+        409,
+        parameters=[_path_param("callback_id")],
+    )
+    redrive_many = _admin(
+        "Re-drive callbacks in bulk: by ids, or the dead ones by type and source",
+        {"202": _json(_ref("RedriveResult"), "What was re-driven")},
+        400,
+        413,
+        415,
+        422,
+        requestBody=_json_body(_ref("CallbackRedriveBody")),
+    )
+    return {
+        "/v1/callbacks": {"get": listed},
+        "/v1/callbacks/{callback_id}": {"get": one},
+        "/v1/callbacks/{callback_id}/redrive": {"post": redrive_one},
+        "/v1/callbacks/redrive": {"post": redrive_many},
     }

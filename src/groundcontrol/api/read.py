@@ -14,7 +14,7 @@ from groundcontrol import keys
 from groundcontrol.api.auth import admin_only
 from groundcontrol.api.ingest import load_json, read_body, require_json
 from groundcontrol.api.problems import FieldError, ProblemError, field_errors, validation_error
-from groundcontrol.api.schemas import CustomerBody, Text, to_customer
+from groundcontrol.api.schemas import CustomerBody, Text, to_customer, validation_context
 from groundcontrol.domain import ChannelName, NotificationState
 from groundcontrol.store.contract import NotificationFilter, NotificationView, Store
 
@@ -39,10 +39,33 @@ class NotificationQuery(BaseModel):
         return NotificationFilter(self.state, self.channel, self.case_id, self.limit)
 
 
+# `_one_selector` below, as JSON Schema for /openapi.json: either `ids` (and no filter)
+# or `state` (with optional filters), never both, never neither.
+_ONE_SELECTOR: dict[str, Any] = {
+    "anyOf": [
+        {
+            "required": ["ids"],
+            "properties": {
+                "ids": {"type": "array"},
+                "state": {"type": "null"},
+                "channel": {"type": "null"},
+                "case_id": {"type": "null"},
+            },
+        },
+        {
+            "required": ["state"],
+            "properties": {"state": {"type": "string"}, "ids": {"type": "null"}},
+        },
+    ]
+}
+
+
 class RedriveBody(BaseModel):
     """`POST /v1/notifications/retry`: either `ids`, or a filter over dead or failed ones."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, json_schema_extra=_ONE_SELECTOR
+    )
 
     ids: Annotated[list[Text], Field(min_length=1, max_length=1000)] | None = None
     state: Literal["dead", "failed"] | None = None
@@ -153,7 +176,8 @@ async def put_customer(request: web.Request) -> web.Response:
     """Store a customer whole (opt-outs and case-page preferences are kept: they are the
     customer's, not ours); 201 when it is new."""
     customer_id = request.match_info["customer_id"]
-    body = _validate(CustomerBody, await _json_body(request))
+    context = validation_context(smtputf8=request.app[keys.SMTPUTF8].accepted)
+    body = _validate(CustomerBody, await _json_body(request), context)
     _check_ids(customer_id, body)
     store = request.app[keys.STORE]
     existing = await store.get_customer(customer_id)
@@ -194,8 +218,8 @@ async def _json_body(request: web.Request) -> Any:
     return load_json(body)
 
 
-def _validate(model: type[M], data: Any) -> M:
+def _validate(model: type[M], data: Any, context: dict[str, Any] | None = None) -> M:
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as exc:
         raise validation_error(field_errors(exc)) from None

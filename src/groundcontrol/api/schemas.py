@@ -8,6 +8,7 @@ locales as BCP 47 tags, times as aware UTC datetimes.
 from __future__ import annotations
 
 import re
+import unicodedata
 import zoneinfo
 from datetime import UTC, datetime
 from functools import cache, lru_cache
@@ -22,6 +23,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
 )
 from yarl import URL
 
@@ -76,27 +78,40 @@ def _e164(value: str) -> str:
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
-def check_email(value: str) -> str:
+# Validation context key: true when the e-mail channel can send to a non-ASCII local
+# part now (SMTPUTF8, channels/smtputf8.py). Without it such addresses are refused.
+SMTPUTF8_CONTEXT = "smtputf8"
+
+
+def validation_context(*, smtputf8: bool) -> dict[str, Any]:
+    """The context `model_validate` takes for what the running service can deliver."""
+    return {SMTPUTF8_CONTEXT: smtputf8}
+
+
+def check_email(value: str, info: ValidationInfo) -> str:
     """local@domain: no spaces, a dotted domain of valid labels. An IDN domain comes out
     as punycode (`bücher.de` -> `xn--bcher-kva.de`), which every mail server takes; a
-    non-ASCII local part would need SMTPUTF8 end to end, which the e-mail channel does
-    not speak, so it is refused here rather than accepted and then dead."""
+    non-ASCII local part (NFC) needs SMTPUTF8 from the relay, so it is taken only when
+    the validation context says the e-mail channel can send it now, and refused here
+    otherwise rather than accepted and then dead."""
     local, at, domain = value.rpartition("@")
-    if not at or not local or len(value) > 254 or len(local) > 64:
+    local = unicodedata.normalize("NFC", local)
+    # RFC 5321/6531: at most 64 octets (UTF-8) in the local part.
+    if not at or not local or len(value) > 254 or len(local.encode()) > 64:
         raise ValueError("not an email address")
-    if any(c.isspace() or c in '@<>(),;:"[]\\' for c in local):
+    if any(c.isspace() or c in '@<>(),;:"[]\\' or not c.isprintable() for c in local):
         raise ValueError("not an email address")
     ascii_domain = _ascii_domain(domain)
     if ascii_domain is None:
         raise ValueError("the email domain is not valid")
-    if not local.isascii():
+    if not local.isascii() and not (info.context or {}).get(SMTPUTF8_CONTEXT, False):
         raise ValueError(
-            "the part before @ must be ASCII: international local parts need SMTPUTF8, "
-            "which Ground Control does not send"
+            "the part before @ is not ASCII: that needs SMTPUTF8, which the e-mail "
+            "channel's SMTP server does not offer (channels.email.smtputf8)"
         )
     address = f"{local}@{ascii_domain}"
-    if len(address) > 254:
-        raise ValueError("not an email address: longer than 254 characters as punycode")
+    if len(address.encode()) > 254:
+        raise ValueError("not an email address: longer than 254 octets as punycode")
     return address
 
 

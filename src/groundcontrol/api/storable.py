@@ -98,15 +98,21 @@ def parameter_errors(named: Iterable[tuple[str, str]], kind: str) -> list[FieldE
     return errors
 
 
-CASE_PAGE_PREFIX = "/c/"
+_OWN_TEXT_CHECKS = "groundcontrol_checks_its_own_text"
+
+
+def checks_its_own_text(handler: Handler) -> Handler:
+    """Mark a route handler that answers unreadable input itself (the customer's case
+    page: a plain 404 for any bad link, its own form checks and private headers), so the
+    middleware below leaves its requests alone."""
+    setattr(handler, _OWN_TEXT_CHECKS, True)
+    return handler
 
 
 @web.middleware
 async def storable_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Refuse a request whose path, query or form fields hold text no store can keep."""
-    if request.path.startswith(CASE_PAGE_PREFIX):
-        # The customer's case page answers every unreadable link with its own plain 404
-        # and checks its form against known channel names, with its private headers.
+    if getattr(request.match_info.handler, _OWN_TEXT_CHECKS, False):
         return await handler(request)
     errors = [
         *parameter_errors(request.match_info.items(), "path"),

@@ -22,6 +22,7 @@ from markupsafe import Markup
 
 from groundcontrol import keys
 from groundcontrol.api.problems import FieldError, problem
+from groundcontrol.api.storable import checks_its_own_text
 from groundcontrol.casepage.access import NoSuchPage, Opened, open_case
 from groundcontrol.casepage.history import CASE_PAGE_REASON, customer_history
 from groundcontrol.casepage.limits import WindowLimit
@@ -114,6 +115,7 @@ def private(handler: Handler) -> Handler:
 
 
 @routes.get(CASE_PAGE_PATH)
+@checks_its_own_text
 @private
 async def show(request: web.Request) -> web.StreamResponse:
     """The page. Opening it is a contact (the golden thread): timeline `viewed`, and the
@@ -127,6 +129,7 @@ async def show(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post(CASE_PAGE_PATH)
+@checks_its_own_text
 @private
 async def save(request: web.Request) -> web.StreamResponse:
     """Save the preferences; the next message follows them. Then back to the page (303)."""

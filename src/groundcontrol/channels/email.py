@@ -13,6 +13,7 @@ which is safe because nothing was transmitted on the dead one.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -23,6 +24,7 @@ from typing import Literal
 import aiosmtplib
 from aiosmtplib import (
     SMTPException,
+    SMTPHeloError,
     SMTPRecipientsRefused,
     SMTPResponse,
     SMTPResponseException,
@@ -32,6 +34,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from groundcontrol.channels.base import OutgoingMessage, Receipt
 from groundcontrol.channels.mime import build_email, message_id, sender_address, sender_domain
+from groundcontrol.channels.smtputf8 import Smtputf8, needs_smtputf8
 from groundcontrol.domain import ChannelName
 from groundcontrol.durations import parse_duration
 from groundcontrol.errors import (
@@ -47,6 +50,9 @@ from groundcontrol.settings import EmailSettings
 NOOP_AFTER_IDLE = 30.0
 _CLOSING = 421  # "service not available, closing transmission channel"
 _QUEUE_ID = re.compile(r"(?:queued as|\bid=)\s*([A-Za-z0-9._-]+)", re.IGNORECASE)
+SMTPUTF8 = "SMTPUTF8"
+
+log = logging.getLogger(__name__)
 
 
 class EmailChannel:
@@ -60,10 +66,12 @@ class EmailChannel:
         *,
         tls_context: ssl.SSLContext | None = None,
         noop_after_idle: float = NOOP_AFTER_IDLE,
+        smtputf8: Smtputf8 | None = None,
     ) -> None:
         """`tls_context` replaces the system trust store (a private relay's CA);
         `noop_after_idle` is how many seconds a pooled connection may idle before
-        it is checked with NOOP."""
+        it is checked with NOOP; `smtputf8` is told what every EHLO says (ingest
+        reads it), by default a new one for `settings.smtputf8`."""
         if not settings.host:
             raise ConfigError("channels.email.host is required to send e-mail over SMTP")
         self._settings = settings
@@ -75,11 +83,23 @@ class EmailChannel:
         except ValueError as exc:
             raise ConfigError(f"channels.email.from: {exc}") from exc
         self._noop_after_idle = noop_after_idle
+        self.smtputf8 = smtputf8 or Smtputf8(settings.smtputf8)
         self._pool = _Pool(self._connect, settings.pool_size)
 
     async def open(self) -> None:
-        """Nothing to do: connections open on first use, so a relay that is down
-        at start-up delays e-mail instead of stopping the service."""
+        """With `smtputf8 = "auto"`, connect once to learn what the relay offers, then
+        QUIT (sends open their own connections on first use). A relay that is down at
+        start-up delays e-mail instead of stopping the service."""
+        if self.smtputf8.setting != "auto":
+            return
+        try:
+            await _quit(await self._connect(), self._timeout)
+        except DeliveryError as exc:
+            log.warning(
+                "the SMTP server did not answer at start-up (%s): addresses with a "
+                "non-ASCII local part are refused at ingest until it does",
+                exc,
+            )
 
     async def close(self) -> None:
         """Say QUIT on idle connections; connections in use close when released."""
@@ -113,12 +133,23 @@ class EmailChannel:
         return email.as_bytes()
 
     async def _transmit(self, address: str, content: bytes) -> str:
+        utf8 = needs_smtputf8(address)
+        if utf8 and self.smtputf8.setting is False:
+            raise PermanentDeliveryError(
+                f"{address!r} has a non-ASCII local part, which needs SMTPUTF8, and "
+                "channels.email.smtputf8 is false"
+            )
         async with self._pool.lease() as lease:
             try:
                 async with asyncio.timeout(self._timeout):
                     await self._ensure_alive(lease)
+                    if utf8:
+                        _require_smtputf8(lease.client, address)
                     refused, reply = await lease.client.sendmail(
-                        self._envelope_from, [address], content
+                        self._envelope_from,
+                        [address],
+                        content,
+                        mail_options=[SMTPUTF8] if utf8 else None,
                     )
             except (SMTPException, OSError, TimeoutError) as exc:
                 # After a reply aiosmtplib resets the envelope (RSET): the connection
@@ -156,10 +187,34 @@ class EmailChannel:
         try:
             async with asyncio.timeout(self._timeout):
                 await client.connect()
+                await _greet(client)
         except (SMTPException, OSError, TimeoutError) as exc:
             client.close()
             raise _classify(exc, data_started=False) from exc
+        self.smtputf8.learn(client.supports_extension(SMTPUTF8))
         return client
+
+
+def _require_smtputf8(client: _Client, address: str) -> None:
+    # Permanent on purpose: a relay that stopped offering SMTPUTF8 is a configuration
+    # matter that a retry every few minutes will not fix; failing now moves the
+    # customer to the next channel and puts the reason on the timeline.
+    if not client.supports_extension(SMTPUTF8):
+        raise PermanentDeliveryError(
+            f"{address!r} has a non-ASCII local part, which needs SMTPUTF8, and the "
+            "SMTP server does not offer it (any more)"
+        )
+
+
+async def _greet(client: _Client) -> None:
+    """EHLO now, unless STARTTLS or AUTH already did, so the extensions are known
+    before the first send; HELO for a server without ESMTP, as aiosmtplib would."""
+    if not client.is_ehlo_or_helo_needed:
+        return
+    try:
+        await client.ehlo()
+    except SMTPHeloError:
+        await client.helo()
 
 
 class _Client(aiosmtplib.SMTP):

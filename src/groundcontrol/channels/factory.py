@@ -7,14 +7,18 @@ from datetime import datetime
 
 from groundcontrol.channels.base import Channel
 from groundcontrol.channels.outbox import OutboxChannel
+from groundcontrol.channels.smtputf8 import Smtputf8
 from groundcontrol.domain import ChannelName
 from groundcontrol.links import status_callback_url
 from groundcontrol.settings import Settings
 
 
-def build_channels(settings: Settings, clock: Callable[[], datetime]) -> dict[ChannelName, Channel]:
+def build_channels(
+    settings: Settings, clock: Callable[[], datetime], *, smtputf8: Smtputf8 | None = None
+) -> dict[ChannelName, Channel]:
+    """`smtputf8`, when given, is what the SMTP channel tells what its relay offers."""
     return {
-        "email": _email(settings),
+        "email": _email(settings, smtputf8 or Smtputf8(settings.channels.email.smtputf8)),
         "sms": _sms(settings, clock),
         "chat": _chat(settings, clock),
     }
@@ -27,12 +31,12 @@ def describe(channels: Mapping[ChannelName, Channel]) -> str:
     )
 
 
-def _email(settings: Settings) -> Channel:
+def _email(settings: Settings, smtputf8: Smtputf8) -> Channel:
     email = settings.channels.email
     if email.host:
         from groundcontrol.channels.email import EmailChannel
 
-        return EmailChannel(email)
+        return EmailChannel(email, smtputf8=smtputf8)
     return OutboxChannel("email", settings.delivery.outbox_dir, sender=email.from_)
 
 

@@ -31,6 +31,7 @@ from email.policy import Policy
 from email.utils import format_datetime, parseaddr
 
 from groundcontrol.channels.base import OutgoingMessage
+from groundcontrol.channels.smtputf8 import needs_smtputf8
 from groundcontrol.domain import utcnow
 
 # Distinct header values remembered: every message's constant headers, plus its few
@@ -76,6 +77,9 @@ class _RememberingHeaders(HeaderRegistry):
 POLICY = policy.SMTP.clone(
     cte_type="7bit", refold_source="none", header_factory=_RememberingHeaders()
 )
+# For a recipient whose local part is not ASCII, sent with SMTPUTF8: headers in raw
+# UTF-8 (RFC 6532), since such an address has no encoded form; bodies stay 7-bit.
+UTF8_POLICY = POLICY.clone(utf8=True)
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 NOTIFICATION_HEADER = "X-GroundControl-Notification"
@@ -101,7 +105,7 @@ def build_email(
     address or the unsubscribe URL cannot be put in a header.
     """
     domain = domain or sender_domain(sender)
-    email = EmailMessage(policy=POLICY)
+    email = EmailMessage(policy=UTF8_POLICY if needs_smtputf8(message.address) else POLICY)
     email["Subject"] = _one_line(message.rendered.subject or "")
     email["From"] = sender
     email["To"] = _recipient(message)
@@ -169,16 +173,28 @@ def _set_raw(email: EmailMessage, name: str, value: str) -> None:
     email.set_raw(name, value)
 
 
-def _recipient(message: OutgoingMessage) -> Address:
+def _recipient(message: OutgoingMessage) -> Address | str:
     address = message.address
     local, at, domain = address.rpartition("@")
-    # Non-ASCII addresses would need SMTPUTF8 end to end; refuse them rather than mangle.
-    if not (local and at and domain and address.isascii()):
-        raise ValueError(f"recipient {address!r} is not an ASCII e-mail address")
+    if not (local and at and domain and domain.isascii()):
+        raise ValueError(f"recipient {address!r} is not an e-mail address with an ASCII domain")
+    name = _one_line(message.customer.name or "")
+    if needs_smtputf8(address):
+        return _utf8_mailbox(name, address)
     try:
-        return Address(display_name=_one_line(message.customer.name or ""), addr_spec=address)
+        return Address(display_name=name, addr_spec=address)
     except (ValueError, HeaderParseError) as exc:
         raise ValueError(f"recipient {address!r} is not an e-mail address: {exc}") from exc
+
+
+def _utf8_mailbox(name: str, address: str) -> str:
+    # The stdlib's Address refuses a non-ASCII local part (it cannot be RFC 2047
+    # encoded); under UTF8_POLICY the header is written as it is, so it is built here:
+    # the display name always quoted, the address checked like the envelope checks it.
+    if any(c.isspace() or c in '<>(),;:"[]\\' for c in address) or address.count("@") != 1:
+        raise ValueError(f"recipient {address!r} is not an e-mail address")
+    quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{quoted}" <{address}>' if name else f"<{address}>"
 
 
 def _boundary(*bodies: str) -> str:

@@ -126,7 +126,8 @@ class Dispatcher:
     async def tick(self) -> int:
         """Fire due follow-ups, then claim as much due work as there are free slots."""
         now = self._ticked_at = self.clock()
-        while await self.store.fire_due_follow_ups(now, FOLLOW_UP_BATCH) == FOLLOW_UP_BATCH:
+        quiet = self.policies.quiet_hours.window_around
+        while await self.store.fire_due_follow_ups(now, FOLLOW_UP_BATCH, quiet) == FOLLOW_UP_BATCH:
             pass
         await self._record_breaches(now)
         posting = await self._post_callbacks(now)

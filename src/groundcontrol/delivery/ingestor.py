@@ -10,6 +10,7 @@ message due now goes out without waiting for the next poll.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 
 from groundcontrol.delivery import activity
@@ -51,6 +52,27 @@ class Ingestor:
         results = await self._committer.submit(events)
         for event, result in zip(events, results, strict=True):
             self._tell(event, result)
+        self._wake()
+        return results
+
+    async def ingest_each(self, events: Sequence[Event]) -> list[IngestResult | Exception]:
+        """Like `ingest`, but one the store refuses fails alone: each event is a caller
+        of its own in the group commit (still one transaction while nothing fails), so
+        the committer isolates a poison event as it isolates a webhook caller. Its
+        exception stands in its place; the others are committed."""
+        outcomes = await asyncio.gather(
+            *(self._committer.submit([event]) for event in events), return_exceptions=True
+        )
+        results: list[IngestResult | Exception] = []
+        for event, outcome in zip(events, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                if not isinstance(outcome, Exception):
+                    raise outcome  # cancelled: the caller is stopping
+                results.append(outcome)
+                continue
+            [result] = outcome
+            self._tell(event, result)
+            results.append(result)
         self._wake()
         return results
 

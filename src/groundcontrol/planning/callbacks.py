@@ -8,13 +8,15 @@ the same retry policy, leases, breaker and dead letters as customer messages.
 
 from __future__ import annotations
 
-import uuid
+import itertools
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from groundcontrol.domain import (
+    CaseState,
     Claim,
     Decision,
     DecisionKind,
@@ -40,8 +42,21 @@ class CallbackRoutes:
     def wants(self, source: str | None, kind: str) -> bool:
         return source is not None and kind in self.wanted.get(source, frozenset())
 
+    def anyone_wants(self, kind: str) -> bool:
+        """Whether any source asked for `kind`: when none did, nothing is looked up."""
+        return any(kind in kinds for kinds in self.wanted.values())
+
 
 NONE = CallbackRoutes()
+_ORDER = itertools.count()
+
+
+def callback_id(now: datetime) -> str:
+    """A new callback id that sorts by creation: the time it was planned, then a counter
+    for the callbacks one transaction plans at the same instant, then randomness so two
+    instances never collide (35 characters)."""
+    micros = int(now.timestamp() * 1_000_000)
+    return f"cb_{micros:014x}{next(_ORDER) % 16**6:06x}{secrets.token_hex(6)}"
 
 
 def callback_row(
@@ -59,10 +74,10 @@ def callback_row(
     Its id is the body's `id` and the `webhook-id` of every attempt."""
     if not routes.wants(source, kind):
         return None
-    callback_id = f"cb_{uuid.uuid4().hex}"
+    new_id = callback_id(now)
     body = {
         "type": kind,
-        "id": callback_id,
+        "id": new_id,
         "occurred_at": now.isoformat(),
         "case_id": case_id,
         "customer_id": customer_id,
@@ -70,7 +85,7 @@ def callback_row(
         "data": dict(data),
     }
     return {
-        "id": callback_id,
+        "id": new_id,
         "source": source,
         "type": kind,
         "case_id": case_id,
@@ -151,6 +166,10 @@ class CaseRef:
     customer_id: str
     status: str
     source: str | None
+
+    @classmethod
+    def of(cls, case: CaseState) -> CaseRef:
+        return cls(case.id, case.customer_id, case.status, case.source)
 
 
 def entry_callbacks(

@@ -130,6 +130,10 @@ def after_contact(thread: Thread, contact: Contact) -> Thread:
     """A contact ends the dark stretch (and its breach) and starts the next one."""
     if contact.at < thread.dark_since:
         return thread  # an older contact reported late changes nothing
+    if contact.at == thread.dark_since:
+        # At the very instant the stretch began (two contacts at once, or one reported
+        # twice): the stretch goes on, and a breach already recorded in it stands.
+        return replace(thread, last_contact=contact)
     return replace(thread, dark_since=contact.at, breached_at=None, last_contact=contact)
 
 

@@ -15,7 +15,7 @@ from groundcontrol.domain import CaseState, ChannelName, Customer, Event, Notifi
 from groundcontrol.durations import format_duration
 from groundcontrol.planning.golden_thread import Thread, after_event
 from groundcontrol.planning.journeys import FollowUp, Journeys, Rule
-from groundcontrol.planning.promises import QuietWindow, keep_cadence, keep_promise
+from groundcontrol.planning.promises import QuietWindow, holding, keep_cadence, keep_promise
 
 
 class Outcome(StrEnum):
@@ -115,12 +115,11 @@ def _keep_promise(plan: Plan, customer: Customer, now: datetime, quiet: QuietWin
         return plan
     # The status message (when there is one) is the next contact; the promise runs from it.
     contact = min((n.due_at for n in plan.notifications), default=thread.dark_since)
-    window = quiet if plan.priority is not Priority.URGENT else None
     kept = keep_promise(
         follow_up.due_at,
         contact + thread.promise,
         now=now,
-        quiet=window,
+        quiet=holding(quiet, plan.priority, customer),
         timezone=customer.timezone,
     )
     cadence = keep_cadence(follow_up.every, thread.promise)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from groundcontrol.domain import Customer, Priority
 from groundcontrol.durations import format_duration
 from groundcontrol.planning.golden_thread import promise_for
 from groundcontrol.planning.journeys import Journeys, Rule
@@ -20,6 +21,17 @@ QuietWindow = Callable[[datetime, str | None], tuple[datetime, datetime] | None]
 
 # A contact planned for the last moment must still get through the dispatcher in time.
 SEND_MARGIN = timedelta(minutes=1)
+
+
+def holding(
+    quiet: QuietWindow | None, priority: Priority, customer: Customer
+) -> QuietWindow | None:
+    """The quiet hours that would hold this customer's message, as the dispatcher decides
+    (delivery/decisions.py `quiet_deferral`): none for an urgent message, nor for a
+    customer who turned them off on the case page."""
+    if priority is Priority.URGENT or not customer.quiet_hours:
+        return None
+    return quiet
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,9 @@ class EmailSettings(_Section):
     from_: str = Field(default="Ground Control <updates@groundcontrol.local>", alias="from")
     timeout: str = "10s"
     pool_size: int = Field(default=4, ge=1)
+    # Addresses with a non-ASCII local part (`用户@例子.广告`) need SMTPUTF8 (RFC 6531):
+    # "auto" takes them while the server's EHLO offers it, true always, false never.
+    smtputf8: bool | Literal["auto"] = "auto"
 
 
 class SmsSettings(_Section):

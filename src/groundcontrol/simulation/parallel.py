@@ -18,7 +18,14 @@ from datetime import datetime
 
 from groundcontrol.domain import Event
 from groundcontrol.settings import Settings
-from groundcontrol.simulation.runner import Replay, Scenario, replay_shard, shards, window
+from groundcontrol.simulation.runner import (
+    Replay,
+    Scenario,
+    quiet_service_logs,
+    replay_shard,
+    shards,
+    window,
+)
 
 Job = tuple[int, list[Event], Scenario, datetime, datetime]
 
@@ -35,7 +42,9 @@ def replay_in_processes(events: Sequence[Event], scenario: Scenario, workers: in
     result = Replay(start, end)
     context = multiprocessing.get_context("spawn")
     chunk = max(1, len(jobs) // (workers * 4))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=quiet_service_logs
+    ) as pool:
         for part in pool.map(_run_job, jobs, chunksize=chunk):
             result.merge(part)
     return result

@@ -15,6 +15,7 @@ the per-process outage breaker sees one shard's traffic instead of everyone's.
 from __future__ import annotations
 
 import functools
+import logging
 import random
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -91,6 +92,13 @@ class Replay:
             self.ingest[key] = self.ingest.get(key, 0) + count
         if self.timelines is not None and part.timelines is not None:
             self.timelines |= part.timelines
+
+
+def quiet_service_logs() -> None:
+    """The service's activity lines (a send, a dead letter) would be thousands of lines
+    of noise in a replay, whose report is the output: in the command and in each worker
+    process (a spawned worker would otherwise print warnings through logging's default)."""
+    logging.getLogger("groundcontrol").addHandler(logging.NullHandler())
 
 
 def window(events: Sequence[Event], scenario: Scenario) -> tuple[datetime, datetime]:

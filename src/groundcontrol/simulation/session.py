@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,7 +17,7 @@ from groundcontrol.simulation.events_file import History, event_line, parse_line
 from groundcontrol.simulation.parallel import replay_in_processes
 from groundcontrol.simulation.report_html import html_report
 from groundcontrol.simulation.report_text import compare_report, json_report, text_report
-from groundcontrol.simulation.runner import Scenario, replay
+from groundcontrol.simulation.runner import Scenario, quiet_service_logs, replay
 from groundcontrol.simulation.stores import memory_store, temporary_sqlite
 from groundcontrol.simulation.summary import Summary, summarise
 from groundcontrol.simulation.synthetic import Shape, generate
@@ -27,9 +26,7 @@ EXIT_OK, EXIT_PROBLEMS = 0, 1
 
 
 def simulate(args: argparse.Namespace) -> int:
-    # The service's activity lines (a dead letter, a send) would be thousands of lines
-    # of noise here: the report is the output.
-    logging.getLogger("groundcontrol").addHandler(logging.NullHandler())
+    quiet_service_logs()
     settings = load_settings(args.config)
     history = _history(args)
     for bad in history.skipped:

@@ -9,24 +9,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from groundcontrol.store.contract import Store
-from groundcontrol.store.memory import MemoryStore, _Tables
+from groundcontrol.store.memory import MemoryStore
 from groundcontrol.store.sql.sqlite import SqliteStore
 
 
-class ReplayStore(MemoryStore):
-    """The memory store without its rollback snapshot.
-
-    The memory store deep-copies all its tables before every write so that a write
-    that raises halfway can be undone. A replay stops at the first such error anyway,
-    and the copy grows with the history: skipping it keeps a replay linear."""
-
-    @contextmanager
-    def _transaction(self) -> Iterator[_Tables]:
-        yield self._tables
-
-
 async def memory_store() -> Store:
-    store = ReplayStore()
+    # A replay stops at its first failed write, so the rollback copy is never used.
+    store = MemoryStore(snapshots=False)
     await store.open()
     return store
 

@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any
 
 PENDING, SENDING, SENT, DEAD = "pending", "sending", "sent", "dead"
+STATES = (PENDING, SENDING, SENT, DEAD)
+FINISHED = (SENT, DEAD)  # delivered to the back office, or given up on: retention sweeps them
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class CallbackView:
     due_at: datetime
     last_error: str | None
     body: Mapping[str, Any]
+    created_at: datetime
+    updated_at: datetime
 
     def public_dict(self) -> dict[str, Any]:
         return {
@@ -54,8 +58,41 @@ class CallbackView:
             "attempts": self.attempts,
             "due_at": self.due_at.isoformat(),
             "last_error": self.last_error,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
             "body": dict(self.body),
         }
+
+
+@dataclass(frozen=True)
+class CallbackCursor:
+    """Keyset position: the last callback of the previous page (newest first)."""
+
+    created_at: datetime
+    callback_id: str
+
+
+@dataclass(frozen=True)
+class CallbackFilter:
+    state: str | None = None
+    type: str | None = None
+    source: str | None = None
+    limit: int = 50
+    after: CallbackCursor | None = None
+
+
+@dataclass(frozen=True)
+class CallbackPage:
+    items: list[CallbackView]
+    next: CallbackCursor | None
+
+    @classmethod
+    def cut(cls, views: list[CallbackView], limit: int) -> CallbackPage:
+        """The first `limit` of `views` (read one more than a page), and where the next
+        page starts when there is one."""
+        items = views[:limit]
+        last = items[-1] if items and len(views) > limit else None
+        return cls(items, CallbackCursor(last.created_at, last.id) if last else None)
 
 
 def timeline_entry(

@@ -31,7 +31,14 @@ from groundcontrol.domain import IngestStatus as IngestStatus
 from groundcontrol.planning.callbacks import NONE, CallbackRoutes
 from groundcontrol.planning.golden_thread import Contact
 from groundcontrol.planning.plan import Planner as Planner
-from groundcontrol.store.callback_views import CallbackClaim, CallbackOutcome, CallbackView
+from groundcontrol.planning.promises import QuietWindow
+from groundcontrol.store.callback_views import (
+    CallbackClaim,
+    CallbackFilter,
+    CallbackOutcome,
+    CallbackPage,
+    CallbackView,
+)
 from groundcontrol.store.case_views import (
     Breach,
     CaseFilter,
@@ -143,6 +150,8 @@ class RetentionReport:
     follow_ups: int = 0
     timeline: int = 0
     events: int = 0
+    callbacks: int = 0
+    breaches: int = 0
 
     @property
     def total(self) -> int:
@@ -208,9 +217,12 @@ class Store(Protocol):
         unknown customer."""
 
     # --- time -------------------------------------------------------------------
-    async def fire_due_follow_ups(self, now: datetime, limit: int) -> int:
+    async def fire_due_follow_ups(
+        self, now: datetime, limit: int, quiet: QuietWindow | None = None
+    ) -> int:
         """Turn due follow-ups into pending notifications and schedule their next
-        repetition; returns how many fired."""
+        repetition, moved earlier where `quiet` hours would hold it past the case's
+        promise (planning/followups.py); returns how many fired."""
 
     async def next_due_at(self) -> datetime | None:
         """The earliest time anything (notification or follow-up) becomes due."""
@@ -302,7 +314,13 @@ class Store(Protocol):
     ) -> bool:
         """Apply an attempt's outcome; False when the lease moved on (nothing written)."""
 
-    async def list_callbacks(self, state: str | None, limit: int) -> list[CallbackView]: ...
+    async def list_callbacks(self, state: str | None, limit: int) -> list[CallbackView]:
+        """The most recently changed callbacks (the dashboard's dead letters)."""
+
+    async def page_callbacks(self, where: CallbackFilter) -> CallbackPage:
+        """Callbacks newest first (by creation, then id), filtered, one keyset page."""
+
+    async def get_callback(self, callback_id: str) -> CallbackView | None: ...
 
     async def redrive_callback(self, callback_id: str, now: datetime) -> bool:
         """A dead callback is pending again with fresh attempts."""

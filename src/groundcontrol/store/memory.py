@@ -27,6 +27,7 @@ from groundcontrol.domain import (
     Priority,
 )
 from groundcontrol.planning import followups, golden_thread, reports
+from groundcontrol.planning import status_callbacks as status
 from groundcontrol.planning.callbacks import (
     CaseRef,
     entry_callbacks,
@@ -36,6 +37,7 @@ from groundcontrol.planning.callbacks import (
 from groundcontrol.planning.events import BatchPlan, EventKey, SupersedeMark, plan_batch
 from groundcontrol.planning.golden_thread import Contact, ContactKind
 from groundcontrol.planning.plan import Planner
+from groundcontrol.planning.promises import QuietWindow
 from groundcontrol.planning.rows import CUSTOMER_FACING, Entry, StoredEvent
 from groundcontrol.planning.transitions import (
     ATTEMPT_OUTCOME,
@@ -48,9 +50,12 @@ from groundcontrol.planning.transitions import (
     preferences_entry,
 )
 from groundcontrol.store import memory_callbacks, memory_cases
+from groundcontrol.store.callback_views import FINISHED as FINISHED_CALLBACKS
 from groundcontrol.store.callback_views import (
     CallbackClaim,
+    CallbackFilter,
     CallbackOutcome,
+    CallbackPage,
     CallbackView,
     timeline_entry,
 )
@@ -70,6 +75,7 @@ from groundcontrol.store.contract import (
     IngestResult,
     NotificationFilter,
     NotificationView,
+    RetentionReport,
     StoreBase,
     TimelineEntry,
 )
@@ -77,6 +83,7 @@ from groundcontrol.store.contract import (
 PENDING = NotificationState.PENDING
 SENDING = NotificationState.SENDING
 _REDRIVABLE = (NotificationState.DEAD, NotificationState.FAILED)
+RELEASED = "shutdown before sending"
 
 
 class StoreClosed(RuntimeError):
@@ -313,7 +320,8 @@ class _Tables:
         ids = {e.case_id for e in events}
         return {i: self.cases[i].state for i in ids if i in self.cases}
 
-    def write_batch(self, batch: BatchPlan, now: datetime) -> None:
+    def write_batch(self, batch: BatchPlan, now: datetime) -> dict[str, list[status.StateChange]]:
+        """Write the plan; returns the stored rows it superseded, by case (for callbacks)."""
         self.customers.update(batch.customers)
         for row in batch.events:
             key = (row["source"], row["event_id"])
@@ -323,6 +331,9 @@ class _Tables:
             self.cases[case.id] = _Case(case, self.events[batch.last_event[case.id]].payload)
         self._raise_priorities(batch.raised, now)
         superseded = {case_id: self._supersede(case_id, now) for case_id in batch.supersede}
+        changes = {
+            case_id: _superseded_changes(self, entries) for case_id, entries in superseded.items()
+        }
         for row in batch.notifications:
             self.insert_notification(row)
         for row in batch.follow_ups:
@@ -334,6 +345,7 @@ class _Tables:
                 self.add_timeline(item.case_id, now, [(k, n, d | reason) for k, n, d in entries])
             else:
                 self.add_timeline(item[0], now, [item[1]])
+        return changes
 
     def _raise_priorities(self, raised: Mapping[str, Priority], now: datetime) -> None:
         for case_id, priority in raised.items():
@@ -361,9 +373,13 @@ class _Tables:
 class MemoryStore(StoreBase):
     """A `Store` held in dictionaries; `memory://` in `create_store`."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, snapshots: bool = True) -> None:
+        """`snapshots=False` skips the rollback copy before each write: for a caller that
+        stops at the first failed write anyway (a replay), where the copy of every table
+        would make a long history quadratic."""
         self._tables = _Tables()
         self._closed = False
+        self._snapshots = snapshots
 
     # --- lifecycle --------------------------------------------------------------------
     async def open(self) -> None:
@@ -379,6 +395,9 @@ class MemoryStore(StoreBase):
     @contextmanager
     def _transaction(self) -> Iterator[_Tables]:
         """All or nothing, like a database transaction: undo everything on error."""
+        if not self._snapshots:
+            yield self._tables
+            return
         snapshot = copy.deepcopy(self._tables)
         try:
             yield self._tables
@@ -399,7 +418,9 @@ class MemoryStore(StoreBase):
                 planner=planner,
                 now=now,
             )
-            tables.write_batch(batch, now)
+            stored = tables.write_batch(batch, now)
+            if status.wanted(self.callback_routes):
+                self._tell_changes(tables, status.batch_changes(batch, stored), now)
             for row in unreachable_callbacks(self.callback_routes, events, batch.results, now):
                 tables.callbacks[row["id"]] = row
         return batch.results
@@ -441,15 +462,21 @@ class MemoryStore(StoreBase):
         return self._cancel_channel(customer_id, channel, now) if opted_out else 0
 
     def _cancel_channel(self, customer_id: str, channel: ChannelName, now: datetime) -> int:
-        cancelled = [
-            n
-            for n in self._tables.notifications.values()
-            if (n.customer_id, n.channel, n.state) == (customer_id, channel, PENDING)
-        ]
+        cancelled = sorted(
+            (
+                n
+                for n in self._tables.notifications.values()
+                if (n.customer_id, n.channel, n.state) == (customer_id, channel, PENDING)
+            ),
+            key=lambda n: n.id,
+        )
+        changes = []
         for n in cancelled:
             n.state, n.updated_at = NotificationState.CANCELLED, now
-            why = {"reason": f"customer opted out of {channel}"}
-            self._tables.add_timeline(n.case_id, now, [("cancelled", n.id, why)])
+            change = status.opted_out(n.id, n.case_id, channel, n.attempts)
+            self._tables.add_timeline(n.case_id, now, [("cancelled", n.id, change.detail())])
+            changes.append(change)
+        self._tell_changes(self._tables, changes, now)
         return len(cancelled)
 
     # --- the case page --------------------------------------------------------------------
@@ -478,7 +505,9 @@ class MemoryStore(StoreBase):
         return True
 
     # --- time -----------------------------------------------------------------------------
-    async def fire_due_follow_ups(self, now: datetime, limit: int) -> int:
+    async def fire_due_follow_ups(
+        self, now: datetime, limit: int, quiet: QuietWindow | None = None
+    ) -> int:
         due = sorted(
             (
                 f
@@ -491,11 +520,15 @@ class MemoryStore(StoreBase):
             for follow_up in due:
                 customer = tables.customers[follow_up.customer_id]
                 unsent = tables.unsent_message(follow_up.case_id)
-                firing = followups.fire(follow_up.due(), customer, unsent, now)
+                thread = tables.cases[follow_up.case_id].state.thread
+                firing = followups.fire(follow_up.due(), customer, unsent, now, thread, quiet)
                 if firing.notification is not None:
                     tables.insert_notification(firing.notification)
                 tables.add_timeline(follow_up.case_id, now, firing.entries)
                 self._tell_entries(tables, follow_up.case_id, firing.entries, now)
+                self._tell_changes(
+                    tables, status.created_in(follow_up.case_id, firing.entries), now
+                )
                 for name, value in firing.changes.items():
                     if name != "updated_at":
                         setattr(follow_up, name, value)
@@ -524,9 +557,14 @@ class MemoryStore(StoreBase):
     ) -> list[Claim]:
         due = [n for n in self._tables.notifications.values() if n.is_due(now)]
         picked = sorted(due, key=lambda n: (n.priority, n.due_at))[:limit]
+        before = {n.id: n.state.value for n in picked}
         for n in picked:
             _take_lease(n, now, owner, lease)
-        return [self._claim(n) for n in picked]
+        claimed = [self._claim(n) for n in picked]
+        if status.wanted(self.callback_routes):
+            changes = [status.claimed(c, before[c.notification_id]) for c in claimed]
+            self._tell_changes(self._tables, changes, now)
+        return claimed
 
     def _claim(self, n: _Notification) -> Claim:
         case = self._tables.cases[n.case_id]
@@ -550,28 +588,43 @@ class MemoryStore(StoreBase):
 
     async def finish(self, results: Sequence[tuple[Claim, Decision]], now: datetime) -> list[bool]:
         with self._transaction():
-            done = [self._finish_one(claim, decision, now) for claim, decision in results]
-            for (claim, decision), ok in zip(results, done, strict=True):
-                for row in (
-                    failure_callbacks(self.callback_routes, claim, decision, now) if ok else []
-                ):
+            written = [self._finish_one(claim, decision, now) for claim, decision in results]
+            applied = [
+                (claim, decision, entries)
+                for (claim, decision), entries in zip(results, written, strict=True)
+                if entries is not None
+            ]
+            if status.wanted(self.callback_routes):
+                changes = [
+                    change
+                    for claim, decision, entries in applied
+                    for change in (
+                        status.decided(claim, decision, now),
+                        *status.created_in(claim.case.id, entries),
+                    )
+                ]
+                self._tell_changes(self._tables, changes, now)
+            for claim, decision, _ in applied:  # after the status changes, as in SQL
+                for row in failure_callbacks(self.callback_routes, claim, decision, now):
                     self._tables.callbacks[row["id"]] = row
-            return done
+            return [entries is not None for entries in written]
 
-    def _finish_one(self, claim: Claim, decision: Decision, now: datetime) -> bool:
-        """Apply one decision, fenced by the claim's lease version. False: refused."""
+    def _finish_one(self, claim: Claim, decision: Decision, now: datetime) -> list[Entry] | None:
+        """Apply one decision, fenced by the claim's lease version: the timeline entries
+        it wrote, or None when it was refused."""
         n = self._tables.notifications.get(claim.notification_id)
         if n is None:
-            return False
+            return None
         if n.lease_version != claim.lease_version or n.state is not SENDING:
             _mark_attempt(n, claim, "fenced", "late result refused: lease lost", None, now)
-            return False
+            return None
         _apply_decision(n, decision, now)
         _mark_attempt(
             n, claim, ATTEMPT_OUTCOME[decision.kind], decision.detail, decision.provider_id, now
         )
-        self._tables.add_timeline(claim.case.id, now, self._consequences(claim, decision, now))
-        return True
+        entries = self._consequences(claim, decision, now)
+        self._tables.add_timeline(claim.case.id, now, entries)
+        return entries
 
     def _consequences(self, claim: Claim, decision: Decision, now: datetime) -> list[Entry]:
         if decision.kind is DecisionKind.SENT:
@@ -606,7 +659,8 @@ class MemoryStore(StoreBase):
             n.state, n.lease_owner, n.lease_expires_at = PENDING, None, None
             n.attempts -= 1
             n.updated_at = now
-            _mark_attempt(n, claim, "released", "shutdown before sending", None, now)
+            _mark_attempt(n, claim, "released", RELEASED, None, now)
+            self._tell_changes(self._tables, [status.released(claim, RELEASED)], now)
 
     async def recent_sends(self, customer_id: str, since: datetime) -> list[datetime]:
         """When this customer's messages were sent since `since` (for frequency caps)."""
@@ -642,6 +696,8 @@ class MemoryStore(StoreBase):
             tables.add_timeline(n.case_id, now, outcome.entries)
             if n.kind is not NotificationKind.TEST:  # a studio test is not the back office's
                 self._tell_entries(tables, n.case_id, outcome.entries, now)
+                moved = status.reported(n.reported(), n.attempts, state, detail, outcome.entries)
+                self._tell_changes(tables, moved, now)
         return True
 
     def _tell_entries(
@@ -650,6 +706,21 @@ class MemoryStore(StoreBase):
         state = tables.cases[case_id].state
         case = CaseRef(case_id, state.customer_id, state.status, state.source)
         for row in entry_callbacks(self.callback_routes, case, entries, now):
+            tables.callbacks[row["id"]] = row
+
+    def _tell_changes(
+        self, tables: _Tables, changes: Sequence[status.StateChange], now: datetime
+    ) -> None:
+        """`notification.status` callbacks (planning.status_callbacks), when any source
+        opted in."""
+        if not changes or not status.wanted(self.callback_routes):
+            return
+        cases = {
+            c.case_id: CaseRef.of(tables.cases[c.case_id].state)
+            for c in changes
+            if c.case_id in tables.cases
+        }
+        for row in status.status_callbacks(self.callback_routes, changes, cases, now):
             tables.callbacks[row["id"]] = row
 
     # --- read side ---------------------------------------------------------------------------
@@ -677,9 +748,12 @@ class MemoryStore(StoreBase):
         n = self._tables.notifications.get(notification_id)
         if n is None or n.state not in _REDRIVABLE:
             return False
+        before = n.state.value
         n.state, n.due_at, n.attempts, n.updated_at = PENDING, now, 0, now
         detail: dict[str, Any] = {"previous_error": n.last_error}
         self._tables.add_timeline(n.case_id, now, [("redriven", notification_id, detail)])
+        change = status.redriven(n.id, n.case_id, n.channel, before, n.last_error)
+        self._tell_changes(self._tables, [change], now)
         return True
 
     async def send_now(self, notification_id: str, now: datetime) -> bool:
@@ -776,6 +850,24 @@ class MemoryStore(StoreBase):
         states = (c.state for c in self._tables.cases.values())
         return memory_cases.summary(states, self._tables.breaches, now, window)
 
+    # --- retention -----------------------------------------------------------------------
+    async def purge(self, horizon: datetime) -> RetentionReport:
+        """Finished callbacks and breaches past the horizon, by the SQL engines' rules
+        (store/sql/retention.py). The rest of a memory store's history lives as long as
+        its process (tests, simulations, demos) and is not swept."""
+        tables = self._tables
+        old = [
+            callback_id
+            for callback_id, row in tables.callbacks.items()
+            if row["state"] in FINISHED_CALLBACKS and row["updated_at"] < horizon
+        ]
+        for callback_id in old:
+            del tables.callbacks[callback_id]
+        kept = [breach for breach in tables.breaches if breach.deadline >= horizon]
+        swept = len(tables.breaches) - len(kept)
+        tables.breaches = kept
+        return RetentionReport(callbacks=len(old), breaches=swept)
+
     # --- callbacks ---------------------------------------------------------------------------
     async def claim_callbacks(
         self, now: datetime, limit: int, owner: str, lease: timedelta
@@ -796,6 +888,13 @@ class MemoryStore(StoreBase):
         rows.sort(key=lambda r: r["updated_at"], reverse=True)
         return [memory_callbacks.view(r) for r in rows[:limit]]
 
+    async def page_callbacks(self, where: CallbackFilter) -> CallbackPage:
+        return memory_callbacks.page(self._tables.callbacks.values(), where)
+
+    async def get_callback(self, callback_id: str) -> CallbackView | None:
+        row = self._tables.callbacks.get(callback_id)
+        return memory_callbacks.view(row) if row is not None else None
+
     async def redrive_callback(self, callback_id: str, now: datetime) -> bool:
         row = self._tables.callbacks.get(callback_id)
         if row is None or row["state"] != "dead":
@@ -804,6 +903,16 @@ class MemoryStore(StoreBase):
         detail = {"callback_id": callback_id, "type": row["type"]}
         self._tables.add_timeline(row["case_id"], now, [("callback_redriven", None, detail)])
         return True
+
+
+def _superseded_changes(tables: _Tables, entries: Sequence[Entry]) -> list[status.StateChange]:
+    superseded = (
+        tables.notifications[nid] for kind, nid, _ in entries if kind == "superseded" and nid
+    )
+    return [
+        status.StateChange(n.id, n.case_id, n.channel, n.state.value, PENDING.value, n.attempts)
+        for n in superseded
+    ]
 
 
 def _take_lease(n: _Notification, now: datetime, owner: str, lease: timedelta) -> None:

@@ -13,7 +13,9 @@ from groundcontrol.store.callback_views import (
     SENDING,
     SENT,
     CallbackClaim,
+    CallbackFilter,
     CallbackOutcome,
+    CallbackPage,
     CallbackView,
 )
 
@@ -30,7 +32,7 @@ def _due(row: Row, now: datetime) -> bool:
 def claim(
     rows: Iterable[Row], now: datetime, limit: int, owner: str, lease: timedelta
 ) -> list[CallbackClaim]:
-    picked = sorted((r for r in rows if _due(r, now)), key=lambda r: r["due_at"])[:limit]
+    picked = sorted((r for r in rows if _due(r, now)), key=lambda r: (r["due_at"], r["id"]))[:limit]
     for row in picked:
         row.update(
             state=SENDING,
@@ -80,7 +82,24 @@ def view(row: Row) -> CallbackView:
         row["due_at"],
         row.get("last_error"),
         row["body"],
+        row["created_at"],
+        row["updated_at"],
     )
+
+
+def page(rows: Iterable[Row], where: CallbackFilter) -> CallbackPage:
+    """Newest first, like the SQL engines: by creation time, then id."""
+    chosen = [r for r in rows if _matches(r, where)]
+    chosen.sort(key=lambda r: (r["created_at"], r["id"]), reverse=True)
+    return CallbackPage.cut([view(r) for r in chosen[: where.limit + 1]], where.limit)
+
+
+def _matches(row: Row, where: CallbackFilter) -> bool:
+    wanted = {"state": where.state, "type": where.type, "source": where.source}
+    if any(value is not None and row[name] != value for name, value in wanted.items()):
+        return False
+    after = where.after
+    return after is None or (row["created_at"], row["id"]) < (after.created_at, after.callback_id)
 
 
 def earliest(rows: Iterable[Row]) -> list[datetime]:

@@ -29,11 +29,13 @@ class Decoded:
     prefix: str
 
 
-def decode(message: Message, source: str) -> Decoded:
-    """The message's event, as coming from `source`; raises ProblemError."""
+def decode(message: Message, source: str, context: dict[str, Any] | None = None) -> Decoded:
+    """The message's event, as coming from `source`; raises ProblemError. `context` is
+    the webhook's validation context (`schemas.validation_context`)."""
     payload, prefix = _payload(message)
     return Decoded(
-        to_event(validate_event(payload, prefix), source, canonical_hash(payload)), prefix
+        to_event(validate_event(payload, prefix, context), source, canonical_hash(payload)),
+        prefix,
     )
 
 

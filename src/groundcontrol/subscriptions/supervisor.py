@@ -21,7 +21,7 @@ from typing import Any
 from groundcontrol.metrics import Metrics
 from groundcontrol.settings.subscriptions import SubscriptionSettings
 from groundcontrol.subscriptions.base import Transport
-from groundcontrol.subscriptions.runner import BatchRunner, Ingest
+from groundcontrol.subscriptions.runner import BatchRunner, Context, Ingest, no_context
 from groundcontrol.subscriptions.transports import transport_for
 
 log = logging.getLogger(__name__)
@@ -81,8 +81,10 @@ class Subscription:
             "last_error": self.last_error,
         }
 
-    async def run(self, ingest: Ingest) -> None:
-        runner = BatchRunner(self.name, self.settings.source, self.transport, ingest, self.metrics)
+    async def run(self, ingest: Ingest, context: Context = no_context) -> None:
+        runner = BatchRunner(
+            self.name, self.settings.source, self.transport, ingest, self.metrics, context
+        )
         failures = 0
         while not self._stopping.is_set():
             try:
@@ -162,9 +164,11 @@ class Subscriptions:
         """Builds each transport now (no connection yet): a missing extra fails the start."""
         return cls([Subscription(s, transport_for(s), metrics) for s in settings])
 
-    def start(self, ingest: Ingest) -> None:
+    def start(self, ingest: Ingest, context: Context = no_context) -> None:
+        """Consume every subscription; `context` gives the validation context per batch."""
         self._tasks = [
-            asyncio.create_task(s.run(ingest), name=f"subscription-{s.name}") for s in self.all
+            asyncio.create_task(s.run(ingest, context), name=f"subscription-{s.name}")
+            for s in self.all
         ]
 
     async def stop(self, grace: float) -> None:

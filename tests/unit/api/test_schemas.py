@@ -15,6 +15,7 @@ from groundcontrol.api.schemas import (
     to_customer,
     to_event,
     unwrap_cloudevent,
+    validation_context,
 )
 from groundcontrol.domain import Priority
 
@@ -153,6 +154,34 @@ def test_an_idn_email_domain_becomes_punycode() -> None:
 @pytest.mark.parametrize("value", ["ü@bücher.de", "bjørn@example.com"])
 def test_a_non_ascii_local_part_is_refused_naming_smtputf8(value: str) -> None:
     assert "SMTPUTF8" in errors_of(customer(email=value))["customer.email"]
+
+
+SMTPUTF8_OFFERED = validation_context(smtputf8=True)
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        ("用户@例子.广告", "用户@xn--fsqu00a.xn--4rr70v"),
+        ("jörg@bücher.de", "jörg@xn--bcher-kva.de"),
+        ("jo\u0308rg@example.com", "jörg@example.com"),  # NFC: one code point for ö
+    ],
+)
+def test_a_non_ascii_local_part_is_taken_when_smtputf8_is_offered(value: str, stored: str) -> None:
+    body = CustomerBody.model_validate({"email": value}, context=SMTPUTF8_OFFERED)
+    assert body.email == stored
+    no = validation_context(smtputf8=False)
+    with pytest.raises(ValidationError, match="SMTPUTF8"):
+        CustomerBody.model_validate({"email": value}, context=no)
+
+
+@pytest.mark.parametrize(
+    "value", ["ü" * 33 + "@example.com", "jö rg@example.com", "jö\x07rg@example.com"]
+)
+def test_a_non_ascii_local_part_still_has_to_be_an_address(value: str) -> None:
+    # 33 x "ü" is 66 octets in UTF-8: over the local part's 64.
+    with pytest.raises(ValidationError, match="not an email address"):
+        CustomerBody.model_validate({"email": value}, context=SMTPUTF8_OFFERED)
 
 
 @pytest.mark.parametrize(

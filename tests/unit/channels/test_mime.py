@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import replace
 from datetime import UTC, datetime
-from email import message_from_bytes, policy
+from email import message_from_bytes, message_from_string, policy
 from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage, Message
 
@@ -151,6 +151,29 @@ def test_a_customer_without_a_name_gets_a_bare_address() -> None:
 def test_an_invalid_recipient_is_a_value_error(address: str) -> None:
     with pytest.raises(ValueError, match="recipient"):
         build_email(make_message(address=address), sender=SENDER)
+
+
+@pytest.mark.parametrize(
+    "address", ["jö rg@example.com", "jö@rg@example.com", "jö<rg>@example.com", "用户@例子.广告"]
+)
+def test_an_invalid_non_ascii_recipient_is_a_value_error(address: str) -> None:
+    with pytest.raises(ValueError, match="recipient"):
+        build_email(make_message(address=address), sender=SENDER)
+
+
+@pytest.mark.parametrize("name", ["Jörg Müller", 'Ada "the" Lovelace, Countess', ""])
+def test_a_non_ascii_local_part_is_written_in_utf8_headers(name: str) -> None:
+    address = "用户@xn--fsqu00a.xn--4rr70v"
+    customer = Customer(id="cust-42", name=name or None, email=address)
+    raw = build_email(make_message(address=address, customer=customer), sender=SENDER).as_bytes()
+    assert "用户".encode() in raw  # RFC 6532: raw UTF-8, no encoded word
+    email = message_from_string(raw.decode(), policy=policy.default)
+    assert isinstance(email, EmailMessage)
+    [to] = email["To"].addresses
+    assert (to.addr_spec, to.display_name) == (address, name)
+    body = email.get_body(("plain",))
+    assert body is not None
+    assert body.get_content().strip() == "Bonjour Ada, votre demande est reçue."
 
 
 @pytest.mark.parametrize(

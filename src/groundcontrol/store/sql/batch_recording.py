@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from groundcontrol.domain import CaseState, Customer, Event, IngestResult, NotificationState
+from groundcontrol.planning.callbacks import CallbackRoutes, CaseRef, unreachable_callbacks
 from groundcontrol.planning.events import (
     BatchPlan,
     EventKey,
@@ -25,6 +26,8 @@ from groundcontrol.planning.events import (
 )
 from groundcontrol.planning.plan import Planner
 from groundcontrol.planning.rows import CUSTOMER_FACING, Entry, StoredEvent
+from groundcontrol.planning.status_callbacks import StateChange, batch_changes, wanted
+from groundcontrol.store.sql import callback_outbox
 from groundcontrol.store.sql.dialect import Dialect
 from groundcontrol.store.sql.recording import STORED_EVENT_COLUMNS, stored_event
 from groundcontrol.store.sql.rows import customer_values, to_case, to_customer
@@ -42,8 +45,14 @@ PENDING = NotificationState.PENDING.value
 
 
 async def record_batch(
-    conn: AsyncConnection, dialect: Dialect, batch: Sequence[Event], planner: Planner, now: datetime
+    conn: AsyncConnection,
+    dialect: Dialect,
+    batch: Sequence[Event],
+    planner: Planner,
+    now: datetime,
+    routes: CallbackRoutes,
 ) -> list[IngestResult]:
+    """Record the batch and the callbacks it calls for, in the caller's transaction."""
     plan = plan_batch(
         batch,
         stored_events=await _stored_events(conn, batch),
@@ -52,8 +61,28 @@ async def record_batch(
         planner=planner,
         now=now,
     )
-    await _write(conn, dialect, plan, now)
+    stored_changes = await _write(conn, dialect, plan, now)
+    await _tell(conn, routes, batch, plan, stored_changes, now)
     return plan.results
+
+
+async def _tell(
+    conn: AsyncConnection,
+    routes: CallbackRoutes,
+    batch: Sequence[Event],
+    plan: BatchPlan,
+    stored_changes: dict[str, list[StateChange]],
+    now: datetime,
+) -> None:
+    if wanted(routes):
+        refs = {case.id: CaseRef.of(case) for case in _planned_cases(plan)}
+        changes = batch_changes(plan, stored_changes)
+        await callback_outbox.tell_changes(conn, routes, changes, now, refs)
+    await callback_outbox.insert(conn, unreachable_callbacks(routes, batch, plan.results, now))
+
+
+def _planned_cases(plan: BatchPlan) -> list[CaseState]:
+    return [*plan.new_cases.values(), *plan.changed_cases.values()]
 
 
 async def _stored_events(
@@ -77,16 +106,20 @@ async def _cases(conn: AsyncConnection, dialect: Dialect, ids: set[str]) -> dict
     return {row["id"]: to_case(row) for row in (await conn.execute(query)).mappings()}
 
 
-async def _write(conn: AsyncConnection, dialect: Dialect, plan: BatchPlan, now: datetime) -> None:
+async def _write(
+    conn: AsyncConnection, dialect: Dialect, plan: BatchPlan, now: datetime
+) -> dict[str, list[StateChange]]:
+    """Write the plan; returns the stored rows it superseded, by case (for callbacks)."""
     await _upsert_customers(conn, dialect, plan.customers.values(), now)
     event_pks = await _insert_events(conn, plan.events)
     await _write_cases(conn, plan, event_pks, now)
     await _raise_priorities(conn, plan, now)
-    superseded = await _supersede_stored(conn, plan.supersede, now)
+    superseded, changes = await _supersede_stored(conn, plan.supersede, now)
     if plan.notifications:
         await conn.execute(notifications.insert(), plan.notifications)
     await _insert_follow_ups(conn, plan.follow_ups)
     await _insert_timeline(conn, plan, superseded, now)
+    return changes
 
 
 async def _upsert_customers(
@@ -174,9 +207,11 @@ async def _raise_priorities(conn: AsyncConnection, plan: BatchPlan, now: datetim
 Superseded = dict[str, list[Entry]]  # case id -> its stored rows' timeline entries
 
 
-async def _supersede_stored(conn: AsyncConnection, case_ids: set[str], now: datetime) -> Superseded:
+async def _supersede_stored(
+    conn: AsyncConnection, case_ids: set[str], now: datetime
+) -> tuple[Superseded, dict[str, list[StateChange]]]:
     if not case_ids:
-        return {}
+        return {}, {}
     where = sorted(case_ids)
     dropped = await conn.execute(
         update(notifications)
@@ -186,7 +221,12 @@ async def _supersede_stored(conn: AsyncConnection, case_ids: set[str], now: date
             notifications.c.kind.in_(CUSTOMER_FACING),
         )
         .values(state=NotificationState.SUPERSEDED.value, updated_at=now)
-        .returning(notifications.c.id, notifications.c.case_id)
+        .returning(
+            notifications.c.id,
+            notifications.c.case_id,
+            notifications.c.channel,
+            notifications.c.attempts,
+        )
     )
     cancelled = await conn.execute(
         update(follow_ups)
@@ -195,12 +235,16 @@ async def _supersede_stored(conn: AsyncConnection, case_ids: set[str], now: date
         .returning(follow_ups.c.id, follow_ups.c.case_id, follow_ups.c.template)
     )
     found: Superseded = {}
+    changes: dict[str, list[StateChange]] = {}
+    superseded = NotificationState.SUPERSEDED.value
     for row in dropped:
         found.setdefault(row.case_id, []).append(("superseded", row.id, {}))
+        change = StateChange(row.id, row.case_id, row.channel, superseded, PENDING, row.attempts)
+        changes.setdefault(row.case_id, []).append(change)
     for row in cancelled:
         detail = {"follow_up_id": row.id, "template": row.template}
         found.setdefault(row.case_id, []).append(("follow_up_cancelled", None, detail))
-    return found
+    return found, changes
 
 
 async def _insert_follow_ups(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:

@@ -3,23 +3,26 @@ retried at the delivery policy's times, dead when no attempt is left, re-drivabl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from groundcontrol.domain import as_utc
 from groundcontrol.planning.callbacks import CallbackRoutes, CaseRef, entry_callbacks
 from groundcontrol.planning.rows import Entry
+from groundcontrol.planning.status_callbacks import StateChange, status_callbacks, wanted
 from groundcontrol.store.callback_views import (
     DEAD,
     PENDING,
     SENDING,
     SENT,
     CallbackClaim,
+    CallbackFilter,
     CallbackOutcome,
+    CallbackPage,
     CallbackView,
     timeline_entry,
 )
@@ -52,6 +55,31 @@ async def tell_entries(
     await insert(conn, entry_callbacks(routes, case, entries, now))
 
 
+async def tell_changes(
+    conn: AsyncConnection,
+    routes: CallbackRoutes,
+    changes: Sequence[StateChange],
+    now: datetime,
+    cases: Mapping[str, CaseRef] | None = None,
+) -> None:
+    """The `notification.status` callbacks for `changes`, in the same transaction. Reads
+    the cases' sources (unless the caller knows them) only when some source opted in."""
+    if not changes or not wanted(routes):
+        return
+    known = cases if cases is not None else await case_refs(conn, {c.case_id for c in changes})
+    await insert(conn, status_callbacks(routes, changes, known, now))
+
+
+async def case_refs(conn: AsyncConnection, case_ids: set[str]) -> dict[str, CaseRef]:
+    query = select(cases.c.id, cases.c.customer_id, cases.c.status, cases.c.source).where(
+        cases.c.id.in_(sorted(case_ids))
+    )
+    return {
+        row.id: CaseRef(row.id, row.customer_id, row.status, row.source)
+        for row in await conn.execute(query)
+    }
+
+
 def _due(now: datetime) -> Any:
     return or_(
         and_(callbacks.c.state == PENDING, callbacks.c.due_at <= now),
@@ -67,12 +95,17 @@ async def claim(
     owner: str,
     lease: timedelta,
 ) -> list[CallbackClaim]:
-    picked = dialect.claim_rows(
-        select(callbacks.c.id).where(_due(now)).order_by(callbacks.c.due_at).limit(limit)
+    # Picked in a statement of its own: as a subquery of the UPDATE, PostgreSQL may run
+    # the LIMITed, SKIP LOCKED pick more than once and claim more than `limit` rows.
+    query = dialect.claim_rows(
+        select(callbacks.c.id).where(_due(now)).order_by(callbacks.c.due_at, callbacks.c.id)
     )
+    picked = list((await conn.execute(query.limit(limit))).scalars())
+    if not picked:
+        return []
     claimed = await conn.execute(
         update(callbacks)
-        .where(callbacks.c.id.in_(picked.scalar_subquery()), _due(now))
+        .where(callbacks.c.id.in_(picked), _due(now))
         .values(
             state=SENDING,
             lease_owner=owner,
@@ -83,11 +116,12 @@ async def claim(
         )
         .returning(callbacks)
     )
+    order = {callback_id: n for n, callback_id in enumerate(picked)}
     return [
         CallbackClaim(
             row.id, row.source, row.type, row.case_id, row.body, row.attempts, row.lease_version
         )
-        for row in claimed
+        for row in sorted(claimed, key=lambda row: order[row.id])
     ]
 
 
@@ -121,20 +155,53 @@ async def listed(conn: AsyncConnection, state: str | None, limit: int) -> list[C
     query = select(callbacks).order_by(callbacks.c.updated_at.desc()).limit(limit)
     if state is not None:
         query = query.where(callbacks.c.state == state)
-    return [
-        CallbackView(
-            row.id,
-            row.source,
-            row.type,
-            row.case_id,
-            row.state,
-            row.attempts,
-            as_utc(row.due_at),
-            row.last_error,
-            row.body,
+    return [_view(row) for row in await conn.execute(query)]
+
+
+async def page(conn: AsyncConnection, where: CallbackFilter) -> CallbackPage:
+    """Newest first by creation time, then id: a keyset page (rows never move in it)."""
+    c = callbacks.c
+    conditions = [
+        column == value
+        for column, value in (
+            (c.state, where.state),
+            (c.type, where.type),
+            (c.source, where.source),
         )
-        for row in await conn.execute(query)
+        if value is not None
     ]
+    if where.after is not None:
+        position = tuple_(where.after.created_at, where.after.callback_id)
+        conditions.append(tuple_(c.created_at, c.id) < position)
+    query = (
+        select(callbacks)
+        .where(*conditions)
+        .order_by(c.created_at.desc(), c.id.desc())
+        .limit(where.limit + 1)
+    )
+    views = [_view(row) for row in await conn.execute(query)]
+    return CallbackPage.cut(views, where.limit)
+
+
+async def one(conn: AsyncConnection, callback_id: str) -> CallbackView | None:
+    row = (await conn.execute(select(callbacks).where(callbacks.c.id == callback_id))).first()
+    return _view(row) if row is not None else None
+
+
+def _view(row: Any) -> CallbackView:
+    return CallbackView(
+        row.id,
+        row.source,
+        row.type,
+        row.case_id,
+        row.state,
+        row.attempts,
+        as_utc(row.due_at),
+        row.last_error,
+        row.body,
+        as_utc(row.created_at),
+        as_utc(row.updated_at),
+    )
 
 
 async def redrive(conn: AsyncConnection, callback_id: str, now: datetime) -> bool:

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from groundcontrol.domain import NotificationKind, NotificationState, Priority
 from groundcontrol.planning.callbacks import CallbackRoutes
 from groundcontrol.planning.reports import FORWARD, Reported, report
-from groundcontrol.store.sql.callback_outbox import tell_entries
+from groundcontrol.planning.status_callbacks import reported
+from groundcontrol.store.sql.callback_outbox import tell_changes, tell_entries
 from groundcontrol.store.sql.recording import load_customer
 from groundcontrol.store.sql.schema import notifications
 from groundcontrol.store.sql.timeline import add_timeline
@@ -46,6 +47,8 @@ async def apply_provider_status(
     await add_timeline(conn, row["case_id"], now, outcome.entries)
     if row["kind"] != NotificationKind.TEST.value:  # a studio test is not the back office's
         await tell_entries(conn, routes, row["case_id"], outcome.entries, now)
+        changes = reported(_reported(row), row["attempts"], state, detail, outcome.entries)
+        await tell_changes(conn, routes, changes, now)
     return True
 
 

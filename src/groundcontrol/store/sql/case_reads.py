@@ -1,27 +1,21 @@
-"""Reading cases and the golden thread (SQL engines): one case, a filtered keyset page,
-and the summary of every open case. Percentiles are nearest-rank offsets into the
-(is_open, dark_since) indexes, so no query reads every open case into memory."""
+"""Reading cases (SQL engines): one case, and a filtered keyset page walking the
+(is_open, dark_since) indexes. The summary of every open case is thread_summary.py's."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, not_, or_, select, tuple_
+from sqlalchemy import and_, not_, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from groundcontrol.domain import as_utc
-from groundcontrol.planning.golden_thread import rank
 from groundcontrol.store.case_views import (
     CaseCursor,
     CaseFilter,
     CasePage,
     CaseView,
-    DarkFigures,
-    GoldenThreadSummary,
-    GroupFigures,
 )
-from groundcontrol.store.sql.schema import breaches, cases
+from groundcontrol.store.sql.schema import cases
 from groundcontrol.store.sql.thread_rows import epoch, to_thread
 
 HAS_THREAD = cases.c.dark_since.is_not(None)
@@ -80,90 +74,3 @@ async def list_cases(conn: AsyncConnection, where: CaseFilter, now: datetime) ->
     last = items[-1] if items and more else None
     cursor = CaseCursor(last.thread.dark_since, last.case_id) if last else None
     return CasePage(items, cursor)
-
-
-async def thread_counts(conn: AsyncConnection, now: datetime) -> tuple[int, int]:
-    breached = func.sum(case((breached_now(now), 1), else_=0))
-    query = select(func.count(), breached).where(cases.c.is_open, HAS_THREAD)
-    open_count, breached_count = (await conn.execute(query)).one()
-    return int(open_count), int(breached_count or 0)
-
-
-# --- the summary ------------------------------------------------------------------------
-
-
-async def _dark_at(
-    conn: AsyncConnection, where: list[Any], count: int, quantile: float, now: datetime
-) -> float:
-    """The `quantile` of dark seconds among `count` open cases matching `where`: the
-    darker the case, the older its dark_since, so rank r from the lightest is offset
-    count - 1 - r from the darkest."""
-    offset = count - 1 - rank(count, quantile)
-    query = (
-        select(cases.c.dark_since)
-        .where(cases.c.is_open, HAS_THREAD, *where)
-        .order_by(cases.c.dark_since)
-        .offset(offset)
-        .limit(1)
-    )
-    since = as_utc((await conn.execute(query)).scalar_one())
-    return max(0.0, (now - since).total_seconds())
-
-
-async def _counts(conn: AsyncConnection, now: datetime) -> list[tuple[Any, Any, int, int]]:
-    """Open and breached cases per (status, source): one pass over the open cases serves
-    both groupings (each pass costs a scan of every open case)."""
-    breached = func.sum(case((breached_now(now), 1), else_=0))
-    query = (
-        select(cases.c.status, cases.c.source, func.count(), breached)
-        .where(cases.c.is_open, HAS_THREAD)
-        .group_by(cases.c.status, cases.c.source)
-    )
-    rows = (await conn.execute(query)).all()
-    return [(status, source, int(n), int(b or 0)) for status, source, n, b in rows]
-
-
-async def _groups(
-    conn: AsyncConnection, column: Any, counts: dict[Any, tuple[int, int]], now: datetime
-) -> dict[str, GroupFigures]:
-    found: dict[str, GroupFigures] = {}
-    for key, (count, breached_count) in counts.items():
-        p95 = await _dark_at(conn, [_equal(column, key)], count, 0.95, now)
-        found[key or ""] = GroupFigures(count, breached_count, p95)
-    return found
-
-
-def _totals(rows: list[tuple[Any, Any, int, int]], index: int) -> dict[Any, tuple[int, int]]:
-    totals: dict[Any, tuple[int, int]] = {}
-    for row in rows:
-        count, breached_count = totals.get(row[index], (0, 0))
-        totals[row[index]] = (count + row[2], breached_count + row[3])
-    return totals
-
-
-def _equal(column: Any, value: Any) -> Any:
-    return column.is_(None) if value is None else column == value
-
-
-async def summary(conn: AsyncConnection, now: datetime, window: timedelta) -> GoldenThreadSummary:
-    counts = await _counts(conn, now)
-    by_status = await _groups(conn, cases.c.status, _totals(counts, 0), now)
-    open_count = sum(g.open for g in by_status.values())
-    dark = DarkFigures()
-    if open_count:
-        dark = DarkFigures(
-            p50=await _dark_at(conn, [], open_count, 0.5, now),
-            p95=await _dark_at(conn, [], open_count, 0.95, now),
-            max=await _dark_at(conn, [], open_count, 1.0, now),
-        )
-    in_window = await conn.scalar(
-        select(func.count()).select_from(breaches).where(breaches.c.deadline >= now - window)
-    )
-    return GoldenThreadSummary(
-        open_cases=open_count,
-        breached_now=sum(g.breached_now for g in by_status.values()),
-        dark_seconds=dark,
-        breaches_in_window=int(in_window or 0),
-        by_status=by_status,
-        by_source=await _groups(conn, cases.c.source, _totals(counts, 1), now),
-    )

@@ -17,6 +17,8 @@ from groundcontrol.domain import (
     Priority,
     as_utc,
 )
+from groundcontrol.planning import status_callbacks as status
+from groundcontrol.planning.callbacks import CallbackRoutes, CaseRef
 from groundcontrol.planning.rows import Entry
 from groundcontrol.planning.transitions import (
     ATTEMPT_OUTCOME,
@@ -26,6 +28,7 @@ from groundcontrol.planning.transitions import (
     outcome_entry,
 )
 from groundcontrol.store.contract import Claim, Decision, DecisionKind
+from groundcontrol.store.sql import callback_outbox
 from groundcontrol.store.sql.contacts import record_contacts, sent_contacts
 from groundcontrol.store.sql.dialect import Dialect
 from groundcontrol.store.sql.rows import to_case, to_customer
@@ -41,6 +44,7 @@ from groundcontrol.store.sql.timeline import add_timeline
 
 PENDING = NotificationState.PENDING.value
 SENDING = NotificationState.SENDING.value
+RELEASED = "shutdown before sending"
 
 
 def due_condition(now: datetime) -> Any:
@@ -58,6 +62,7 @@ async def claim_due(
     limit: int,
     owner: str,
     lease: timedelta,
+    routes: CallbackRoutes,
 ) -> list[Claim]:
     candidates = dialect.claim_rows(
         select(notifications.c.id, notifications.c.state)
@@ -100,7 +105,17 @@ async def claim_due(
             for nid, (version, number) in versions.items()
         ],
     )
-    return await _load_claims(conn, versions)
+    loaded = await _load_claims(conn, versions)
+    if status.wanted(routes):
+        before = {row.id: row.state for row in picked}
+        changes = [status.claimed(claim, before[claim.notification_id]) for claim in loaded]
+        await callback_outbox.tell_changes(conn, routes, changes, now, case_refs(loaded))
+    return loaded
+
+
+def case_refs(claimed: Sequence[Claim]) -> dict[str, CaseRef]:
+    """The claims' cases as callbacks need them: the claims carry them, nothing to read."""
+    return {claim.case.id: CaseRef.of(claim.case) for claim in claimed}
 
 
 async def _expire_attempts(conn: AsyncConnection, ids: list[str], now: datetime) -> None:
@@ -160,8 +175,9 @@ async def _load_claims(conn: AsyncConnection, versions: dict[str, tuple[int, int
 
 async def finish_one(
     conn: AsyncConnection, claim: Claim, decision: Decision, now: datetime
-) -> bool:
-    """Apply one decision, fenced by the claim's lease version. False: refused."""
+) -> list[Entry] | None:
+    """Apply one decision, fenced by the claim's lease version: the timeline entries it
+    wrote, or None when it was refused."""
     values = _notification_changes(decision, now)
     fenced = await conn.execute(
         update(notifications)
@@ -175,12 +191,12 @@ async def finish_one(
     )
     if fenced.scalar() is None:
         await _mark_attempt(conn, claim, "fenced", "late result refused: lease lost", None, now)
-        return False
+        return None
     outcome = ATTEMPT_OUTCOME[decision.kind]
     await _mark_attempt(conn, claim, outcome, decision.detail, decision.provider_id, now)
     entries = await _consequences(conn, claim, decision, now)
     await add_timeline(conn, claim.case.id, now, entries)
-    return True
+    return entries
 
 
 async def finish_many(
@@ -188,19 +204,40 @@ async def finish_many(
     dialect: Dialect,
     results: Sequence[tuple[Claim, Decision]],
     now: datetime,
+    routes: CallbackRoutes,
 ) -> list[bool]:
     """Apply decisions, each fenced by its claim's lease; one bool per decision, in order.
     Plain sends go first and share a few statements per batch: one statement per row
     per table is what bounded delivery throughput."""
     sent = [(i, c, d) for i, (c, d) in enumerate(results) if d.kind is DecisionKind.SENT]
-    done = [False] * len(results)
+    written: list[list[Entry] | None] = [None] * len(results)
     accepted = await _finish_sent(conn, dialect, sent, now)
     for (i, _, _), ok in zip(sent, accepted, strict=True):
-        done[i] = ok
+        written[i] = [] if ok else None
     for i, (claim, decision) in enumerate(results):
         if decision.kind is not DecisionKind.SENT:
-            done[i] = await finish_one(conn, claim, decision, now)
-    return done
+            written[i] = await finish_one(conn, claim, decision, now)
+    if status.wanted(routes):
+        changes = _finished_changes(results, written, now)
+        refs = case_refs([claim for claim, _ in results])
+        await callback_outbox.tell_changes(conn, routes, changes, now, refs)
+    return [entries is not None for entries in written]
+
+
+def _finished_changes(
+    results: Sequence[tuple[Claim, Decision]],
+    written: Sequence[list[Entry] | None],
+    now: datetime,
+) -> list[status.StateChange]:
+    """Each applied decision's change, then the fallback it created, in decision order."""
+    changes: list[status.StateChange] = []
+    for (claim, decision), entries in zip(results, written, strict=True):
+        if entries is not None:
+            changes += [
+                status.decided(claim, decision, now),
+                *status.created_in(claim.case.id, entries),
+            ]
+    return changes
 
 
 async def _finish_sent(
@@ -360,7 +397,9 @@ async def _forget_channel(
     await conn.execute(update(customers).where(customers.c.id == customer.id).values(**changes))
 
 
-async def release_one(conn: AsyncConnection, claim: Claim, now: datetime) -> None:
+async def release_one(
+    conn: AsyncConnection, claim: Claim, now: datetime, routes: CallbackRoutes
+) -> None:
     released = await conn.execute(
         update(notifications)
         .where(
@@ -377,5 +416,9 @@ async def release_one(conn: AsyncConnection, claim: Claim, now: datetime) -> Non
         )
         .returning(notifications.c.id)
     )
-    if released.scalar() is not None:
-        await _mark_attempt(conn, claim, "released", "shutdown before sending", None, now)
+    if released.scalar() is None:
+        return
+    await _mark_attempt(conn, claim, "released", RELEASED, None, now)
+    if status.wanted(routes):
+        changes = [status.released(claim, RELEASED)]
+        await callback_outbox.tell_changes(conn, routes, changes, now, case_refs([claim]))

@@ -33,11 +33,14 @@ def _deadline() -> Any:
 def contact_statement(*, message: bool) -> Any:
     """The UPDATE recording one contact per parameter set (executemany). `message`:
     the contact is a sent message, which the case's last_message_at also records."""
+    # A contact at the instant the stretch began ends nothing (planning/golden_thread.py
+    # `after_contact`): a breach already recorded in the stretch stands.
+    same_instant = cases.c.dark_since == bindparam("k_at")
     values: dict[str, Any] = {
         "dark_since": bindparam("k_at"),
-        "breached_at": None,
+        "breached_at": case((same_instant, cases.c.breached_at), else_=None),
         "deadline_epoch": _deadline(),
-        "breach_due_epoch": _deadline(),
+        "breach_due_epoch": case((same_instant, cases.c.breach_due_epoch), else_=_deadline()),
         "contact_at": bindparam("k_at"),
         "contact_kind": bindparam("k_kind"),
         "contact_channel": bindparam("k_channel"),

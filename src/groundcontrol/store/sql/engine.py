@@ -23,10 +23,18 @@ from groundcontrol.domain import (
     NotificationState,
     as_utc,
 )
-from groundcontrol.planning.callbacks import failure_callbacks, unreachable_callbacks
+from groundcontrol.planning.callbacks import failure_callbacks
 from groundcontrol.planning.golden_thread import Contact
+from groundcontrol.planning.promises import QuietWindow
+from groundcontrol.planning.status_callbacks import opted_out, redriven, wanted
 from groundcontrol.planning.transitions import counts_as_attempt, preferences_entry
-from groundcontrol.store.callback_views import CallbackClaim, CallbackOutcome, CallbackView
+from groundcontrol.store.callback_views import (
+    CallbackClaim,
+    CallbackFilter,
+    CallbackOutcome,
+    CallbackPage,
+    CallbackView,
+)
 from groundcontrol.store.case_views import (
     Breach,
     CaseFilter,
@@ -57,6 +65,7 @@ from groundcontrol.store.sql import (
     recording,
     releases,
     retention,
+    thread_summary,
 )
 from groundcontrol.store.sql.callbacks import apply_provider_status
 from groundcontrol.store.sql.dialect import Dialect
@@ -169,9 +178,9 @@ class SqlStore(StoreBase):
         self, events: Sequence[Event], planner: Planner, now: datetime
     ) -> list[IngestResult]:
         async def record(conn: AsyncConnection) -> list[IngestResult]:
-            results = await batch_recording.record_batch(conn, self.dialect, events, planner, now)
-            told = unreachable_callbacks(self.callback_routes, events, results, now)
-            await callback_outbox.insert(conn, told)
+            results = await batch_recording.record_batch(
+                conn, self.dialect, events, planner, now, self.callback_routes
+            )
             await self.wake_others(conn, "events")
             return results
 
@@ -203,7 +212,7 @@ class SqlStore(StoreBase):
             async with conn.begin_nested():
                 events = [event for group in groups for event in group]
                 results = await batch_recording.record_batch(
-                    conn, self.dialect, events, planner, now
+                    conn, self.dialect, events, planner, now, self.callback_routes
                 )
         except Exception as exc:  # rolled back to the savepoint: only these groups undone
             if len(groups) == 1:
@@ -263,12 +272,12 @@ class SqlStore(StoreBase):
                 notifications.c.state == NotificationState.PENDING.value,
             )
             .values(state=NotificationState.CANCELLED.value, updated_at=now)
-            .returning(notifications.c.id, notifications.c.case_id)
+            .returning(notifications.c.id, notifications.c.case_id, notifications.c.attempts)
         )
-        return [
-            (row.case_id, [("cancelled", row.id, {"reason": f"customer opted out of {channel}"})])
-            for row in rows
-        ]
+        cancelled = sorted(rows.all(), key=lambda row: row.id)
+        changes = [opted_out(row.id, row.case_id, channel, row.attempts) for row in cancelled]
+        await callback_outbox.tell_changes(conn, self.callback_routes, changes, now)
+        return [(c.case_id, [("cancelled", c.notification_id, c.detail())]) for c in changes]
 
     async def _note_opt_change(
         self,
@@ -322,9 +331,13 @@ class SqlStore(StoreBase):
         return list((await conn.execute(query)).scalars())
 
     # --- time -----------------------------------------------------------------------------
-    async def fire_due_follow_ups(self, now: datetime, limit: int) -> int:
+    async def fire_due_follow_ups(
+        self, now: datetime, limit: int, quiet: QuietWindow | None = None
+    ) -> int:
         async def fire(conn: AsyncConnection) -> int:
-            return await followups.fire_due(conn, self.dialect, self.callback_routes, now, limit)
+            return await followups.fire_due(
+                conn, self.dialect, self.callback_routes, now, limit, quiet
+            )
 
         return await self.transact(fire)
 
@@ -353,13 +366,15 @@ class SqlStore(StoreBase):
         self, now: datetime, limit: int, owner: str, lease: timedelta
     ) -> list[Claim]:
         async def claim(conn: AsyncConnection) -> list[Claim]:
-            return await claims.claim_due(conn, self.dialect, now, limit, owner, lease)
+            return await claims.claim_due(
+                conn, self.dialect, now, limit, owner, lease, self.callback_routes
+            )
 
         return await self.transact(claim)
 
     async def finish(self, results: Sequence[tuple[Claim, Decision]], now: datetime) -> list[bool]:
         async def record(conn: AsyncConnection) -> list[bool]:
-            done = await claims.finish_many(conn, self.dialect, results, now)
+            done = await claims.finish_many(conn, self.dialect, results, now, self.callback_routes)
             told = [
                 row
                 for (claim, decision), ok in zip(results, done, strict=True)
@@ -376,7 +391,7 @@ class SqlStore(StoreBase):
     async def release(self, claimed: Sequence[Claim], now: datetime) -> None:
         async def release(conn: AsyncConnection) -> None:
             for claim in claimed:
-                await claims.release_one(conn, claim, now)
+                await claims.release_one(conn, claim, now, self.callback_routes)
 
         await self.transact(release)
 
@@ -444,6 +459,7 @@ class SqlStore(StoreBase):
 
     async def redrive(self, notification_id: str, now: datetime) -> bool:
         async with self.write() as conn:
+            before = await self._state_before(conn, notification_id)
             row = (
                 await conn.execute(
                     update(notifications)
@@ -457,15 +473,27 @@ class SqlStore(StoreBase):
                         attempts=0,
                         updated_at=now,
                     )
-                    .returning(notifications.c.case_id, notifications.c.last_error)
+                    .returning(
+                        notifications.c.case_id, notifications.c.channel, notifications.c.last_error
+                    )
                 )
             ).first()
             if row is None:
                 return False
             detail: dict[str, Any] = {"previous_error": row.last_error}
             await add_timeline(conn, row.case_id, now, [("redriven", notification_id, detail)])
+            change = redriven(notification_id, row.case_id, row.channel, before, row.last_error)
+            await callback_outbox.tell_changes(conn, self.callback_routes, [change], now)
             await self.wake_others(conn, "notifications")
         return True
+
+    async def _state_before(self, conn: AsyncConnection, notification_id: str) -> str | None:
+        """A notification's state before a change, read only for `notification.status`
+        (an UPDATE's RETURNING tells the new state, not the old)."""
+        if not wanted(self.callback_routes):
+            return None
+        query = select(notifications.c.state).where(notifications.c.id == notification_id)
+        return await conn.scalar(query)
 
     async def send_now(self, notification_id: str, now: datetime) -> bool:
         async with self.write() as conn:
@@ -528,9 +556,15 @@ class SqlStore(StoreBase):
 
         return await self.transact(fire)
 
+    async def fold_thread_counts(self) -> None:
+        """Hook: fold what writers appended into the golden thread's counts before a
+        read (PostgreSQL). SQLite's triggers keep the counts themselves."""
+
     async def thread_counts(self, now: datetime) -> tuple[int, int]:
+        await self.fold_thread_counts()
         async with self.read() as conn:
-            return await case_reads.thread_counts(conn, now)
+            conn = await thread_summary.snapshot(conn)
+            return await thread_summary.open_and_breached(conn, now)
 
     async def get_case(self, case_id: str) -> CaseView | None:
         async with self.read() as conn:
@@ -541,8 +575,10 @@ class SqlStore(StoreBase):
             return await case_reads.list_cases(conn, where, now)
 
     async def golden_thread(self, now: datetime, window: timedelta) -> GoldenThreadSummary:
+        await self.fold_thread_counts()
         async with self.read() as conn:
-            return await case_reads.summary(conn, now, window)
+            conn = await thread_summary.snapshot(conn)
+            return await thread_summary.summary(conn, now, window)
 
     # --- callbacks ---------------------------------------------------------------------------
     async def claim_callbacks(
@@ -563,6 +599,14 @@ class SqlStore(StoreBase):
     async def list_callbacks(self, state: str | None, limit: int) -> list[CallbackView]:
         async with self.read() as conn:
             return await callback_outbox.listed(conn, state, limit)
+
+    async def page_callbacks(self, where: CallbackFilter) -> CallbackPage:
+        async with self.read() as conn:
+            return await callback_outbox.page(conn, where)
+
+    async def get_callback(self, callback_id: str) -> CallbackView | None:
+        async with self.read() as conn:
+            return await callback_outbox.one(conn, callback_id)
 
     async def redrive_callback(self, callback_id: str, now: datetime) -> bool:
         async with self.write() as conn:

@@ -12,18 +12,27 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from groundcontrol.domain import NotificationState, Priority, as_utc
 from groundcontrol.planning.callbacks import CallbackRoutes
 from groundcontrol.planning.followups import DueFollowUp, fire
+from groundcontrol.planning.golden_thread import Thread
+from groundcontrol.planning.promises import QuietWindow
 from groundcontrol.planning.rows import CUSTOMER_FACING
-from groundcontrol.store.sql.callback_outbox import tell_entries
+from groundcontrol.planning.status_callbacks import created_in
+from groundcontrol.store.sql.callback_outbox import tell_changes, tell_entries
 from groundcontrol.store.sql.dialect import Dialect
 from groundcontrol.store.sql.recording import load_customer
-from groundcontrol.store.sql.schema import follow_ups, notifications
+from groundcontrol.store.sql.schema import cases, follow_ups, notifications
+from groundcontrol.store.sql.thread_rows import to_thread
 from groundcontrol.store.sql.timeline import add_timeline
 
 _UNSENT = (NotificationState.PENDING.value, NotificationState.SENDING.value)
 
 
 async def fire_due(
-    conn: AsyncConnection, dialect: Dialect, routes: CallbackRoutes, now: datetime, limit: int
+    conn: AsyncConnection,
+    dialect: Dialect,
+    routes: CallbackRoutes,
+    now: datetime,
+    limit: int,
+    quiet: QuietWindow | None = None,
 ) -> int:
     query = dialect.claim_rows(
         select(follow_ups)
@@ -33,20 +42,27 @@ async def fire_due(
     )
     due = (await conn.execute(query)).mappings().all()
     for row in due:
-        await _fire(conn, routes, _due(row), now)
+        await _fire(conn, routes, _due(row), now, quiet)
     return len(due)
 
 
 async def _fire(
-    conn: AsyncConnection, routes: CallbackRoutes, follow_up: DueFollowUp, now: datetime
+    conn: AsyncConnection,
+    routes: CallbackRoutes,
+    follow_up: DueFollowUp,
+    now: datetime,
+    quiet: QuietWindow | None,
 ) -> None:
     customer = await load_customer(conn, follow_up.customer_id)
     assert customer is not None  # a follow-up is only ever planned for a stored customer
-    firing = fire(follow_up, customer, await _unsent_message(conn, follow_up.case_id), now)
+    unsent = await _unsent_message(conn, follow_up.case_id)
+    thread = await _case_thread(conn, follow_up.case_id)
+    firing = fire(follow_up, customer, unsent, now, thread, quiet)
     if firing.notification is not None:
         await conn.execute(notifications.insert(), [firing.notification])
     await add_timeline(conn, follow_up.case_id, now, firing.entries)
     await tell_entries(conn, routes, follow_up.case_id, firing.entries, now)
+    await tell_changes(conn, routes, created_in(follow_up.case_id, firing.entries), now)
     await conn.execute(
         update(follow_ups).where(follow_ups.c.id == follow_up.id).values(**firing.changes)
     )
@@ -79,3 +95,8 @@ async def _unsent_message(conn: AsyncConnection, case_id: str) -> str | None:
         .limit(1)
     )
     return (await conn.execute(query)).scalar()
+
+
+async def _case_thread(conn: AsyncConnection, case_id: str) -> Thread | None:
+    row = (await conn.execute(select(cases).where(cases.c.id == case_id))).mappings().first()
+    return to_thread(row) if row is not None else None

@@ -2,10 +2,14 @@
 
 What goes: notifications in a state nothing changes any more (sent counts, since no
 provider reports on a message that old) with their attempts, follow-ups that are done or
-cancelled, timeline entries, and events. What stays: anything still due or in flight,
-and each case's latest event, which its next message renders from. Forgetting an old
-event also forgets its id, so a source re-posting the same id after the horizon is
-accepted again rather than answered as a duplicate.
+cancelled, timeline entries, events, callbacks to the back office that were delivered
+(sent) or are dead, and breaches whose promise broke before the horizon (their
+`promise_breached` timeline entries go by the same rule, and `breaches_in_window` then
+counts breaches within the retention window only). What stays: anything still due or in
+flight (a pending or leased callback too), and each case's latest event, which its next
+message renders from. Forgetting an old event also forgets its id, so a source
+re-posting the same id after the horizon is accepted again rather than answered as a
+duplicate.
 
 Batches keep each transaction short: on SQLite the sweep shares the single writer with
 ingest, on PostgreSQL it holds row locks only briefly.
@@ -22,9 +26,12 @@ from sqlalchemy import ColumnElement, Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from groundcontrol.domain import FINAL_STATES, NotificationState
+from groundcontrol.store.callback_views import FINISHED as FINISHED_CALLBACKS
 from groundcontrol.store.contract import RetentionReport
 from groundcontrol.store.sql.schema import (
     attempts,
+    breaches,
+    callbacks,
     cases,
     events,
     follow_ups,
@@ -52,6 +59,8 @@ async def purge(store: SqlTables, horizon: datetime, *, batch: int = BATCH) -> R
         follow_ups=await _purge(store, batch, _old_follow_ups(horizon)),
         timeline=await _purge(store, batch, _old_timeline(horizon)),
         events=await _purge(store, batch, _old_events(horizon)),
+        callbacks=await _purge(store, batch, _old_callbacks(horizon)),
+        breaches=await _purge(store, batch, _old_breaches(horizon)),
     )
 
 
@@ -71,6 +80,17 @@ def _old_timeline(horizon: datetime) -> Target:
 def _old_events(horizon: datetime) -> Target:
     latest = select(cases.c.last_event_pk).where(cases.c.last_event_pk.is_not(None))
     return events, events.c.pk, (events.c.received_at < horizon) & events.c.pk.not_in(latest)
+
+
+def _old_callbacks(horizon: datetime) -> Target:
+    # Re-checked in the DELETE: a dead callback re-driven meanwhile is pending, and stays.
+    finished = callbacks.c.state.in_(FINISHED_CALLBACKS) & (callbacks.c.updated_at < horizon)
+    return callbacks, callbacks.c.id, finished
+
+
+def _old_breaches(horizon: datetime) -> Target:
+    # By the promise's deadline, as `breaches_in_window` counts them.
+    return breaches, breaches.c.id, breaches.c.deadline < horizon
 
 
 def _old_notifications(horizon: datetime) -> ColumnElement[bool]:

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
     Table,
@@ -193,6 +194,36 @@ breaches = Table(
     Index("ix_breaches_case", "case_id"),
 )
 
+
+# The golden thread's summary at scale (migration 0007; store/sql/thread_counts.py):
+# open cases per (status, source, hour of dark_since) and per (status, source, hour of
+# deadline), kept by triggers on `cases` in the transaction that changes the case.
+# PostgreSQL's triggers append deltas (no row two writers wait on); a reader folds them
+# into the counts. SQLite's single writer updates the counts directly.
+def _count_key() -> tuple[Column[object], ...]:
+    return (
+        Column("kind", String(10), nullable=False),  # "dark" or "deadline"
+        Column("status", String(100), nullable=False),
+        Column("source", String(100), nullable=False),  # "" for a case without a source
+        Column("bucket", BigInteger, nullable=False),  # epoch hour
+    )
+
+
+thread_counts = Table(
+    "golden_thread_counts",
+    metadata,
+    *_count_key(),
+    Column("n", BigInteger, nullable=False),
+    PrimaryKeyConstraint("kind", "status", "source", "bucket"),
+)
+thread_deltas = Table(
+    "golden_thread_deltas",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    *_count_key(),
+    Column("n", BigInteger, nullable=False),
+)
+
 # Callbacks to the source systems (migration 0003): leased, retried and dead-lettered
 # like notifications; `id` is the webhook-id of every attempt.
 callbacks = Table(
@@ -214,6 +245,8 @@ callbacks = Table(
     _ts("created_at"),
     _ts("updated_at"),
     Index("ix_callbacks_due", "state", "due_at"),
+    Index("ix_callbacks_created", "created_at", "id"),  # admin pages (migration 0006)
+    Index("ix_callbacks_finished", "state", "updated_at"),  # retention (migration 0006)
 )
 
 timeline = Table(
