@@ -6,6 +6,9 @@ So every render gets a number of steps and a deadline; each step checks both, an
 render over either stops with `BudgetExceeded`, which the renderer reports like any
 other broken template (file and line). Steps make the limit the same on a fast and a
 slow machine; the deadline also catches a few heavy built-in operations between steps.
+The deadline is in the rendering thread's own CPU time, not the wall clock's: on a
+busy machine (other processes, the writer thread holding the GIL) a plain template
+waits longer without working longer, and must not fail as a bomb for it.
 
 Why not a process per render: a thread cannot be killed, but a render that checks its
 own budget at every step ends itself, on the same loader (with the studio's drafts and
@@ -31,7 +34,7 @@ class BudgetExceeded(RuntimeError):
 
 @dataclass
 class RenderBudget:
-    """Steps left and the deadline (monotonic seconds) of one render."""
+    """Steps left and the deadline (this thread's CPU seconds) of one render."""
 
     max_steps: int
     seconds: float
@@ -39,7 +42,7 @@ class RenderBudget:
     deadline: float = field(default=0.0)
 
     def __post_init__(self) -> None:
-        self.deadline = time.monotonic() + self.seconds
+        self.deadline = time.thread_time() + self.seconds
 
     def tick(self) -> None:
         self.steps += 1
@@ -47,8 +50,10 @@ class RenderBudget:
             raise BudgetExceeded(
                 f"the template ran more than {self.max_steps} loop steps and calls"
             )
-        if time.monotonic() > self.deadline:
-            raise BudgetExceeded(f"the template took more than {self.seconds:g} s to render")
+        if time.thread_time() > self.deadline:
+            raise BudgetExceeded(
+                f"the template took more than {self.seconds:g} s of CPU to render"
+            )
 
 
 _current: ContextVar[RenderBudget | None] = ContextVar("render_budget", default=None)

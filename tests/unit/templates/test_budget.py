@@ -3,6 +3,8 @@ like a broken template, with a plain message, instead of running for seconds."""
 
 from __future__ import annotations
 
+import time
+
 import jinja2
 import pytest
 
@@ -113,3 +115,12 @@ async def test_off_loop_work_shares_one_budget_across_its_renders() -> None:
     first, second = await r.off_loop(twice)
     assert first == "ok"
     assert "more than 1000 loop steps" in second
+
+
+def test_waiting_is_not_working_so_a_busy_machine_does_not_spend_the_budget() -> None:
+    # Time spent not running (another thread holding the GIL, other processes on the
+    # cores) is not the template's: only the rendering thread's CPU time counts.
+    waited = RenderBudget(max_steps=10, seconds=0.05)
+    time.sleep(0.1)
+    waited.tick()
+    assert waited.steps == 1
