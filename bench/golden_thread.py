@@ -2,8 +2,9 @@
 `GET /v1/golden-thread`'s summary and `GET /v1/cases?breached=true&order=-dark&limit=50`
 take, and how late is a breach recorded while events are being ingested?
 
+    python -m bench --only golden_thread      (section 10 of docs/benchmarks.md)
     python -m bench.golden_thread --postgres postgresql://postgres@127.0.0.1:5432/test \\
-        --cases 1000000
+        --cases 1000000                         (the same, printed)
 
 Seeds the cases in one INSERT ... SELECT generate_series (the ingest path is measured
 by bench/ingest.py; the golden thread's triggers count the seeded rows as they would
@@ -11,13 +12,14 @@ any other), ANALYZEs, then times the store calls the handlers make (the handlers
 JSON encoding only). Baselines from the same run: a bare `SELECT count(*) FROM cases`
 (what any figure over every case costs at least) and `state_counts()`, the GROUP BY
 /metrics already runs on every scrape. Each figure is printed with the load average
-when it was taken: the machine is shared. Not part of `make bench` yet.
+when it was taken: the machine is shared.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import time
@@ -27,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from bench.procs import postgres_url
 from bench.stores import reset
 from groundcontrol.domain import CustomerPatch, Event
 from groundcontrol.planning.journeys import parse_journeys
@@ -74,14 +77,18 @@ def percentile(ordered: list[float], quantile: float) -> float:
     return ordered[max(0, round(quantile * len(ordered)) - 1)]
 
 
-def line(name: str, times: list[float], baseline: float | None = None) -> str:
+def row(name: str, times: list[float], baseline: float | None = None) -> dict[str, Any]:
+    """One call's figures, with its p50 over the same run's bare count(*) when given."""
     ordered = sorted(times)
     p50 = statistics.median(ordered)
-    ratio = f"{p50 / baseline:.1f}" if baseline else ""
-    return (
-        f"| {name} | {p50:.1f} | {percentile(ordered, 0.95):.1f} | {ordered[-1]:.1f}"
-        f" | {ratio} | {load()} |"
-    )
+    return {
+        "call": name,
+        "p50_ms": round(p50, 1),
+        "p95_ms": round(percentile(ordered, 0.95), 1),
+        "max_ms": round(ordered[-1], 1),
+        "p50_over_count": round(p50 / baseline, 2) if baseline else None,
+        "load": load(),
+    }
 
 
 async def count_all(store: PostgresStore) -> None:
@@ -205,7 +212,7 @@ async def ingest_steadily(
 
 async def breaches_while_ingesting(
     store: PostgresStore, seconds: float, breaches_per_second: float, events_per_second: int
-) -> None:
+) -> dict[str, Any]:
     due = int(seconds * breaches_per_second)
     await spread_deadlines(store, due, lead=1.0, rate=breaches_per_second)
     clock = Clock()
@@ -216,55 +223,66 @@ async def breaches_while_ingesting(
         record_breaches(store, clock, until, lateness),
     )
     ordered, batches = sorted(lateness), sorted(batch_ms)
-    print(
-        f"{len(ordered):,} breaches recorded ({due:,} due {breaches_per_second:.0f}/s over"
-        f" {seconds:.0f} s, the rest seeded cases whose 72 h promise broke meanwhile)"
-        f" while ingesting {recorded:,} events"
-        f" ({recorded / (seconds + 2):.0f}/s asked {events_per_second}/s, batches of 50,"
-        f" batch p50 {statistics.median(batches):.0f} ms, p95 {percentile(batches, 0.95):.0f} ms):"
-        f" lateness p50 {statistics.median(ordered):.0f} ms, p99 {percentile(ordered, 0.99):.0f}"
-        f" ms, max {ordered[-1]:.0f} ms; load {load()}"
-    )
+    # Beyond the `due` ones: seeded cases whose 72 h promise broke meanwhile.
+    return {
+        "call": f"breaches falling due {breaches_per_second:.0f}/s while ingesting",
+        "breaches": len(ordered),
+        "events_per_s": round(recorded / (seconds + 2)),
+        "asked_events_per_s": events_per_second,
+        "batch_p50_ms": round(statistics.median(batches)),
+        "lateness_p50_ms": round(statistics.median(ordered)),
+        "lateness_p99_ms": round(percentile(ordered, 0.99)),
+        "lateness_max_ms": round(ordered[-1]),
+        "load": load(),
+    }
 
 
-async def run(url: str, cases: int, runs: int, ingest: argparse.Namespace) -> None:
+async def run(url: str, cases: int, runs: int, ingest: argparse.Namespace) -> dict[str, Any]:
+    """Seed `cases` open cases, time the reads, then breaches while ingesting."""
     await reset(url)
     store = PostgresStore(url)
     await store.open()
     try:
-        print(f"seeded {cases:,} open cases in {await seed(store, cases):.1f} s; load {load()}")
-        print("| call | p50 ms | p95 ms | max ms | p50 / count(*) | load 1/5/15 min |")
-        print("| --- | --- | --- | --- | --- | --- |")
+        seeded = await seed(store, cases)
         summary = lambda: store.golden_thread(NOW, timedelta(days=7))  # noqa: E731
         counted = await timed(lambda: count_all(store), runs)
-        print(line("baseline: `SELECT count(*) FROM cases`", counted))
-        print(line("baseline: state_counts()", await timed(store.state_counts, runs)))
-        print(line("golden_thread(now, 7d)", await timed(summary, runs), min(counted)))
+        calls = [
+            row("baseline: SELECT count(*) FROM cases", counted),
+            row("baseline: state_counts()", await timed(store.state_counts, runs)),
+            row("golden_thread(now, 7d)", await timed(summary, runs), min(counted)),
+        ]
         await vacuum(store)
         counted = await timed(lambda: count_all(store), runs)
-        print(line("baseline after VACUUM: `SELECT count(*) FROM cases`", counted))
-        print(line("golden_thread(now, 7d) after VACUUM", await timed(summary, runs), min(counted)))
         breached = CaseFilter(breached=True, limit=50)
-        print(
-            line(
+        calls += [
+            row("baseline after VACUUM: SELECT count(*) FROM cases", counted),
+            row("golden_thread(now, 7d) after VACUUM", await timed(summary, runs), min(counted)),
+            row(
                 "list_cases(breached, -dark, 50)",
                 await timed(lambda: store.list_cases(breached, NOW), runs),
                 min(counted),
-            )
-        )
-        print(line("get_case", await timed(lambda: store.get_case("B-4242"), runs)))
-        print(
-            line(
+            ),
+            row("get_case", await timed(lambda: store.get_case("B-4242"), runs)),
+            row(
                 "thread_counts(now) (/metrics)", await timed(lambda: store.thread_counts(NOW), runs)
-            )
-        )
-        await breaches_while_ingesting(
+            ),
+        ]
+        ingesting = await breaches_while_ingesting(
             store, ingest.ingest_seconds, ingest.breaches_per_second, ingest.events_per_second
         )
-        print(line("golden_thread(now, 7d) after the ingest", await timed(summary, runs)))
+        calls.append(row("golden_thread(now, 7d) after the ingest", await timed(summary, runs)))
+        return {"cases": cases, "seed_s": round(seeded, 1), "calls": calls, "ingesting": ingesting}
     finally:
         await store.close()
         await reset(url)
+
+
+async def run_for_bench(cases: int, seconds: float) -> dict[str, Any]:
+    """What `python -m bench --only golden_thread` runs (section 10)."""
+    settings = argparse.Namespace(
+        ingest_seconds=seconds, breaches_per_second=50.0, events_per_second=500
+    )
+    return await run(postgres_url("bench_golden_thread"), cases, 15, settings)
 
 
 def main() -> None:
@@ -278,7 +296,7 @@ def main() -> None:
     args = parser.parse_args()
     separator = "&" if "?" in args.postgres else "?"
     url = f"{args.postgres}{separator}search_path=bench_golden_thread"
-    asyncio.run(run(url, args.cases, args.runs, args))
+    print(json.dumps(asyncio.run(run(url, args.cases, args.runs, args)), indent=1))
 
 
 if __name__ == "__main__":

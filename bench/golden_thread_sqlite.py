@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
-from bench.golden_thread import NOW, PROMISE, line, load, timed
+from bench.golden_thread import NOW, PROMISE, row, timed
 from bench.stores import reset
 from groundcontrol.store.case_views import CaseFilter
 from groundcontrol.store.sql.sqlite import SqliteStore
@@ -61,27 +63,25 @@ async def count_all(store: SqliteStore) -> None:
         await conn.execute(text("SELECT count(*) FROM cases"))
 
 
-async def run(path: Path, cases: int, runs: int) -> None:
+async def run(path: Path, cases: int, runs: int) -> dict[str, Any]:
     url = f"sqlite:///{path}"
     await reset(url)
     store = SqliteStore(url)
     await store.open()
     try:
-        print(f"seeded {cases:,} open cases in {await seed(store, cases):.1f} s; load {load()}")
-        print("| call | p50 ms | p95 ms | max ms | p50 / count(*) | load 1/5/15 min |")
-        print("| --- | --- | --- | --- | --- | --- |")
+        seeded = await seed(store, cases)
         counted = await timed(lambda: count_all(store), runs)
-        print(line("baseline: `SELECT count(*) FROM cases`", counted))
         summary = await timed(lambda: store.golden_thread(NOW, timedelta(days=7)), runs)
-        print(line("golden_thread(now, 7d)", summary, min(counted)))
         breached = CaseFilter(breached=True, limit=50)
         listed = await timed(lambda: store.list_cases(breached, NOW), runs)
-        print(line("list_cases(breached, -dark, 50)", listed, min(counted)))
-        print(
-            line(
-                "thread_counts(now) (/metrics)", await timed(lambda: store.thread_counts(NOW), runs)
-            )
-        )
+        counts = await timed(lambda: store.thread_counts(NOW), runs)
+        calls = [
+            row("baseline: SELECT count(*) FROM cases", counted),
+            row("golden_thread(now, 7d)", summary, min(counted)),
+            row("list_cases(breached, -dark, 50)", listed, min(counted)),
+            row("thread_counts(now) (/metrics)", counts),
+        ]
+        return {"cases": cases, "seed_s": round(seeded, 1), "calls": calls}
     finally:
         await store.close()
         await reset(url)
@@ -93,7 +93,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--path", type=Path, default=Path("/tmp/bench_golden_thread.db"))
     args = parser.parse_args()
-    asyncio.run(run(args.path, args.cases, args.runs))
+    print(json.dumps(asyncio.run(run(args.path, args.cases, args.runs)), indent=1))
 
 
 if __name__ == "__main__":

@@ -90,6 +90,7 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
     _ingest_verdicts(results, add)
     _delivery_verdicts(results, add)
     _scale_verdicts(results, add)
+    _golden_thread_verdicts(results, add)
     return rows
 
 
@@ -192,6 +193,35 @@ def _scale_verdicts(results: dict[str, Any], add: Add) -> None:
         )
 
 
+def _golden_thread_verdicts(results: dict[str, Any], add: Add) -> None:
+    gt = results.get("golden_thread")
+    calls = {c["call"]: c for c in (gt or {}).get("calls", [])}
+    cases = f"{gt['cases']:,} open cases" if gt else "1M open cases"
+    for call, target_ms, what in (
+        ("golden_thread(now, 7d)", 200, "GET /v1/golden-thread"),
+        ("list_cases(breached, -dark, 50)", 100, "GET /v1/cases?breached=true&order=-dark"),
+    ):
+        figure = calls.get(call)
+        add(
+            f"{cases}: {what} p50 < {target_ms} ms",
+            figure and f"{figure['p50_ms']} ms (p95 {figure['p95_ms']})",
+            None if figure is None else figure["p50_ms"] < target_ms,
+        )
+    ingesting = (gt or {}).get("ingesting")
+    add(
+        f"{cases}: breach p99 lateness < 1 s while ingesting",
+        ingesting and f"{ingesting['lateness_p99_ms']} ms ({ingesting['events_per_s']} events/s)",
+        None if not ingesting else ingesting["lateness_p99_ms"] < 1000,
+    )
+
+
+def _golden_thread_tables(gt: dict[str, Any] | None) -> str:
+    if not gt:
+        return "Not run (needs PostgreSQL).\n"
+    seeded = f"{gt['cases']:,} open cases seeded in {gt['seed_s']} s.\n\n"
+    return seeded + table(gt["calls"]) + "\n" + table([gt["ingesting"]])
+
+
 def charts(results: dict[str, Any]) -> list[str]:
     import matplotlib
 
@@ -275,6 +305,10 @@ def write(results: dict[str, Any]) -> None:
         + table(results.get("simulation") or []),
         "### 9. A poison sender beside valid traffic (open loop, SQLite, one service, "
         "same run)\n\n" + _ran(results, "poison") + table(results.get("poison") or []),
+        "### 10. The golden thread at scale (PostgreSQL; store calls as the handlers make "
+        "them; p50_over_count = p50 over the same run's bare count(*))\n\n"
+        + _ran(results, "golden_thread")
+        + _golden_thread_tables(results.get("golden_thread")),
     ]
     images = charts(results)
     sections += [f"![{name}](benchmarks/{name})\n" for name in images]

@@ -21,6 +21,7 @@ from bench import (
     delivery,
     e2e,
     followups,
+    golden_thread,
     ingest,
     poison,
     report,
@@ -47,6 +48,8 @@ SIZES = {
     "simulation_cases": (10_000, 1000),
     "simulation_baseline_cases": (1000, 200),
     "poison_seconds": (20.0, 5.0),
+    "golden_thread_cases": (1_000_000, 20_000),
+    "golden_thread_seconds": (60.0, 5.0),
 }
 NAMES = [
     "ingest",
@@ -59,6 +62,7 @@ NAMES = [
     "subscriptions",
     "simulation",
     "poison",
+    "golden_thread",
 ]
 
 
@@ -78,12 +82,19 @@ async def _run(name: str, workdir: Path, size: dict[str, Any], postgres: bool) -
         "scaleout": lambda: _scaleout(workdir, size["scaleout_events"], postgres),
         "subscriptions": lambda: subscriptions.run(workdir, size["subscription_events"]),
         "poison": lambda: poison.run(workdir, size["poison_seconds"]),
+        "golden_thread": lambda: _golden_thread(
+            size["golden_thread_cases"], size["golden_thread_seconds"], postgres
+        ),
     }
     return await runs[name]()
 
 
 async def _simulation(cases: int, baseline_cases: int) -> Any:
     return simulation.run(cases, baseline_cases)  # its own processes; nothing to await
+
+
+async def _golden_thread(cases: int, seconds: float, postgres: bool) -> Any:
+    return await golden_thread.run_for_bench(cases, seconds) if postgres else None
 
 
 async def _scaleout(workdir: Path, events: int, postgres: bool) -> Any:
