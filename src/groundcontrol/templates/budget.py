@@ -51,9 +51,7 @@ class RenderBudget:
                 f"the template ran more than {self.max_steps} loop steps and calls"
             )
         if time.thread_time() > self.deadline:
-            raise BudgetExceeded(
-                f"the template took more than {self.seconds:g} s of CPU to render"
-            )
+            raise BudgetExceeded(f"the template took more than {self.seconds:g} s of CPU to render")
 
 
 _current: ContextVar[RenderBudget | None] = ContextVar("render_budget", default=None)
