@@ -120,7 +120,6 @@ def create_app(
             _callbacks_ctx,
             partial(_dispatch_ctx, run=run_dispatcher),
             _subscriptions_ctx,  # stops first: its last batches still commit
-            _freeze_start_up_ctx,
         ]
     )
     return app
@@ -268,14 +267,15 @@ async def _subscriptions_ctx(app: web.Application) -> AsyncIterator[None]:
     await subscriptions.stop(grace.total_seconds())
 
 
-async def _freeze_start_up_ctx(_: web.Application) -> AsyncIterator[None]:
+def freeze_start_up() -> None:
     """Start-up's objects (modules, templates, settings, compiled statements) live as
     long as the process: move them out of the collector's generations, so that the
     full collections ingest's allocations trigger stop walking them (cProfile showed
-    it under load)."""
+    it under load). Only `serve` does it, once: a process that builds many apps (the
+    tests) would freeze each one's garbage, and the full collection after an unfreeze
+    walked all of it inside whatever ran next (a render then over its CPU budget)."""
+    gc.collect()  # garbage is not start-up state: do not keep it forever
     gc.freeze()
-    yield
-    gc.unfreeze()
 
 
 async def _start_dispatch(
@@ -360,6 +360,7 @@ async def serve(settings: Settings) -> None:
     await runner.setup()
     site = web.TCPSite(runner, settings.server.host, settings.server.port)
     await site.start()
+    freeze_start_up()
     for address in runner.addresses:
         log.info("listening on http://%s:%s", *address[:2])
     for line in home.where_things_are(_base_url(runner.addresses, settings)):

@@ -338,7 +338,10 @@ async def test_a_late_result_after_the_lease_expired_is_refused(world: World) ->
     world.email.resume()
     await slow.drain()  # the slow send finishes; its result is refused
     view = await world.view(nid)
-    assert (view.state, view.provider_id) == (NotificationState.SENT, "email-1")
+    assert (view.state, view.provider_id) == (NotificationState.SENT, "email-1"), (
+        view.last_error,
+        view.attempt_log,
+    )
     assert [a.outcome for a in view.attempt_log] == ["fenced", "sent"]
     # At least once: the provider got it twice, under one stable message key.
     assert [m.message_key for m in world.email.sent] == [view.message_key] * 2
