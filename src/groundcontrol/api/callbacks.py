@@ -19,7 +19,7 @@ from pydantic import (
 
 from groundcontrol import keys
 from groundcontrol.api.auth import admin_only
-from groundcontrol.api.cursors import NOT_OURS, signed_cursors
+from groundcontrol.api.cursors import NOT_OURS, PAGE_DEFAULT, CursorText, PageLimit, signed_cursors
 from groundcontrol.api.ingest import load_json, read_body, require_json
 from groundcontrol.api.problems import ProblemError, field_errors, validation_error
 from groundcontrol.api.schemas import Text
@@ -62,8 +62,8 @@ class CallbackQuery(BaseModel):
     state: CallbackState | None = None
     type: CallbackType | None = None
     source: Source | None = None
-    limit: Annotated[int, Field(ge=1, le=500)] = 50
-    cursor: Annotated[str, Field(max_length=2000)] | None = None
+    limit: PageLimit = PAGE_DEFAULT
+    cursor: CursorText | None = None
 
 
 class CallbackRedriveBody(BaseModel):

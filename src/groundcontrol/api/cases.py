@@ -11,7 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from groundcontrol import keys
 from groundcontrol.api.auth import admin_only
-from groundcontrol.api.cursors import NOT_OURS, SignedCursors, signed_cursors
+from groundcontrol.api.cursors import (
+    NOT_OURS,
+    PAGE_DEFAULT,
+    CursorText,
+    PageLimit,
+    SignedCursors,
+    signed_cursors,
+)
 from groundcontrol.api.problems import ProblemError, field_errors, validation_error
 from groundcontrol.durations import parse_duration
 from groundcontrol.settings import Settings
@@ -47,8 +54,8 @@ class CaseQuery(BaseModel):
     source: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     dark_longer_than: str | None = None
     order: CaseOrder = CaseOrder.DARKEST
-    limit: Annotated[int, Field(ge=1, le=500)] = 50
-    cursor: Annotated[str, Field(max_length=2000)] | None = None
+    limit: PageLimit = PAGE_DEFAULT
+    cursor: CursorText | None = None
 
     _dark = field_validator("dark_longer_than")(_duration)
 

@@ -7,12 +7,19 @@ import base64
 import hashlib
 import hmac
 import json
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from groundcontrol.security import derive_key
 from groundcontrol.settings import Settings
 
 NOT_OURS = "not a cursor this service made: start again without it"
+
+# A page of a keyset listing (`GET /v1/cases`, `GET /v1/callbacks`): its query fields.
+PAGE_DEFAULT, PAGE_MAX = 50, 500
+PageLimit = Annotated[int, Field(ge=1, le=PAGE_MAX)]
+CursorText = Annotated[str, Field(max_length=2000)]
 
 
 class SignedCursors:

@@ -16,6 +16,7 @@ from pydantic.json_schema import models_json_schema
 
 import groundcontrol
 from groundcontrol.api.callbacks import CALLBACK_STATES, CallbackRedriveBody
+from groundcontrol.api.cursors import PAGE_DEFAULT, PAGE_MAX
 from groundcontrol.api.parse_errors import PARSE_ERROR
 from groundcontrol.api.problems import PROBLEM_JSON
 from groundcontrol.api.read import RedriveBody
@@ -293,6 +294,12 @@ def _query_param(name: str, schema: Schema) -> Schema:
     return {"name": name, "in": "query", "required": False, "schema": schema}
 
 
+def _keyset_page() -> list[Schema]:
+    """`limit` and `cursor` of a keyset listing (api/cursors.py)."""
+    limit = {"type": "integer", "minimum": 1, "maximum": PAGE_MAX, "default": PAGE_DEFAULT}
+    return [_query_param("limit", limit), _query_param("cursor", _STR)]
+
+
 def _json_body(schema: Schema, **others: Schema) -> Schema:
     content = {"application/json": {"schema": schema}}
     content.update({media: {"schema": s} for media, s in others.items()})
@@ -526,8 +533,7 @@ def _golden_thread_paths() -> dict[str, Schema]:
             _query_param("source", _STR),
             _query_param("dark_longer_than", duration),
             _query_param("order", {"type": "string", "enum": [o.value for o in CaseOrder]}),
-            _query_param("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
-            _query_param("cursor", _STR),
+            *_keyset_page(),
         ],
     )
     one = _admin(
@@ -628,8 +634,7 @@ def _back_office_paths() -> dict[str, Schema]:
             _query_param("state", _CALLBACK_STATE),
             _query_param("type", _CALLBACK_TYPE),
             _query_param("source", _STR),
-            _query_param("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
-            _query_param("cursor", _STR),
+            *_keyset_page(),
         ],
     )
     one = _admin(
