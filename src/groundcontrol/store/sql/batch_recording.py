@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, tuple_, update
+from sqlalchemy import Select, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from groundcontrol.domain import CaseState, Customer, Event, IngestResult, NotificationState
@@ -88,11 +88,25 @@ def _planned_cases(plan: BatchPlan) -> list[CaseState]:
 async def _stored_events(
     conn: AsyncConnection, batch: Sequence[Event]
 ) -> dict[EventKey, StoredEvent]:
-    keys = {(e.source, e.id) for e in batch}
-    query = select(events.c.source, events.c.event_id, *STORED_EVENT_COLUMNS).where(
-        tuple_(events.c.source, events.c.event_id).in_(sorted(keys))
-    )
+    query = stored_events_query({(e.source, e.id) for e in batch})
     return {(row.source, row.event_id): stored_event(row) for row in await conn.execute(query)}
+
+
+def stored_events_query(keys: set[EventKey]) -> Select[Any]:
+    """The stored events among these keys, one `source = ? AND event_id IN (...)` per
+    source: SQLite answers a row-value `(source, event_id) IN (...)` by scanning the
+    whole unique index, so each batch's read grew with every event ever stored."""
+    by_source: dict[str, list[str]] = {}
+    for source, event_id in sorted(keys):
+        by_source.setdefault(source, []).append(event_id)
+    return select(events.c.source, events.c.event_id, *STORED_EVENT_COLUMNS).where(
+        or_(
+            *(
+                and_(events.c.source == source, events.c.event_id.in_(ids))
+                for source, ids in by_source.items()
+            )
+        )
+    )
 
 
 async def _customers(conn: AsyncConnection, ids: set[str]) -> dict[str, Customer]:
