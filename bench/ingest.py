@@ -15,6 +15,7 @@ from bench.procs import Peer, Service, postgres_url
 CONCURRENCY = 64
 BARE = "bare aiohttp, parse JSON, 202"
 DURABLE = "bare aiohttp + one writer group-committing to SQLite (synchronous=FULL)"
+HISTORY = 1_000_000  # events already stored, for the row that shows ingest does not slow with it
 
 
 async def run(workdir: Path, events: int, postgres: bool) -> list[dict[str, Any]]:
@@ -46,11 +47,34 @@ async def run(workdir: Path, events: int, postgres: bool) -> list[dict[str, Any]
                     )
                 finally:
                     service.stop()
+        rows.append(
+            await _with_history(workdir, events, sink, HISTORY if events > 1000 else 50_000)
+        )
     bare, durable = rows[0]["events_per_s"], rows[1]["events_per_s"]
     for row in rows:
         row["x_bare"] = round(row["events_per_s"] / bare, 3) if bare else None
         row["x_durable"] = round(row["events_per_s"] / durable, 3) if durable else None
     return rows
+
+
+async def _with_history(workdir: Path, events: int, sink: Peer, history: int) -> dict[str, Any]:
+    """SQLite, ingest only, on a store that already holds `history` events: every batch
+    reads the stored events by key, so that read must stay an index search."""
+    from bench.stores import seed_events
+
+    url = f"sqlite:///{workdir}/ingest_history.db"
+    await _reset(url)
+    service = Service(url, workdir / "ingest_history", ingest_only=True)
+    await service.start()  # migrates the empty store
+    service.stop()
+    seed_events(workdir / "ingest_history.db", history)
+    await service.start()
+    try:
+        await closed_loop([service.url], bodies(200, "chat", sink.url), 8)  # warm-up
+        setup = f"SQLite, ingest only, {history:,} events already stored"
+        return await _measure(setup, service.url, service.pid, events, sink)
+    finally:
+        service.stop()
 
 
 async def _measure(setup: str, url: str, pid: int, events: int, sink: Peer) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from sqlalchemy import text
@@ -26,3 +27,19 @@ async def reset(url: str) -> None:
 def _remove_database(path: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+_SEED_EVENTS = """
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+INSERT INTO events (source, event_id, case_id, status, occurred_at, received_at, body_hash,
+                    payload, outcome, notification_ids)
+SELECT 'bench', 'stored-' || i, 'stored-case-' || i, 'received', '2026-01-01 00:00:00.000000',
+       '2026-01-01 00:00:00.000000', '', '{}', 'no_rule', '[]' FROM n
+"""
+
+
+def seed_events(path: Path, count: int) -> None:
+    """`count` stored events (of the bench source, none of the ids the load posts) in a
+    migrated SQLite store: history that the idempotency read must not walk."""
+    with sqlite3.connect(path) as db:
+        db.execute(_SEED_EVENTS, (count,))
