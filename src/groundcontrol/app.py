@@ -55,6 +55,7 @@ from groundcontrol.store import create_store
 from groundcontrol.store.contract import Store
 from groundcontrol.store.retention import run_retention
 from groundcontrol.subscriptions.supervisor import Subscriptions
+from groundcontrol.templates.freshness import ThrottledFreshness
 from groundcontrol.templates.overrides import PublishedTemplates
 from groundcontrol.templates.renderer import Renderer
 
@@ -93,7 +94,9 @@ def create_app(
     app[keys.CLOCK] = clock
     app[keys.JOURNEYS] = load_journeys(settings.journeys.file)
     app[keys.RENDERER] = Renderer(
-        _install_overrides(app, jinja2.FileSystemLoader(settings.templates.dir)),
+        _install_overrides(
+            app, ThrottledFreshness(jinja2.FileSystemLoader(settings.templates.dir))
+        ),
         max_output_chars=settings.templates.max_output_chars,
         default_locale=settings.templates.default_locale,
         max_steps=settings.templates.max_render_steps,
