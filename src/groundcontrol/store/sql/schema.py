@@ -140,6 +140,8 @@ notifications = Table(
     Index("ix_notifications_case", "case_id", "state"),
     Index("ix_notifications_customer_sent", "customer_id", "sent_at"),
     Index("ix_notifications_provider", "provider_id"),
+    # The recent list and retention, newest first per state (migration 0008).
+    Index("ix_notifications_state_updated", "state", "updated_at"),
 )
 
 attempts = Table(
