@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, tuple_, update
+from sqlalchemy import Select, and_, func, or_, select, tuple_, update
+from sqlalchemy.engine import Dialect as SqlDialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from groundcontrol.domain import as_utc
@@ -19,6 +20,7 @@ from groundcontrol.store.callback_views import (
     PENDING,
     SENDING,
     SENT,
+    STATES,
     CallbackClaim,
     CallbackFilter,
     CallbackOutcome,
@@ -27,6 +29,7 @@ from groundcontrol.store.callback_views import (
     timeline_entry,
 )
 from groundcontrol.store.sql.dialect import Dialect
+from groundcontrol.store.sql.partitioned import insertion_order, merged_page
 from groundcontrol.store.sql.schema import callbacks, cases
 from groundcontrol.store.sql.timeline import add_timeline
 
@@ -151,10 +154,27 @@ async def finish(
     return True
 
 
-async def listed(conn: AsyncConnection, state: str | None, limit: int) -> list[CallbackView]:
-    query = select(callbacks).order_by(callbacks.c.updated_at.desc()).limit(limit)
+def _newest_first(c: Any) -> list[Any]:
+    return [c.updated_at.desc()]
+
+
+def listed_query(state: str | None, limit: int, dialect: SqlDialect) -> Select[Any]:
+    """Newest first by updated_at, from ix_callbacks_finished (state, updated_at): one
+    range for a state, one per state merged for all (a sort of the whole table before,
+    whose order of ties `insertion_order` keeps)."""
     if state is not None:
-        query = query.where(callbacks.c.state == state)
+        return (
+            select(callbacks)
+            .where(callbacks.c.state == state)
+            .order_by(*_newest_first(callbacks.c))
+            .limit(limit)
+        )
+    ties = insertion_order(callbacks, dialect)
+    return merged_page(callbacks, callbacks.c.state, STATES, [], _newest_first, limit, ties)
+
+
+async def listed(conn: AsyncConnection, state: str | None, limit: int) -> list[CallbackView]:
+    query = listed_query(state, limit, conn.dialect)
     return [_view(row) for row in await conn.execute(query)]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, not_, or_, select, tuple_
+from sqlalchemy import Select, and_, not_, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from groundcontrol.store.case_views import (
@@ -15,6 +15,7 @@ from groundcontrol.store.case_views import (
     CasePage,
     CaseView,
 )
+from groundcontrol.store.sql.partitioned import merged_page
 from groundcontrol.store.sql.schema import cases
 from groundcontrol.store.sql.thread_rows import epoch, to_thread
 
@@ -61,14 +62,30 @@ def _conditions(where: CaseFilter, now: datetime) -> list[Any]:
     return found
 
 
+def _pinned_open(where: CaseFilter) -> bool | None:
+    """The is_open every listed case has, if the filter decides it."""
+    if where.open is not None:
+        return where.open
+    return True if where.breached or where.dark_longer_than is not None else None
+
+
+def list_query(where: CaseFilter, now: datetime) -> Select[Any]:
+    """Walks an (is_open, ...) index in dark_since order: with is_open open to either,
+    one walk per value, merged (a sort of every case ever stored before)."""
+
+    def order(c: Any) -> list[Any]:
+        if where.order.ascending:
+            return [c.dark_since.asc(), c.id.asc()]
+        return [c.dark_since.desc(), c.id.desc()]
+
+    conditions, limit = _conditions(where, now), where.limit + 1
+    if _pinned_open(where) is None:
+        return merged_page(cases, cases.c.is_open, (True, False), conditions, order, limit)
+    return select(cases).where(*conditions).order_by(*order(cases.c)).limit(limit)
+
+
 async def list_cases(conn: AsyncConnection, where: CaseFilter, now: datetime) -> CasePage:
-    order = (
-        (cases.c.dark_since.asc(), cases.c.id.asc())
-        if where.order.ascending
-        else (cases.c.dark_since.desc(), cases.c.id.desc())
-    )
-    query = select(cases).where(*_conditions(where, now)).order_by(*order).limit(where.limit + 1)
-    rows = (await conn.execute(query)).all()
+    rows = (await conn.execute(list_query(where, now))).all()
     items = [to_case_view(row) for row in rows[: where.limit]]
     more = len(rows) > where.limit
     last = items[-1] if items and more else None

@@ -62,6 +62,7 @@ from groundcontrol.store.sql import (
     contacts,
     followups,
     migrate,
+    notification_list,
     recording,
     releases,
     retention,
@@ -447,14 +448,8 @@ class SqlStore(StoreBase):
             return to_notification(row, log)
 
     async def list_notifications(self, where: NotificationFilter) -> list[NotificationView]:
-        query = select(notifications).order_by(notifications.c.updated_at.desc()).limit(where.limit)
-        if where.state is not None:
-            query = query.where(notifications.c.state == where.state.value)
-        if where.channel is not None:
-            query = query.where(notifications.c.channel == where.channel)
-        if where.case_id is not None:
-            query = query.where(notifications.c.case_id == where.case_id)
         async with self.read() as conn:
+            query = notification_list.list_query(where, conn.dialect)
             return [to_notification(row) for row in (await conn.execute(query)).mappings()]
 
     async def redrive(self, notification_id: str, now: datetime) -> bool:

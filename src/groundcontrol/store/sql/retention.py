@@ -13,14 +13,18 @@ duplicate.
 
 Batches keep each transaction short: on SQLite the sweep shares the single writer with
 ingest, on PostgreSQL it holds row locks only briefly.
+
+Timeline entries and events have no index on their time: they are appended with the
+writer's clock, so their keys grow with their times, and the sweep walks them by key
+from the oldest instead (appended_sweep.py), a batch of keys per transaction, and
+stops past the horizon. Every other table is swept by an index on its time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import ColumnElement, Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -28,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from groundcontrol.domain import FINAL_STATES, NotificationState
 from groundcontrol.store.callback_views import FINISHED as FINISHED_CALLBACKS
 from groundcontrol.store.contract import RetentionReport
+from groundcontrol.store.sql.appended_sweep import Appended, SqlTables, sweep_appended
 from groundcontrol.store.sql.schema import (
     attempts,
     breaches,
@@ -44,12 +49,6 @@ FINISHED_NOTIFICATIONS = tuple(sorted(s.value for s in FINAL_STATES | {Notificat
 FINISHED_FOLLOW_UPS = ("done", "cancelled")
 
 
-class SqlTables(Protocol):
-    """What the sweep needs from an SQL store: write transactions."""
-
-    def write(self) -> AbstractAsyncContextManager[AsyncConnection]: ...
-
-
 async def purge(store: SqlTables, horizon: datetime, *, batch: int = BATCH) -> RetentionReport:
     """Delete everything finished before `horizon`; see the module docstring for what."""
     gone_notifications, gone_attempts = await _purge_notifications(store, horizon, batch)
@@ -57,8 +56,8 @@ async def purge(store: SqlTables, horizon: datetime, *, batch: int = BATCH) -> R
         notifications=gone_notifications,
         attempts=gone_attempts,
         follow_ups=await _purge(store, batch, _old_follow_ups(horizon)),
-        timeline=await _purge(store, batch, _old_timeline(horizon)),
-        events=await _purge(store, batch, _old_events(horizon)),
+        timeline=await sweep_appended(store, batch, _old_timeline(horizon)),
+        events=await sweep_appended(store, batch, _old_events(horizon)),
         callbacks=await _purge(store, batch, _old_callbacks(horizon)),
         breaches=await _purge(store, batch, _old_breaches(horizon)),
     )
@@ -73,13 +72,19 @@ def _old_follow_ups(horizon: datetime) -> Target:
     return follow_ups, follow_ups.c.id, finished
 
 
-def _old_timeline(horizon: datetime) -> Target:
-    return timeline, timeline.c.id, timeline.c.at < horizon
+def _old_timeline(horizon: datetime) -> Appended:
+    return Appended(timeline, timeline.c.id, timeline.c.at, horizon)
 
 
-def _old_events(horizon: datetime) -> Target:
-    latest = select(cases.c.last_event_pk).where(cases.c.last_event_pk.is_not(None))
-    return events, events.c.pk, (events.c.received_at < horizon) & events.c.pk.not_in(latest)
+def _old_events(horizon: datetime) -> Appended:
+    # A case's latest event points back at its case (it was recorded for it), so one
+    # lookup by the case's key finds it: no list of every case's latest event per batch.
+    latest = (
+        select(cases.c.id)
+        .where(cases.c.id == events.c.case_id, cases.c.last_event_pk == events.c.pk)
+        .exists()
+    )
+    return Appended(events, events.c.pk, events.c.received_at, horizon, ~latest)
 
 
 def _old_callbacks(horizon: datetime) -> Target:

@@ -140,6 +140,8 @@ notifications = Table(
     Index("ix_notifications_case", "case_id", "state"),
     Index("ix_notifications_customer_sent", "customer_id", "sent_at"),
     Index("ix_notifications_provider", "provider_id"),
+    # The recent list newest first per state, and retention (migration 0008).
+    Index("ix_notifications_state_updated", "state", "updated_at"),
 )
 
 attempts = Table(
@@ -176,6 +178,7 @@ follow_ups = Table(
     _ts("updated_at"),
     Index("ix_follow_ups_due", "state", "due_at"),
     Index("ix_follow_ups_case", "case_id", "state"),
+    Index("ix_follow_ups_finished", "state", "updated_at"),  # retention (migration 0008)
 )
 
 # One row per recorded breach (once per dark stretch): breaches in a window, by status.
