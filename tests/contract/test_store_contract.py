@@ -184,6 +184,20 @@ async def test_claims_take_due_work_most_urgent_first(store: Store) -> None:
     assert all(c.attempt == 1 and c.lease_version == 1 for c in claims)
 
 
+async def test_the_limit_takes_the_most_urgent_of_pending_work_and_expired_leases(
+    store: Store,
+) -> None:
+    await record(store, event(case_id="C-expired"))
+    [crashed] = await store.claim_due(T0, 10, "w1", LEASE)  # its worker dies
+    await record(store, event("evt-2", case_id="C-later"), now=T0 + timedelta(seconds=1))
+    await record(
+        store, event("evt-u", "escalated", case_id="C-urgent"), now=T0 + timedelta(seconds=2)
+    )
+    claims = await store.claim_due(T0 + LEASE + timedelta(seconds=3), 2, "w2", LEASE)
+    assert [c.case.id for c in claims] == ["C-urgent", "C-expired"]
+    assert claims[1].notification_id == crashed.notification_id
+
+
 async def test_nothing_is_claimed_before_it_is_due(store: Store) -> None:
     await record(store, event())
     assert await store.claim_due(T0 - timedelta(seconds=1), 10, "w1", LEASE) == []

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, or_, select, update
+from sqlalchemy import Select, bindparam, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from groundcontrol.domain import (
@@ -47,11 +47,32 @@ SENDING = NotificationState.SENDING.value
 RELEASED = "shutdown before sending"
 
 
-def due_condition(now: datetime) -> Any:
-    """Pending and due, or in flight under a lease that has expired (a crashed worker)."""
-    return or_(
-        and_(notifications.c.state == PENDING, notifications.c.due_at <= now),
-        and_(notifications.c.state == SENDING, notifications.c.lease_expires_at < now),
+def due_candidates(dialect: Dialect, now: datetime, limit: int) -> Select[Any]:
+    """Up to `limit` ids of due work in claim order (priority, then due time): pending and
+    due, or in flight under a lease that has expired (a crashed worker).
+
+    Read as short index ranges, each stopping after `limit` rows, then merged: pending
+    rows per priority from ix_notifications_due (state, priority, due_at), expired leases
+    from ix_notifications_lease (state, lease_expires_at). One OR over both states with
+    a sort read every pending row for each claim, so a backlog of N made every claim
+    cost O(N) (store/sql/partitioned.py merges pages the same way)."""
+    n = notifications.c
+    wanted = (n.id, n.state, n.priority, n.due_at)
+
+    def branch(order: Any, *where: Any) -> Select[Any]:
+        ranged = select(*wanted).where(*where).order_by(order).limit(limit)
+        return select(dialect.claim_rows(ranged).subquery())
+
+    pending = [
+        branch(n.due_at, n.state == PENDING, n.priority == int(p), n.due_at <= now)
+        for p in Priority
+    ]
+    expired = branch(n.lease_expires_at, n.state == SENDING, n.lease_expires_at < now)
+    merged = union_all(*pending, expired).subquery()
+    return (
+        select(merged.c.id, merged.c.state)
+        .order_by(merged.c.priority, merged.c.due_at)
+        .limit(limit)
     )
 
 
@@ -64,13 +85,7 @@ async def claim_due(
     lease: timedelta,
     routes: CallbackRoutes,
 ) -> list[Claim]:
-    candidates = dialect.claim_rows(
-        select(notifications.c.id, notifications.c.state)
-        .where(due_condition(now))
-        .order_by(notifications.c.priority, notifications.c.due_at)
-        .limit(limit)
-    )
-    picked = (await conn.execute(candidates)).all()
+    picked = (await conn.execute(due_candidates(dialect, now, limit))).all()
     if not picked:
         return []
     expired = [row.id for row in picked if row.state == SENDING]
