@@ -97,15 +97,22 @@ async def apprise_row(mode: str, count: int) -> dict[str, Any]:
     }
 
 
-async def run_chat(workdir: Path, count: int, apprise_count: int) -> list[dict[str, Any]]:
+async def run_chat(
+    workdir: Path, count: int, apprise_count: int, burst: int
+) -> list[dict[str, Any]]:
+    """Drains of `count` and of a `burst` (a back office closing that many cases at
+    once: every claim then reads from a backlog that large), beside Apprise."""
     url = f"sqlite:///{workdir}/delivery/gc.db"
     ours = await groundcontrol(workdir / "delivery", url, "chat", count, SINK_DELAY)
+    burst_url = f"sqlite:///{workdir}/burst/gc.db"
+    drained = await groundcontrol(workdir / "burst", burst_url, "chat", burst, SINK_DELAY)
     sequential = await apprise_row("sequential", apprise_count)
     concurrent = await apprise_row("async", apprise_count)
     rows = [
         {"sender": f"Apprise {_apprise_version()} sequential (notify)", **sequential},
         {"sender": f"Apprise {_apprise_version()} async_notify, 100 in flight", **concurrent},
         {"sender": "Ground Control, 1 process, SQLite", **ours},
+        {"sender": f"Ground Control, 1 process, SQLite, a burst of {burst:,}", **drained},
     ]
     for row in rows:
         row["x_apprise_async"] = (

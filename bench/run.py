@@ -39,6 +39,7 @@ SIZES = {
     "ingest_events": (4000, 1000),
     "e2e_seconds": (8.0, 3.0),
     "delivery_events": (4000, 600),
+    "burst_events": (100_000, 3000),
     "together_events": (6000, 600),
     "apprise_events": (500, 100),
     "email_events": (2000, 400),
@@ -71,7 +72,7 @@ async def _run(name: str, workdir: Path, size: dict[str, Any], postgres: bool) -
         "ingest": lambda: ingest.run(workdir, size["ingest_events"], postgres),
         "e2e": lambda: e2e.run(workdir, size["e2e_seconds"], [e2e.RATE, 100.0, 50.0]),
         "delivery": lambda: delivery.run_chat(
-            workdir, size["delivery_events"], size["apprise_events"]
+            workdir, size["delivery_events"], size["apprise_events"], size["burst_events"]
         ),
         "together": lambda: together.run(workdir, size["together_events"], size["apprise_events"]),
         "email": lambda: delivery.run_email(workdir, size["email_events"]),
