@@ -21,6 +21,7 @@ from groundcontrol.domain import (
     Customer,
     Event,
     NotificationState,
+    Priority,
     as_utc,
 )
 from groundcontrol.planning.callbacks import failure_callbacks
@@ -345,8 +346,14 @@ class SqlStore(StoreBase):
     async def next_due_at(self) -> datetime | None:
         pending = NotificationState.PENDING.value
         sending = NotificationState.SENDING.value
+        n = notifications.c
         earliest = (
-            select(func.min(notifications.c.due_at)).where(notifications.c.state == pending),
+            # Per priority: ix_notifications_due (state, priority, due_at) answers each
+            # with one seek, where a minimum over the state read every pending row.
+            *(
+                select(func.min(n.due_at)).where(n.state == pending, n.priority == int(p))
+                for p in Priority
+            ),
             select(func.min(follow_ups.c.due_at)).where(follow_ups.c.state == "pending"),
             select(func.min(notifications.c.lease_expires_at)).where(
                 notifications.c.state == sending
