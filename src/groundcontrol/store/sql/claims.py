@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select, union_all, update
+from sqlalchemy import Integer, Select, bindparam, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from groundcontrol.domain import (
@@ -47,17 +47,29 @@ SENDING = NotificationState.SENDING.value
 RELEASED = "shutdown before sending"
 
 
-def due_candidates(dialect: Dialect, now: datetime, limit: int) -> Select[Any]:
-    """Up to `limit` ids of due work in claim order (priority, then due time): pending and
-    due, or in flight under a lease that has expired (a crashed worker).
+_candidates: dict[str, Select[Any]] = {}
+
+
+def due_candidates(dialect: Dialect) -> Select[Any]:
+    """Up to `:limit` ids of due work at `:now` in claim order (priority, then due time):
+    pending and due, or in flight under a lease that has expired (a crashed worker).
 
     Read as short index ranges, each stopping after `limit` rows, then merged: pending
     rows per priority from ix_notifications_due (state, priority, due_at), expired leases
     from ix_notifications_lease (state, lease_expires_at). One OR over both states with
     a sort read every pending row for each claim, so a backlog of N made every claim
-    cost O(N) (store/sql/partitioned.py merges pages the same way)."""
+    cost O(N) (store/sql/partitioned.py merges pages the same way). Built once per
+    engine: building it cost more than running it."""
+    if dialect.name not in _candidates:
+        _candidates[dialect.name] = _build_candidates(dialect)
+    return _candidates[dialect.name]
+
+
+def _build_candidates(dialect: Dialect) -> Select[Any]:
     n = notifications.c
     wanted = (n.id, n.state, n.priority, n.due_at)
+    now = bindparam("now", type_=n.due_at.type)
+    limit = bindparam("limit", type_=Integer)
 
     def branch(order: Any, *where: Any) -> Select[Any]:
         ranged = select(*wanted).where(*where).order_by(order).limit(limit)
@@ -85,7 +97,7 @@ async def claim_due(
     lease: timedelta,
     routes: CallbackRoutes,
 ) -> list[Claim]:
-    picked = (await conn.execute(due_candidates(dialect, now, limit))).all()
+    picked = (await conn.execute(due_candidates(dialect), {"now": now, "limit": limit})).all()
     if not picked:
         return []
     expired = [row.id for row in picked if row.state == SENDING]
