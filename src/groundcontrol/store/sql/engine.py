@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -111,6 +111,30 @@ def _regrouped(
 _REDRIVABLE = (NotificationState.DEAD.value, NotificationState.FAILED.value)
 # How often a batch is recorded again after losing a race with another instance.
 RACE_ATTEMPTS = 3
+
+
+def _earliest_due() -> Select[Any]:
+    """The next due time of every kind of timed work, as one row of minimums (the
+    breach deadline last, in epoch seconds); built once, as the dispatcher reads it
+    after every tick and building it cost more than running it."""
+    n = notifications.c
+    pending, sending = NotificationState.PENDING.value, NotificationState.SENDING.value
+    earliest = (
+        # Per priority: ix_notifications_due (state, priority, due_at) answers each
+        # with one seek, where a minimum over the state read every pending row.
+        *(
+            select(func.min(n.due_at)).where(n.state == pending, n.priority == int(p))
+            for p in Priority
+        ),
+        select(func.min(follow_ups.c.due_at)).where(follow_ups.c.state == "pending"),
+        select(func.min(n.lease_expires_at)).where(n.state == sending),
+        *callback_outbox.earliest_due(),
+        select(func.min(cases.c.breach_due_epoch)),
+    )
+    return select(*(q.scalar_subquery() for q in earliest))
+
+
+_EARLIEST = _earliest_due()
 
 
 class SqlStore(StoreBase):
@@ -344,25 +368,8 @@ class SqlStore(StoreBase):
         return await self.transact(fire)
 
     async def next_due_at(self) -> datetime | None:
-        pending = NotificationState.PENDING.value
-        sending = NotificationState.SENDING.value
-        n = notifications.c
-        earliest = (
-            # Per priority: ix_notifications_due (state, priority, due_at) answers each
-            # with one seek, where a minimum over the state read every pending row.
-            *(
-                select(func.min(n.due_at)).where(n.state == pending, n.priority == int(p))
-                for p in Priority
-            ),
-            select(func.min(follow_ups.c.due_at)).where(follow_ups.c.state == "pending"),
-            select(func.min(notifications.c.lease_expires_at)).where(
-                notifications.c.state == sending
-            ),
-            *callback_outbox.earliest_due(),
-            select(func.min(cases.c.breach_due_epoch)),
-        )
         async with self.read() as conn:  # one round trip for all of them
-            row = (await conn.execute(select(*(q.scalar_subquery() for q in earliest)))).one()
+            row = (await conn.execute(_EARLIEST)).one()
         *times, breach_due = row
         known = [as_utc(t) for t in times if t is not None]
         if breach_due is not None:
