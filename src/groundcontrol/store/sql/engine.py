@@ -137,6 +137,10 @@ def _earliest_due() -> Select[Any]:
 _EARLIEST = _earliest_due()
 
 
+async def _earliest_row(conn: AsyncConnection) -> tuple[Any, ...]:
+    return tuple((await conn.execute(_EARLIEST)).one())
+
+
 class SqlStore(StoreBase):
     """Shared bookkeeping; subclasses build the engine and may add engine features."""
 
@@ -173,6 +177,12 @@ class SqlStore(StoreBase):
     async def read(self) -> AsyncIterator[AsyncConnection]:
         async with unavailable_as_domain(), self.engine.connect() as conn:
             yield conn
+
+    async def query(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """`fn(conn)` as one read; a store may run it in one hop (SQLite's reader thread),
+        so `fn` only executes statements."""
+        async with self.read() as conn:
+            return await fn(conn)
 
     async def wake_others(self, conn: AsyncConnection, kind: str) -> None:
         """Hook, inside a write transaction: when it commits, tell other instances that
@@ -368,8 +378,7 @@ class SqlStore(StoreBase):
         return await self.transact(fire)
 
     async def next_due_at(self) -> datetime | None:
-        async with self.read() as conn:  # one round trip for all of them
-            row = (await conn.execute(_EARLIEST)).one()
+        row = await self.query(_earliest_row)  # one round trip for all of them
         *times, breach_due = row
         known = [as_utc(t) for t in times if t is not None]
         if breach_due is not None:

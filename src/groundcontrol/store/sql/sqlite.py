@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from groundcontrol.store.sql.dialect import SqliteDialect
 from groundcontrol.store.sql.engine import SqlStore
 from groundcontrol.store.sql.outage import unavailable_as_domain
-from groundcontrol.store.sql.writer import SqliteWriter
+from groundcontrol.store.sql.writer import SqliteThread
 
 T = TypeVar("T")
 
@@ -35,18 +35,25 @@ class SqliteStore(SqlStore):
         self._write_lock = asyncio.Lock()
         # The busy write paths (`transact`) run on one thread with the plain driver;
         # an in-memory database is private to its connection, so it keeps aiosqlite.
-        self._writer: SqliteWriter | None = None
+        # A reader thread likewise answers `query` (the dispatcher's reads after every
+        # tick) in one hop, beside the writer (WAL: readers do not wait for it).
+        self._writer: SqliteThread | None = None
+        self._reader: SqliteThread | None = None
         if on_disk:
-            sync_engine = create_engine(
-                parsed.set(drivername="sqlite+pysqlite"), connect_args={"timeout": 30}
-            )
-            _configure(sync_engine)
-            self._writer = SqliteWriter(sync_engine)
+            self._writer = SqliteThread(_sync_engine(parsed), "sqlite-writer")
+            self._reader = SqliteThread(_sync_engine(parsed), "sqlite-reader")
 
     async def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
+        for thread in (self._writer, self._reader):
+            if thread is not None:
+                thread.close()
         await super().close()
+
+    async def query(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        if self._reader is None:
+            return await super().query(fn)
+        async with unavailable_as_domain():
+            return await self._reader.run(fn)
 
     async def transact(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         if self._writer is None:
@@ -58,6 +65,12 @@ class SqliteStore(SqlStore):
     async def write(self) -> AsyncIterator[AsyncConnection]:
         async with self._write_lock, unavailable_as_domain(), self.engine.begin() as conn:
             yield conn
+
+
+def _sync_engine(parsed: URL) -> Engine:
+    engine = create_engine(parsed.set(drivername="sqlite+pysqlite"), connect_args={"timeout": 30})
+    _configure(engine)
+    return engine
 
 
 def _configure(sync_engine: Any) -> None:

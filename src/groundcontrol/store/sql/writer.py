@@ -1,4 +1,5 @@
-"""SQLite writes on one thread, a whole transaction per hop.
+"""SQLite on a thread of its own, a whole transaction per hop: the writer, and a reader
+for the dispatcher's frequent reads.
 
 Through aiosqlite every awaited statement crosses to the driver's thread and back (a
 future, a wake-up of the event loop, the GIL handed over twice): a group-commit batch of
@@ -58,12 +59,13 @@ class _DirectConnection(AsyncConnection):
         return self._proxied.exec_driver_sql(statement, parameters, execution_options)
 
 
-class SqliteWriter:
-    """`await writer.run(fn)`: `fn(conn)` in one transaction on the writer thread."""
+class SqliteThread:
+    """`await thread.run(fn)`: `fn(conn)` in one transaction on this thread."""
 
-    def __init__(self, sync_engine: Engine) -> None:
+    def __init__(self, sync_engine: Engine, name: str = "sqlite-writer") -> None:
         self._engine = sync_engine
         self._face = _SyncBackedEngine(sync_engine)
+        self._name = name
         self._thread: ThreadPoolExecutor | None = None
 
     async def run(self, fn: Transaction[T]) -> T:
@@ -74,7 +76,7 @@ class SqliteWriter:
         # Started on first use, and again after `close()`: like the engine's `dispose()`,
         # closing drops the connection, and the next transaction opens a new one.
         if self._thread is None:
-            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self._name)
         return self._thread
 
     def _transact(self, fn: Transaction[T]) -> T:

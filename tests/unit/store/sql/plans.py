@@ -11,15 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-
-from groundcontrol.store.sql.sqlite import SqliteStore
+from sqlalchemy.engine import Engine
 
 Traced = list[tuple[str, Any]]
 
 
 @contextmanager
-def traced(store: SqliteStore) -> Iterator[Traced]:
-    """The statements the store runs on its engine meanwhile (reads and `write()`)."""
+def traced() -> Iterator[Traced]:
+    """The statements run meanwhile on any engine: the store's reads and `write()`, and
+    its writer and reader threads' (`transact`, `query`)."""
     seen: Traced = []
 
     def on_execute(*args: Any) -> None:
@@ -27,12 +27,11 @@ def traced(store: SqliteStore) -> Iterator[Traced]:
         if not many:
             seen.append((statement, parameters))
 
-    engine = store.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", on_execute)
+    event.listen(Engine, "before_cursor_execute", on_execute)
     try:
         yield seen
     finally:
-        event.remove(engine, "before_cursor_execute", on_execute)
+        event.remove(Engine, "before_cursor_execute", on_execute)
 
 
 def plans(database: Path, seen: Traced, part: str) -> list[list[str]]:

@@ -24,7 +24,7 @@ async def test_sweeping_timeline_and_events_searches_their_keys(
     store: SqliteStore, database: Path
 ) -> None:
     await record(store, event("evt-1"), event("evt-2", "resolved"))
-    with traced(store) as seen:
+    with traced() as seen:
         report = await purge(store, HORIZON)
     assert report.timeline > 0 and report.events == 1  # evt-2 is the case's latest
     for table in ("timeline", "events"):
@@ -50,7 +50,7 @@ async def test_a_sweep_that_finds_nothing_old_reads_one_window(
     store: SqliteStore, database: Path
 ) -> None:
     await _append(store, *[HORIZON + MARGIN + timedelta(seconds=n) for n in range(50)])
-    with traced(store) as seen:
+    with traced() as seen:
         report = await purge(store, HORIZON, batch=10)
     assert report.timeline == 0
     [window] = plans(database, seen, "FROM timeline")  # of 10 keys, not the 50

@@ -21,7 +21,7 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 async def test_the_list_of_every_state_reads_a_range_per_state(
     store: SqliteStore, database: Path
 ) -> None:
-    with traced(store) as seen:
+    with traced() as seen:
         await store.list_callbacks(None, 50)
     [plan] = plans(database, seen, "SELECT")
     assert not scans(plan, "callbacks"), plan

@@ -35,7 +35,7 @@ FILTERS = [
 async def test_a_page_of_open_and_closed_cases_searches_the_indexes(
     store: SqliteStore, database: Path, where: CaseFilter, order: CaseOrder, after: Any
 ) -> None:
-    with traced(store) as seen:
+    with traced() as seen:
         await store.list_cases(replace(where, order=order, after=after), NOW)
     [plan] = plans(database, seen, "SELECT")
     assert not scans(plan, "cases"), plan

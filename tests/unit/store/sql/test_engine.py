@@ -13,7 +13,7 @@ from groundcontrol.store.sql.sqlite import SqliteStore
 async def test_the_next_due_time_seeks_every_index_it_reads(
     store: SqliteStore, database: Path
 ) -> None:
-    with traced(store) as seen:
+    with traced() as seen:
         await store.next_due_at()
     [plan] = plans(database, seen, "SELECT")
     for table in ("notifications", "follow_ups", "callbacks", "cases"):

@@ -24,7 +24,7 @@ BY_STATE = "SEARCH notifications USING INDEX ix_notifications_state_updated (sta
 
 
 async def _plan(store: SqliteStore, database: Path, where: NotificationFilter) -> list[str]:
-    with traced(store) as seen:
+    with traced() as seen:
         await store.list_notifications(where)
     [plan] = plans(database, seen, "SELECT")
     return plan

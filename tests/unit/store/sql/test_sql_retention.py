@@ -23,7 +23,7 @@ async def test_the_sweep_reads_only_old_finished_notifications_and_follow_ups(
     [claim] = await store.claim_due(T0, 10, "w1", LEASE)
     await store.finish([(claim, Decision(DecisionKind.SENT, provider_id="p-1"))], T0)
     await record(store, event("evt-2", "resolved", at=LATER), now=LATER)  # cancels it
-    with traced(store) as seen:
+    with traced() as seen:
         report = await purge(store, T0 + timedelta(days=1))
     assert (report.notifications, report.follow_ups) == (1, 1)
     for table, index in (

@@ -1,4 +1,5 @@
-"""The SQLite writer thread: a whole transaction per hop, committed before it answers."""
+"""The SQLite writer and reader threads: a whole transaction per hop, committed before
+it answers."""
 
 from __future__ import annotations
 
@@ -109,3 +110,21 @@ async def test_closing_twice_is_fine_and_a_closed_store_opens_again_on_use(
 
     await store.transact(insert)
     assert _rows(tmp_path) == [7]
+
+
+async def test_a_query_runs_on_the_reader_thread_and_sees_what_was_committed(
+    store: SqliteStore,
+) -> None:
+    async def insert(conn: AsyncConnection) -> int:
+        await conn.execute(text("INSERT INTO t (n) VALUES (4), (5)"))
+        return threading.get_ident()
+
+    async def read(conn: AsyncConnection) -> tuple[list[int], int]:
+        rows = await conn.execute(text("SELECT n FROM t ORDER BY n"))
+        return [n for (n,) in rows], threading.get_ident()
+
+    writer = await store.transact(insert)
+    seen, reader = await store.query(read)
+
+    assert seen == [4, 5]
+    assert reader not in (writer, threading.get_ident())
