@@ -33,15 +33,16 @@ from groundcontrol.api.problems import problem
 log = logging.getLogger(__name__)
 
 PARSE_ERROR = "urn:groundcontrol:problem:unparseable-request"
-# The answer quotes what the client sent: never sniffed as HTML, never cached.
-SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+# The answer quotes what the client sent: never cached (and, like every problem, never
+# sniffed as HTML).
+NEVER_CACHED = {"Cache-Control": "no-store"}
 _QUOTE_CHARS = 120  # how much of aiohttp's message (which quotes the bad bytes) we echo
 
 
 def parse_problem(exc: HttpProcessingError) -> web.Response:
     """The problem response for one parser error."""
     status, title, detail = _classify(exc)
-    response = problem(status, title, detail, type_=PARSE_ERROR, headers=SECURITY_HEADERS)
+    response = problem(status, title, detail, type_=PARSE_ERROR, headers=NEVER_CACHED)
     response.force_close()  # the parser's state is unknown: the connection cannot go on
     return response
 
@@ -113,7 +114,7 @@ class ProblemRequestHandler(RequestHandler):
             # A handler crash or timeout that got past the middleware: aiohttp logs
             # it and checks the connection; only the body's format is ours.
             answered = super().handle_error(request, status, exc, message)
-            response = problem(answered.status, headers=SECURITY_HEADERS)
+            response = problem(answered.status, headers=NEVER_CACHED)
             response.force_close()
             return response
         if request.writer.output_size > 0:

@@ -44,12 +44,13 @@ def problem(
     errors: Sequence[FieldError] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> web.Response:
-    """A problem+json response."""
+    """A problem+json response. It often quotes what the client sent, so no browser may
+    sniff it into something it renders."""
     return web.Response(
         status=status,
         body=json.dumps(problem_document(status, title, detail, type_, errors)).encode(),
         content_type=PROBLEM_JSON,
-        headers=dict(headers or {}),
+        headers={"X-Content-Type-Options": "nosniff", **(headers or {})},
     )
 
 

@@ -91,6 +91,16 @@ def test_problem_lists_field_errors_and_keeps_headers() -> None:
     assert "customer.phone" in str(body["detail"])
     challenged = problem(401, headers={"WWW-Authenticate": "Bearer"})
     assert challenged.headers["WWW-Authenticate"] == "Bearer"
+    assert challenged.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_every_answered_problem_forbids_sniffing(
+    client: TestClient[web.Request, web.Application],
+) -> None:
+    for path in ("/problem", "/crash", "/invalid", "/no-such-route"):
+        response = await client.get(path)
+        assert response.content_type == PROBLEM_JSON, path
+        assert response.headers["X-Content-Type-Options"] == "nosniff", path
 
 
 async def test_a_raised_problem_is_answered(
