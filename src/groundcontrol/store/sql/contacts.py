@@ -7,6 +7,7 @@ change committed meanwhile is never overwritten with a stale promise.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -30,9 +31,11 @@ def _deadline() -> Any:
     return case((has_promise, bindparam("k_epoch") + cases.c.promise_seconds), else_=None)
 
 
+@functools.cache
 def contact_statement(*, message: bool) -> Any:
     """The UPDATE recording one contact per parameter set (executemany). `message`:
-    the contact is a sent message, which the case's last_message_at also records."""
+    the contact is a sent message, which the case's last_message_at also records.
+    Built once: building it took longer than running it for a batch of sends."""
     # A contact at the instant the stretch began ends nothing (planning/golden_thread.py
     # `after_contact`): a breach already recorded in the stretch stands.
     same_instant = cases.c.dark_since == bindparam("k_at")
