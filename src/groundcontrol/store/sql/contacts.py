@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from groundcontrol.domain import NotificationState, as_utc
@@ -106,16 +106,8 @@ async def record_due_breaches(
     stretch: one UPDATE clears the rows' breach_due and returns only the rows it changed,
     so a row another instance recorded first is not recorded again (SKIP LOCKED only
     spares the wait)."""
-    due = cases.c.breach_due_epoch <= epoch(now)
-    picked = dialect.claim_rows(
-        select(cases.c.id).where(due).order_by(cases.c.breach_due_epoch).limit(limit)
-    )
-    changed = await conn.execute(
-        update(cases)
-        .where(cases.c.id.in_(picked.scalar_subquery()), due)
-        .values(breach_due_epoch=None, breached_at=now)
-        .returning(*BREACH_COLUMNS)
-    )
+    parameters = {"due_epoch": epoch(now), "limit": limit, "now": now}
+    changed = await conn.execute(_breach_update(dialect), parameters)
     found = sorted((_breach(row) for row in changed), key=lambda b: (b.deadline, b.case_id))
     if found:
         await conn.execute(breaches.insert(), [b.row(now) for b in found])
@@ -132,6 +124,29 @@ def _timeline_row(breach: Breach, now: datetime) -> dict[str, Any]:
         "notification_id": nid,
         "detail": detail,
     }
+
+
+_breach_updates: dict[str, Any] = {}
+
+
+def _breach_update(dialect: Dialect) -> Any:
+    """Built once per engine: the dispatcher runs it on every tick, mostly to find
+    nothing, and building it cost more than running it."""
+    if dialect.name not in _breach_updates:
+        due = cases.c.breach_due_epoch <= bindparam("due_epoch")
+        picked = dialect.claim_rows(
+            select(cases.c.id)
+            .where(due)
+            .order_by(cases.c.breach_due_epoch)
+            .limit(bindparam("limit", type_=Integer))
+        )
+        _breach_updates[dialect.name] = (
+            update(cases)
+            .where(cases.c.id.in_(picked.scalar_subquery()), due)
+            .values(breach_due_epoch=None, breached_at=bindparam("now"))
+            .returning(*BREACH_COLUMNS)
+        )
+    return _breach_updates[dialect.name]
 
 
 def _breach(row: Any) -> Breach:

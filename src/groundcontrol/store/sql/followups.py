@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Integer, Select, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from groundcontrol.domain import NotificationState, Priority, as_utc
@@ -34,16 +34,27 @@ async def fire_due(
     limit: int,
     quiet: QuietWindow | None = None,
 ) -> int:
-    query = dialect.claim_rows(
-        select(follow_ups)
-        .where(follow_ups.c.state == "pending", follow_ups.c.due_at <= now)
-        .order_by(follow_ups.c.due_at)
-        .limit(limit)
-    )
-    due = (await conn.execute(query)).mappings().all()
+    parameters = {"now": now, "limit": limit}
+    due = (await conn.execute(_due_query(dialect), parameters)).mappings().all()
     for row in due:
         await _fire(conn, routes, _due(row), now, quiet)
     return len(due)
+
+
+_due_queries: dict[str, Select[Any]] = {}
+
+
+def _due_query(dialect: Dialect) -> Select[Any]:
+    """Built once per engine: the dispatcher runs it on every tick, mostly to find
+    nothing, and building it cost more than running it."""
+    if dialect.name not in _due_queries:
+        _due_queries[dialect.name] = dialect.claim_rows(
+            select(follow_ups)
+            .where(follow_ups.c.state == "pending", follow_ups.c.due_at <= bindparam("now"))
+            .order_by(follow_ups.c.due_at)
+            .limit(bindparam("limit", type_=Integer))
+        )
+    return _due_queries[dialect.name]
 
 
 async def _fire(
