@@ -103,19 +103,8 @@ async def claim_due(
     expired = [row.id for row in picked if row.state == SENDING]
     if expired:
         await _expire_attempts(conn, expired, now)
-    claimed = await conn.execute(
-        update(notifications)
-        .where(notifications.c.id.in_([row.id for row in picked]))
-        .values(
-            state=SENDING,
-            lease_owner=owner,
-            lease_expires_at=now + lease,
-            lease_version=notifications.c.lease_version + 1,
-            attempts=notifications.c.attempts + 1,
-            updated_at=now,
-        )
-        .returning(notifications.c.id, notifications.c.lease_version, notifications.c.attempts)
-    )
+    leases = {"ids": [row.id for row in picked], "owner": owner, "until": now + lease, "now": now}
+    claimed = await conn.execute(_lease_update(), leases)
     versions = {row.id: (row.lease_version, row.attempts) for row in claimed}
     await conn.execute(
         attempts.insert(),
@@ -138,6 +127,24 @@ async def claim_due(
         changes = [status.claimed(claim, before[claim.notification_id]) for claim in loaded]
         await callback_outbox.tell_changes(conn, routes, changes, now, case_refs(loaded))
     return loaded
+
+
+@functools.cache
+def _lease_update() -> Any:
+    """Built once, like the candidates: it runs on every claim."""
+    return (
+        update(notifications)
+        .where(notifications.c.id.in_(bindparam("ids", expanding=True)))
+        .values(
+            state=SENDING,
+            lease_owner=bindparam("owner"),
+            lease_expires_at=bindparam("until"),
+            lease_version=notifications.c.lease_version + 1,
+            attempts=notifications.c.attempts + 1,
+            updated_at=bindparam("now"),
+        )
+        .returning(notifications.c.id, notifications.c.lease_version, notifications.c.attempts)
+    )
 
 
 def case_refs(claimed: Sequence[Claim]) -> dict[str, CaseRef]:
