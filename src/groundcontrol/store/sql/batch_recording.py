@@ -9,6 +9,7 @@ plans against) what the other instance committed.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -88,36 +89,65 @@ def _planned_cases(plan: BatchPlan) -> list[CaseState]:
 async def _stored_events(
     conn: AsyncConnection, batch: Sequence[Event]
 ) -> dict[EventKey, StoredEvent]:
-    query = stored_events_query({(e.source, e.id) for e in batch})
-    return {(row.source, row.event_id): stored_event(row) for row in await conn.execute(query)}
+    by_source = _ids_by_source({(e.source, e.id) for e in batch})
+    parameters: dict[str, Any] = {}
+    for n, (source, ids) in enumerate(by_source.items()):
+        parameters |= {f"source_{n}": source, f"ids_{n}": ids}
+    rows = await conn.execute(stored_events_query(len(by_source)), parameters)
+    return {(row.source, row.event_id): stored_event(row) for row in rows}
 
 
-def stored_events_query(keys: set[EventKey]) -> Select[Any]:
-    """The stored events among these keys, one `source = ? AND event_id IN (...)` per
-    source: SQLite answers a row-value `(source, event_id) IN (...)` by scanning the
-    whole unique index, so each batch's read grew with every event ever stored."""
+def _ids_by_source(keys: set[EventKey]) -> dict[str, list[str]]:
     by_source: dict[str, list[str]] = {}
     for source, event_id in sorted(keys):
         by_source.setdefault(source, []).append(event_id)
+    return by_source
+
+
+@functools.cache
+def stored_events_query(sources: int) -> Select[Any]:
+    """The stored events among `:ids_N` of `:source_N`, for N below `sources`: one
+    `source = ? AND event_id IN (...)` per source, since SQLite answers a row-value
+    `(source, event_id) IN (...)` by scanning the whole unique index (so each batch's
+    read grew with every event ever stored). Built once per number of sources (a batch
+    mostly has one): building it cost more than running it for a small batch."""
     return select(events.c.source, events.c.event_id, *STORED_EVENT_COLUMNS).where(
         or_(
             *(
-                and_(events.c.source == source, events.c.event_id.in_(ids))
-                for source, ids in by_source.items()
+                and_(
+                    events.c.source == bindparam(f"source_{n}"),
+                    events.c.event_id.in_(bindparam(f"ids_{n}", expanding=True)),
+                )
+                for n in range(sources)
             )
         )
     )
 
 
 async def _customers(conn: AsyncConnection, ids: set[str]) -> dict[str, Customer]:
-    rows = (await conn.execute(select(customers).where(customers.c.id.in_(sorted(ids))))).mappings()
+    rows = (await conn.execute(_customers_query(), {"ids": sorted(ids)})).mappings()
     return {row["id"]: to_customer(row) for row in rows}
 
 
+@functools.cache
+def _customers_query() -> Select[Any]:
+    return select(customers).where(customers.c.id.in_(bindparam("ids", expanding=True)))
+
+
 async def _cases(conn: AsyncConnection, dialect: Dialect, ids: set[str]) -> dict[str, CaseState]:
+    rows = (await conn.execute(_cases_query(dialect), {"ids": sorted(ids)})).mappings()
+    return {row["id"]: to_case(row) for row in rows}
+
+
+_cases_queries: dict[str, Select[Any]] = {}
+
+
+def _cases_query(dialect: Dialect) -> Select[Any]:
     # Locked in id order (PostgreSQL), so two instances' batches cannot deadlock.
-    query = dialect.lock_row(select(cases).where(cases.c.id.in_(sorted(ids))).order_by(cases.c.id))
-    return {row["id"]: to_case(row) for row in (await conn.execute(query)).mappings()}
+    if dialect.name not in _cases_queries:
+        query = select(cases).where(cases.c.id.in_(bindparam("ids", expanding=True)))
+        _cases_queries[dialect.name] = dialect.lock_row(query.order_by(cases.c.id))
+    return _cases_queries[dialect.name]
 
 
 async def _write(

@@ -3,35 +3,39 @@ number of rows ever stored."""
 
 from __future__ import annotations
 
-import sqlite3
+from dataclasses import replace
+from pathlib import Path
 
-from sqlalchemy import create_engine
-from sqlalchemy.dialects import sqlite
+from tests.contract.test_store_contract import T0, event, planner
+from tests.unit.store.sql.plans import plans, scans, traced
 
-from groundcontrol.store.sql.batch_recording import stored_events_query
-from groundcontrol.store.sql.schema import metadata
+from groundcontrol.store.sql.sqlite import SqliteStore
 
-
-def _plan(keys: set[tuple[str, str]]) -> list[str]:
-    engine = create_engine("sqlite://")
-    with engine.connect() as conn:
-        metadata.create_all(conn)
-        compiled = stored_events_query(keys).compile(
-            dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}
-        )
-        raw = conn.connection.dbapi_connection
-        assert isinstance(raw, sqlite3.Connection)
-        return [row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {compiled}")]
+BY_KEY = "SEARCH events USING INDEX sqlite_autoindex_events_1 (source=? AND event_id=?)"
 
 
-def test_the_idempotency_read_searches_the_unique_index_instead_of_scanning_it() -> None:
-    plan = _plan({("crm", f"evt-{n}") for n in range(64)})
-    assert plan, "no plan"
-    assert all(step.startswith("SEARCH events") for step in plan), plan
+async def _read_plan(store: SqliteStore, database: Path, sources: list[str]) -> list[str]:
+    batch = [
+        replace(event(f"evt-{n}", case_id=f"C-{n}"), source=source)
+        for n, source in enumerate(sources)
+    ]
+    with traced() as seen:
+        await store.record_events(batch, planner(T0), T0)
+    [plan] = plans(database, seen, "FROM events WHERE")
+    return plan
 
 
-def test_a_batch_from_several_sources_searches_once_per_source() -> None:
-    plan = _plan({("crm", "evt-1"), ("crm", "evt-2"), ("billing", "evt-1")})
-    searches = [step for step in plan if step.startswith("SEARCH events")]
-    assert len(searches) == 2, plan
-    assert not [step for step in plan if step.startswith("SCAN events")], plan
+async def test_the_idempotency_read_searches_the_unique_index_instead_of_scanning_it(
+    store: SqliteStore, database: Path
+) -> None:
+    plan = await _read_plan(store, database, ["crm"] * 64)
+    assert not scans(plan, "events"), plan
+    assert plan == [BY_KEY], plan
+
+
+async def test_a_batch_from_several_sources_searches_once_per_source(
+    store: SqliteStore, database: Path
+) -> None:
+    plan = await _read_plan(store, database, ["crm", "crm", "billing"])
+    assert not scans(plan, "events"), plan
+    assert plan.count(BY_KEY) == 2, plan
