@@ -225,10 +225,16 @@ async def _write_cases(
         await conn.execute(cases.insert(), rows)
     if plan.changed_cases:
         names = [name for name in values(next(iter(plan.changed_cases.values()))) if name != "id"]
-        changes: dict[str, Any] = {name: bindparam(f"v_{name}") for name in names}
-        statement = update(cases).where(cases.c.id == bindparam("v_id")).values(**changes)
         rows = [{f"v_{k}": v for k, v in values(c).items()} for c in plan.changed_cases.values()]
-        await conn.execute(statement, rows)
+        await conn.execute(_case_update(tuple(names)), rows)
+
+
+@functools.cache
+def _case_update(names: tuple[str, ...]) -> Any:
+    """The UPDATE of these columns by case id; built once per set of columns (with or
+    without the thread's): building it cost more than running it for a small batch."""
+    changes: dict[str, Any] = {name: bindparam(f"v_{name}") for name in names}
+    return update(cases).where(cases.c.id == bindparam("v_id")).values(**changes)
 
 
 async def _raise_priorities(conn: AsyncConnection, plan: BatchPlan, now: datetime) -> None:
@@ -256,28 +262,9 @@ async def _supersede_stored(
 ) -> tuple[Superseded, dict[str, list[StateChange]]]:
     if not case_ids:
         return {}, {}
-    where = sorted(case_ids)
-    dropped = await conn.execute(
-        update(notifications)
-        .where(
-            notifications.c.case_id.in_(where),
-            notifications.c.state == PENDING,
-            notifications.c.kind.in_(CUSTOMER_FACING),
-        )
-        .values(state=NotificationState.SUPERSEDED.value, updated_at=now)
-        .returning(
-            notifications.c.id,
-            notifications.c.case_id,
-            notifications.c.channel,
-            notifications.c.attempts,
-        )
-    )
-    cancelled = await conn.execute(
-        update(follow_ups)
-        .where(follow_ups.c.case_id.in_(where), follow_ups.c.state == "pending")
-        .values(state="cancelled", updated_at=now)
-        .returning(follow_ups.c.id, follow_ups.c.case_id, follow_ups.c.template)
-    )
+    parameters = {"cases": sorted(case_ids), "now": now}
+    dropped = await conn.execute(_drop_unsent(), parameters)
+    cancelled = await conn.execute(_cancel_follow_ups(), parameters)
     found: Superseded = {}
     changes: dict[str, list[StateChange]] = {}
     superseded = NotificationState.SUPERSEDED.value
@@ -289,6 +276,39 @@ async def _supersede_stored(
         detail = {"follow_up_id": row.id, "template": row.template}
         found.setdefault(row.case_id, []).append(("follow_up_cancelled", None, detail))
     return found, changes
+
+
+@functools.cache
+def _drop_unsent() -> Any:
+    """Built once, like the cancel below: a status change of one case runs both."""
+    return (
+        update(notifications)
+        .where(
+            notifications.c.case_id.in_(bindparam("cases", expanding=True)),
+            notifications.c.state == PENDING,
+            notifications.c.kind.in_(CUSTOMER_FACING),
+        )
+        .values(state=NotificationState.SUPERSEDED.value, updated_at=bindparam("now"))
+        .returning(
+            notifications.c.id,
+            notifications.c.case_id,
+            notifications.c.channel,
+            notifications.c.attempts,
+        )
+    )
+
+
+@functools.cache
+def _cancel_follow_ups() -> Any:
+    return (
+        update(follow_ups)
+        .where(
+            follow_ups.c.case_id.in_(bindparam("cases", expanding=True)),
+            follow_ups.c.state == "pending",
+        )
+        .values(state="cancelled", updated_at=bindparam("now"))
+        .returning(follow_ups.c.id, follow_ups.c.case_id, follow_ups.c.template)
+    )
 
 
 async def _insert_follow_ups(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
