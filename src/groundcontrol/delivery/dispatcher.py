@@ -50,6 +50,12 @@ class DispatchConfig:
     default_locale: str = "en"
     owner: str = ""
     breaker: OutageGuard = field(default_factory=OutageGuard)
+    # Ticks come with every ingested event and every finished send; firing timers on
+    # each was a third of the store work per event at low rates. A tick skips them
+    # while the last next-due read put nothing at or before now and they fired this
+    # recently: what that read did not see (another instance's) fires at most this
+    # much later.
+    timer_spacing: timedelta = timedelta(milliseconds=100)
 
 
 class Dispatcher:
@@ -91,6 +97,10 @@ class Dispatcher:
         self._sending: set[str] = set()
         self._cap_slots = CapSlots()
         self._ticked_at = datetime.min.replace(tzinfo=UTC)
+        self._timers_fired_at = datetime.min.replace(tzinfo=UTC)
+        self._next_due: datetime | None = None  # as the last nap read it
+        self._next_due_read = False  # tests and the simulation tick without napping
+        self._timers_skipped = False
 
     # --- driving ---------------------------------------------------------------------
     def wake(self) -> None:
@@ -116,20 +126,24 @@ class Dispatcher:
             due = await self.store.next_due_at()
         except Exception:
             log.exception("could not read the next due time; sleeping until a wake-up")
+            self._next_due_read = False
             return longest
-        if due is None or due <= self._ticked_at:
+        self._next_due, self._next_due_read = due, True
+        if due is None:
+            return longest
+        if due <= self._ticked_at:
             # Due when the tick looked, yet not taken (slots full, or another instance
             # holds it): a finished send or the periodic clock wakes us, not a spin.
-            return longest
+            # Unless the tick skipped the timers: this may be one of theirs.
+            return 0.0 if self._timers_skipped else longest
         return min(longest, max(0.0, (due - self.clock()).total_seconds()))
 
     async def tick(self) -> int:
         """Fire due follow-ups, then claim as much due work as there are free slots."""
         now = self._ticked_at = self.clock()
-        quiet = self.policies.quiet_hours.window_around
-        while await self.store.fire_due_follow_ups(now, FOLLOW_UP_BATCH, quiet) == FOLLOW_UP_BATCH:
-            pass
-        await self._record_breaches(now)
+        self._timers_skipped = not self._timers_may_be_due(now)
+        if not self._timers_skipped:
+            await self._fire_timers(now)
         posting = await self._post_callbacks(now)
         free = self.config.concurrency - len(self._inflight)
         if free <= 0 or self._stopping:
@@ -143,6 +157,19 @@ class Dispatcher:
             self._inflight[task] = claim
             task.add_done_callback(self._done)
         return len(claims) + posting
+
+    def _timers_may_be_due(self, now: datetime) -> bool:
+        if not self._next_due_read or now - self._timers_fired_at >= self.config.timer_spacing:
+            return True
+        return self._next_due is not None and self._next_due <= now
+
+    async def _fire_timers(self, now: datetime) -> None:
+        """Due follow-ups become messages; broken promises are recorded."""
+        self._timers_fired_at = now
+        quiet = self.policies.quiet_hours.window_around
+        while await self.store.fire_due_follow_ups(now, FOLLOW_UP_BATCH, quiet) == FOLLOW_UP_BATCH:
+            pass
+        await self._record_breaches(now)
 
     async def _post_callbacks(self, now: datetime) -> int:
         """Claim due callbacks to the source systems and post them in the background."""

@@ -4,9 +4,10 @@ and an injected clock, driven with drain(): every outcome a claimed notification
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -351,3 +352,108 @@ async def test_drain_returns_when_nothing_is_due(world: World) -> None:
     dispatcher = world.dispatcher()
     await asyncio.wait_for(dispatcher.drain(), timeout=5)
     assert world.email.calls == []
+
+
+# --- when a tick fires the timers ---------------------------------------------------------
+
+FOLLOWING = parse_journeys(
+    {
+        "rules": [
+            {
+                "status": "received",
+                "template": "case_received",
+                "follow_up": {"after": "1m", "template": "still_working"},
+            }
+        ]
+    }
+)
+
+
+class CountingStore(MemoryStore):
+    """The memory store, counting how often a tick asks it to fire due follow-ups."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.firings = 0
+
+    async def fire_due_follow_ups(self, *args: Any, **kwargs: Any) -> int:
+        self.firings += 1
+        return await super().fire_due_follow_ups(*args, **kwargs)
+
+
+def _counting_world(spacing: timedelta) -> tuple[World, Dispatcher, CountingStore]:
+    store = CountingStore()
+    world = World(store=store)
+    dispatcher = world.dispatcher()
+    dispatcher.config = replace(dispatcher.config, timer_spacing=spacing)
+    return world, dispatcher, store
+
+
+async def _nap(dispatcher: Dispatcher, longest: float = 1.0) -> float:
+    """What `run()` does after a tick: forget the wake-ups the tick's sends made, then
+    read the next due time."""
+    dispatcher._wake.clear()
+    return await dispatcher._nap(longest)
+
+
+async def _post_following(world: World) -> None:
+    event = Event(
+        source="demo",
+        id="evt-f",
+        case_id="C-f",
+        status="received",
+        occurred_at=world.clock.now,
+        customer=CustomerPatch("cust-1", ADA),
+        data={"case_title": "Address change"},
+        body_hash="evt-f",
+    )
+    await world.store.record_events(
+        [event], planner_for(FOLLOWING, world.clock.now), world.clock.now
+    )
+
+
+async def test_without_a_nap_every_tick_fires_the_timers() -> None:
+    _, dispatcher, store = _counting_world(timedelta(hours=1))
+    for _ in range(3):
+        await dispatcher.tick()
+    assert store.firings == 3
+
+
+async def test_after_a_nap_a_tick_skips_timers_that_are_not_due_until_the_spacing_passes() -> None:
+    world, dispatcher, store = _counting_world(timedelta(seconds=10))
+    await _post_following(world)  # its follow-up is due in a minute
+    await dispatcher.drain()
+    await _nap(dispatcher)
+    fired = store.firings
+    world.clock.advance(timedelta(seconds=5))
+    await dispatcher.tick()
+    assert store.firings == fired, "nothing due and fired 5 s ago: skipped"
+    world.clock.advance(timedelta(seconds=5))
+    await dispatcher.tick()
+    assert store.firings == fired + 1, "the spacing has passed: fired"
+
+
+async def test_a_timer_the_nap_read_fires_when_it_is_due_despite_the_spacing() -> None:
+    world, dispatcher, store = _counting_world(timedelta(hours=1))
+    await _post_following(world)
+    await dispatcher.drain()
+    assert await _nap(dispatcher, 3600.0) == pytest.approx(60.0)
+    world.clock.advance(timedelta(minutes=1))
+    await dispatcher.drain()
+    assert len(world.email.sent) == 2, "the message, then its follow-up"
+    assert store.firings >= 1
+
+
+async def test_a_nap_after_a_skipped_tick_wakes_at_once_for_what_is_already_due() -> None:
+    world, dispatcher, _ = _counting_world(timedelta(hours=1))
+    await dispatcher.tick()
+    await _nap(dispatcher)  # reads that nothing is due
+    world.clock.advance(timedelta(minutes=2))
+    await _post_following(world)
+    await dispatcher.drain()  # sends the message; the follow-up is not due yet
+    world.clock.advance(timedelta(minutes=2))  # now it is: a timer the last read missed
+    await dispatcher.tick()
+    assert dispatcher._timers_skipped
+    assert await _nap(dispatcher) == 0.0
+    await dispatcher.tick()
+    assert not dispatcher._timers_skipped
