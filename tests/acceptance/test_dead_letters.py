@@ -29,7 +29,9 @@ async def test_exhausted_notifications_are_dead_listed_and_redriven(tmp_path: Pa
             sink.default = Reply()  # the receiver is healthy again
             one, *rest = sorted(n["id"] for n in dead)
             redriven = await service.admin("POST", f"/v1/notifications/{one}/retry", expect=202)
-            assert redriven["state"] == "pending"
+            # Re-queued; the dispatcher's own periodic tick may claim it before the
+            # answer is read, never before the redrive committed.
+            assert redriven["state"] in ("pending", "sending")
             bulk = await service.admin(
                 "POST", "/v1/notifications/retry", json_body={"state": "dead"}, expect=202
             )

@@ -124,8 +124,11 @@ async def redrive_one(request: web.Request) -> web.Response:
         raise ProblemError(
             409, detail=f"notification {view.id!r} is {view.state}: not dead or failed"
         )
+    # Read before waking the dispatcher, which may claim it at once: the answer shows
+    # what this request did.
+    done = await _notification(store, view.id)
     request.app[keys.WAKE]()
-    return web.json_response((await _notification(store, view.id)).public_dict(), status=202)
+    return web.json_response(done.public_dict(), status=202)
 
 
 @routes.post("/v1/notifications/{notification_id}/send-now")
@@ -138,8 +141,11 @@ async def send_now(request: web.Request) -> web.Response:
         view.id, request.app[keys.CLOCK]()
     ):
         raise ProblemError(409, detail=f"notification {view.id!r} is {view.state}: not pending")
+    # Read before waking the dispatcher, which may claim it at once: the answer shows
+    # what this request did.
+    done = await _notification(store, view.id)
     request.app[keys.WAKE]()
-    return web.json_response((await _notification(store, view.id)).public_dict(), status=202)
+    return web.json_response(done.public_dict(), status=202)
 
 
 @routes.post("/v1/notifications/retry")
