@@ -29,7 +29,7 @@ from groundcontrol.planning.plan import Planner
 from groundcontrol.planning.rows import CUSTOMER_FACING, Entry, StoredEvent
 from groundcontrol.planning.status_callbacks import StateChange, batch_changes, wanted
 from groundcontrol.store.sql import callback_outbox
-from groundcontrol.store.sql.dialect import Dialect
+from groundcontrol.store.sql.dialect import Dialect, once_per_dialect
 from groundcontrol.store.sql.recording import STORED_EVENT_COLUMNS, stored_event
 from groundcontrol.store.sql.rows import customer_values, to_case, to_customer
 from groundcontrol.store.sql.schema import (
@@ -139,15 +139,11 @@ async def _cases(conn: AsyncConnection, dialect: Dialect, ids: set[str]) -> dict
     return {row["id"]: to_case(row) for row in rows}
 
 
-_cases_queries: dict[str, Select[Any]] = {}
-
-
+@once_per_dialect
 def _cases_query(dialect: Dialect) -> Select[Any]:
     # Locked in id order (PostgreSQL), so two instances' batches cannot deadlock.
-    if dialect.name not in _cases_queries:
-        query = select(cases).where(cases.c.id.in_(bindparam("ids", expanding=True)))
-        _cases_queries[dialect.name] = dialect.lock_row(query.order_by(cases.c.id))
-    return _cases_queries[dialect.name]
+    query = select(cases).where(cases.c.id.in_(bindparam("ids", expanding=True)))
+    return dialect.lock_row(query.order_by(cases.c.id))
 
 
 async def _write(
@@ -175,19 +171,12 @@ async def _upsert_customers(
     await conn.execute(_customer_upsert(dialect), rows)
 
 
-_customer_upserts: dict[str, Any] = {}
-
-
+@once_per_dialect
 def _customer_upsert(dialect: Dialect) -> Any:
-    """Built once per engine: building it took longer than running it for a few rows."""
-    if dialect.name not in _customer_upserts:
-        statement = dialect.insert(customers)
-        kept = {"id", "created_at"}
-        columns = {c.name: statement.excluded[c.name] for c in customers.c if c.name not in kept}
-        _customer_upserts[dialect.name] = statement.on_conflict_do_update(
-            index_elements=["id"], set_=columns
-        )
-    return _customer_upserts[dialect.name]
+    statement = dialect.insert(customers)
+    kept = {"id", "created_at"}
+    columns = {c.name: statement.excluded[c.name] for c in customers.c if c.name not in kept}
+    return statement.on_conflict_do_update(index_elements=["id"], set_=columns)
 
 
 async def _insert_events(conn: AsyncConnection, rows: list[dict[str, Any]]) -> dict[EventKey, int]:

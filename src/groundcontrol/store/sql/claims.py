@@ -30,7 +30,7 @@ from groundcontrol.planning.transitions import (
 from groundcontrol.store.contract import Claim, Decision, DecisionKind
 from groundcontrol.store.sql import callback_outbox
 from groundcontrol.store.sql.contacts import record_contacts, sent_contacts
-from groundcontrol.store.sql.dialect import Dialect
+from groundcontrol.store.sql.dialect import Dialect, once_per_dialect
 from groundcontrol.store.sql.rows import to_case, to_customer
 from groundcontrol.store.sql.schema import (
     attempts,
@@ -47,9 +47,7 @@ SENDING = NotificationState.SENDING.value
 RELEASED = "shutdown before sending"
 
 
-_candidates: dict[str, Select[Any]] = {}
-
-
+@once_per_dialect
 def due_candidates(dialect: Dialect) -> Select[Any]:
     """Up to `:limit` ids of due work at `:now` in claim order (priority, then due time):
     pending and due, or in flight under a lease that has expired (a crashed worker).
@@ -58,14 +56,7 @@ def due_candidates(dialect: Dialect) -> Select[Any]:
     rows per priority from ix_notifications_due (state, priority, due_at), expired leases
     from ix_notifications_lease (state, lease_expires_at). One OR over both states with
     a sort read every pending row for each claim, so a backlog of N made every claim
-    cost O(N) (store/sql/partitioned.py merges pages the same way). Built once per
-    engine: building it cost more than running it."""
-    if dialect.name not in _candidates:
-        _candidates[dialect.name] = _build_candidates(dialect)
-    return _candidates[dialect.name]
-
-
-def _build_candidates(dialect: Dialect) -> Select[Any]:
+    cost O(N) (store/sql/partitioned.py merges pages the same way)."""
     n = notifications.c
     wanted = (n.id, n.state, n.priority, n.due_at)
     now = bindparam("now", type_=n.due_at.type)
@@ -302,20 +293,14 @@ async def _held_leases(
     return {row.id: row.lease_version for row in rows}
 
 
-_held_queries: dict[str, Select[Any]] = {}
-
-
+@once_per_dialect
 def _held_leases_query(dialect: Dialect) -> Select[Any]:
-    # Built once per engine, like the statements below: a finish batch runs each once,
-    # and building them cost more than running them.
-    if dialect.name not in _held_queries:
-        _held_queries[dialect.name] = dialect.lock_row(
-            select(notifications.c.id, notifications.c.lease_version).where(
-                notifications.c.id.in_(bindparam("ids", expanding=True)),
-                notifications.c.state == SENDING,
-            )
+    return dialect.lock_row(
+        select(notifications.c.id, notifications.c.lease_version).where(
+            notifications.c.id.in_(bindparam("ids", expanding=True)),
+            notifications.c.state == SENDING,
         )
-    return _held_queries[dialect.name]
+    )
 
 
 async def _record_sends(

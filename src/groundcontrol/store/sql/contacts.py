@@ -19,7 +19,7 @@ from groundcontrol.domain import NotificationState, as_utc
 from groundcontrol.planning.golden_thread import Contact, ContactKind, is_contact
 from groundcontrol.store.case_views import Breach
 from groundcontrol.store.contract import Claim
-from groundcontrol.store.sql.dialect import Dialect
+from groundcontrol.store.sql.dialect import Dialect, once_per_dialect
 from groundcontrol.store.sql.schema import breaches, cases, timeline
 from groundcontrol.store.sql.thread_rows import epoch, from_epoch
 
@@ -126,27 +126,22 @@ def _timeline_row(breach: Breach, now: datetime) -> dict[str, Any]:
     }
 
 
-_breach_updates: dict[str, Any] = {}
-
-
+@once_per_dialect
 def _breach_update(dialect: Dialect) -> Any:
-    """Built once per engine: the dispatcher runs it on every tick, mostly to find
-    nothing, and building it cost more than running it."""
-    if dialect.name not in _breach_updates:
-        due = cases.c.breach_due_epoch <= bindparam("due_epoch")
-        picked = dialect.claim_rows(
-            select(cases.c.id)
-            .where(due)
-            .order_by(cases.c.breach_due_epoch)
-            .limit(bindparam("limit", type_=Integer))
-        )
-        _breach_updates[dialect.name] = (
-            update(cases)
-            .where(cases.c.id.in_(picked.scalar_subquery()), due)
-            .values(breach_due_epoch=None, breached_at=bindparam("now"))
-            .returning(*BREACH_COLUMNS)
-        )
-    return _breach_updates[dialect.name]
+    """The dispatcher runs it on every tick, mostly to find nothing."""
+    due = cases.c.breach_due_epoch <= bindparam("due_epoch")
+    picked = dialect.claim_rows(
+        select(cases.c.id)
+        .where(due)
+        .order_by(cases.c.breach_due_epoch)
+        .limit(bindparam("limit", type_=Integer))
+    )
+    return (
+        update(cases)
+        .where(cases.c.id.in_(picked.scalar_subquery()), due)
+        .values(breach_due_epoch=None, breached_at=bindparam("now"))
+        .returning(*BREACH_COLUMNS)
+    )
 
 
 def _breach(row: Any) -> Breach:

@@ -6,7 +6,9 @@ locks; PostgreSQL claims with FOR UPDATE SKIP LOCKED so several instances share 
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import functools
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Select, Table
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,6 +24,24 @@ class Dialect(Protocol):
 
     def claim_rows(self, query: Select[Any]) -> Select[Any]:
         """Lock the selected rows, skipping rows another transaction holds."""
+
+
+T = TypeVar("T")
+
+
+def once_per_dialect(build: Callable[[Dialect], T]) -> Callable[[Dialect], T]:
+    """`build(dialect)` once per engine kind, then the same statement every call: the
+    hot paths' statements took longer to build (and to derive SQLAlchemy's cache key
+    for) than to run on a small batch. Values are bound at execution, never built in."""
+    built: dict[str, T] = {}
+
+    @functools.wraps(build)
+    def statement(dialect: Dialect) -> T:
+        if dialect.name not in built:
+            built[dialect.name] = build(dialect)
+        return built[dialect.name]
+
+    return statement
 
 
 class SqliteDialect:

@@ -17,7 +17,7 @@ from groundcontrol.planning.promises import QuietWindow
 from groundcontrol.planning.rows import CUSTOMER_FACING
 from groundcontrol.planning.status_callbacks import created_in
 from groundcontrol.store.sql.callback_outbox import tell_changes, tell_entries
-from groundcontrol.store.sql.dialect import Dialect
+from groundcontrol.store.sql.dialect import Dialect, once_per_dialect
 from groundcontrol.store.sql.recording import load_customer
 from groundcontrol.store.sql.schema import cases, follow_ups, notifications
 from groundcontrol.store.sql.thread_rows import to_thread
@@ -41,20 +41,15 @@ async def fire_due(
     return len(due)
 
 
-_due_queries: dict[str, Select[Any]] = {}
-
-
+@once_per_dialect
 def _due_query(dialect: Dialect) -> Select[Any]:
-    """Built once per engine: the dispatcher runs it on every tick, mostly to find
-    nothing, and building it cost more than running it."""
-    if dialect.name not in _due_queries:
-        _due_queries[dialect.name] = dialect.claim_rows(
-            select(follow_ups)
-            .where(follow_ups.c.state == "pending", follow_ups.c.due_at <= bindparam("now"))
-            .order_by(follow_ups.c.due_at)
-            .limit(bindparam("limit", type_=Integer))
-        )
-    return _due_queries[dialect.name]
+    """The dispatcher runs it on every tick, mostly to find nothing."""
+    return dialect.claim_rows(
+        select(follow_ups)
+        .where(follow_ups.c.state == "pending", follow_ups.c.due_at <= bindparam("now"))
+        .order_by(follow_ups.c.due_at)
+        .limit(bindparam("limit", type_=Integer))
+    )
 
 
 async def _fire(
