@@ -121,7 +121,7 @@ async def redrive_one(request: web.Request) -> web.Response:
     now = request.app[keys.CLOCK]()
     if view.state != DEAD or not await store.redrive_callback(view.id, now):
         raise ProblemError(409, detail=f"callback {view.id!r} is {view.state}: not dead")
-    done = await _callback(store, view.id)  # before the poster may take it (see read.py)
+    done = await _callback(store, view.id)  # before the poster may take it (read.py `_requeued`)
     request.app[keys.WAKE]()
     return web.json_response(done.public_dict(), status=202)
 

@@ -124,11 +124,7 @@ async def redrive_one(request: web.Request) -> web.Response:
         raise ProblemError(
             409, detail=f"notification {view.id!r} is {view.state}: not dead or failed"
         )
-    # Read before waking the dispatcher, which may claim it at once: the answer shows
-    # what this request did.
-    done = await _notification(store, view.id)
-    request.app[keys.WAKE]()
-    return web.json_response(done.public_dict(), status=202)
+    return await _requeued(request, view.id)
 
 
 @routes.post("/v1/notifications/{notification_id}/send-now")
@@ -141,9 +137,13 @@ async def send_now(request: web.Request) -> web.Response:
         view.id, request.app[keys.CLOCK]()
     ):
         raise ProblemError(409, detail=f"notification {view.id!r} is {view.state}: not pending")
-    # Read before waking the dispatcher, which may claim it at once: the answer shows
-    # what this request did.
-    done = await _notification(store, view.id)
+    return await _requeued(request, view.id)
+
+
+async def _requeued(request: web.Request, notification_id: str) -> web.Response:
+    """202 with the notification as this request left it, read before the dispatcher is
+    woken: it may claim the notification at once."""
+    done = await _notification(request.app[keys.STORE], notification_id)
     request.app[keys.WAKE]()
     return web.json_response(done.public_dict(), status=202)
 

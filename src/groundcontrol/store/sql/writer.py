@@ -62,7 +62,7 @@ class _DirectConnection(AsyncConnection):
 class SqliteThread:
     """`await thread.run(fn)`: `fn(conn)` in one transaction on this thread."""
 
-    def __init__(self, sync_engine: Engine, name: str = "sqlite-writer") -> None:
+    def __init__(self, sync_engine: Engine, name: str) -> None:
         self._engine = sync_engine
         self._face = _SyncBackedEngine(sync_engine)
         self._name = name
