@@ -88,6 +88,12 @@ class AmqpTransport:
         async with _translated():
             await messages[-1].handle.ack(multiple=True)
 
+    async def release(self, messages: Sequence[Message]) -> None:
+        self._open_channel  # noqa: B018
+        # Requeued in place, as closing the channel would, but at once.
+        async with _translated():
+            await messages[-1].handle.nack(multiple=True, requeue=True)
+
     async def dead_letter(self, message: Message, problem: Mapping[str, Any]) -> None:
         original: AbstractIncomingMessage = message.handle
         dead = aio_pika.Message(

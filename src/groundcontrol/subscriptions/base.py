@@ -62,6 +62,12 @@ class Transport(Protocol):
         """Acknowledge: the broker will not deliver these again."""
         ...
 
+    async def release(self, messages: Sequence[Message]) -> None:
+        """Give back, unacknowledged, messages whose events could not be committed (the
+        store is down): the broker delivers them again at once, not after its own
+        redelivery timeout."""
+        ...
+
     async def dead_letter(self, message: Message, problem: Mapping[str, Any]) -> None:
         """Publish the original body with the problem to the dead letter, confirmed by
         the broker, without acknowledging the original (the runner does that)."""

@@ -2,8 +2,8 @@
 
 CloudEvents binary mode arrives as `ce-` headers. The stream is created if missing,
 with the dead letter subject, so dead letters are stored too. An unacknowledged
-message comes again after `ack_wait`. nats-py's own reconnect is off: the supervisor
-reconnects every transport the same way.
+message comes again after `ack_wait`, a released one (NAK) at once. nats-py's own
+reconnect is off: the supervisor reconnects every transport the same way.
 """
 
 from __future__ import annotations
@@ -102,6 +102,15 @@ class JetStreamTransport:
                 await message.handle.ack()
             assert self._client is not None
             await self._client.flush()  # the acks reached the server: fewer redeliveries
+
+    async def release(self, messages: Sequence[Message]) -> None:
+        self._pull  # noqa: B018
+        # Without a NAK the server holds them for `ack_wait` (30 s by default) first.
+        async with _translated():
+            for message in messages:
+                await message.handle.nak()
+            assert self._client is not None
+            await self._client.flush()
 
     async def dead_letter(self, message: Message, problem: Mapping[str, Any]) -> None:
         msg: Msg = message.handle

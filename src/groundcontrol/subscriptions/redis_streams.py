@@ -110,6 +110,11 @@ class RedisStreamTransport:
                 self.settings.stream, self.settings.group, *(m.handle for m in messages)
             )
 
+    async def release(self, messages: Sequence[Message]) -> None:
+        # Nothing to tell Redis: the entries stay pending for this consumer, and the
+        # next fetch (or connect) reads its own pending entries before new ones.
+        self._own_pending = True
+
     async def dead_letter(self, message: Message, problem: Mapping[str, Any]) -> None:
         fields: dict[Any, Any] = {
             b"data": message.body,

@@ -20,7 +20,7 @@ from typing import Any
 
 from groundcontrol.metrics import Metrics
 from groundcontrol.settings.subscriptions import SubscriptionSettings
-from groundcontrol.subscriptions.base import Transport
+from groundcontrol.subscriptions.base import Message, Transport
 from groundcontrol.subscriptions.runner import BatchRunner, Context, Ingest, no_context
 from groundcontrol.subscriptions.transports import transport_for
 
@@ -108,8 +108,21 @@ class Subscription:
         while not self._stopping.is_set():
             messages = await self.transport.fetch(self.settings.prefetch)
             if messages:
-                await runner.process(messages)
+                await self._process(runner, messages)
             await self._refresh_lag()
+
+    async def _process(self, runner: BatchRunner, messages: Sequence[Message]) -> None:
+        try:
+            await runner.process(messages)
+        except Exception:
+            await self._release(messages)
+            raise
+
+    async def _release(self, messages: Sequence[Message]) -> None:
+        try:
+            await self.transport.release(messages)
+        except Exception as exc:  # the connection went with the failure: closing releases
+            log.debug("subscription %s: release failed: %s", self.name, exc)
 
     async def _refresh_lag(self) -> None:
         if time.monotonic() - self._lag_at < LAG_EVERY:
