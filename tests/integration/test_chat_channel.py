@@ -188,7 +188,8 @@ async def test_a_hanging_receiver_times_out_within_the_bound(
     with pytest.raises(TransientDeliveryError, match=r"no answer within 0\.5s") as caught:
         await channel.send(message(sink.url))
 
-    assert 0.5 <= time.monotonic() - started < 2.0
+    # Bounded, not hanging: the margin is for a loaded machine, not a speed claim.
+    assert 0.5 <= time.monotonic() - started < 5.0
     assert caught.value.outcome_unknown
     assert isinstance(caught.value.__cause__, TimeoutError)
 

@@ -223,7 +223,8 @@ async def test_hang_is_bounded_by_our_timeout(peer: TwilioPeer) -> None:
             await sms.send(outgoing())
     finally:
         await sms.close()
-    assert 0.3 <= time.monotonic() - started < 2
+    # Bounded, not hanging: the margin is for a loaded machine, not a speed claim.
+    assert 0.3 <= time.monotonic() - started < 5
     assert caught.value.outcome_unknown
     assert peer.requests == 1
 
