@@ -140,6 +140,10 @@ async def test_sigterm_while_consuming_acknowledges_what_it_committed_and_leaves
             async with asyncio.timeout(30):
                 assert await service.exit_code() == 0, service.log()
             first_run = len(service.store_rows("SELECT event_id FROM events"))
+            # A clean stop leaves nothing leased: what it claimed was sent or given back
+            # (a claim under way at the SIGTERM once waited out its lease: 60 s late).
+            leased = service.store_rows("SELECT id FROM notifications WHERE state = 'sending'")
+            assert leased == [], service.log()
 
             await service.start()
             await service.wait_for_state("sent", STOP_EVENTS, within=60)

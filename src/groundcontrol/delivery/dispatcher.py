@@ -93,6 +93,9 @@ class Dispatcher:
         )
         self._wake = asyncio.Event()
         self._stopping = False
+        # Held by the tick under way: stop() waits for it, so claims it is making start
+        # (and are waited for or released) before stop() looks at what is in flight.
+        self._ticking = asyncio.Lock()
         self._inflight: dict[asyncio.Task[None], Claim] = {}
         self._sending: set[str] = set()
         self._cap_slots = CapSlots()
@@ -140,6 +143,10 @@ class Dispatcher:
 
     async def tick(self) -> int:
         """Fire due follow-ups, then claim as much due work as there are free slots."""
+        async with self._ticking:
+            return await self._tick()
+
+    async def _tick(self) -> int:
         now = self._ticked_at = self.clock()
         self._timers_skipped = not self._timers_may_be_due(now)
         if not self._timers_skipped:
@@ -168,7 +175,8 @@ class Dispatcher:
         self._timers_fired_at = now
         quiet = self.policies.quiet_hours.window_around
         while await self.store.fire_due_follow_ups(now, FOLLOW_UP_BATCH, quiet) == FOLLOW_UP_BATCH:
-            pass
+            if self._stopping:  # the rest fire on the next start; stop() waits for this
+                break
         await self._record_breaches(now)
 
     async def _post_callbacks(self, now: datetime) -> int:
@@ -195,7 +203,7 @@ class Dispatcher:
             found = await self.store.fire_due_breaches(now, BREACH_BATCH)
             for breach in found:
                 self.metrics.promise_breached(breach.status)
-            if len(found) < BREACH_BATCH:
+            if len(found) < BREACH_BATCH or self._stopping:
                 return
 
     def _done(self, task: asyncio.Task[None]) -> None:
@@ -219,7 +227,8 @@ class Dispatcher:
         """Stop claiming; let in-flight sends finish within `grace`; release the rest."""
         self._stopping = True
         self.wake()
-        pending = [*self._inflight, *self._callback_posts]
+        async with self._ticking:
+            pending = [*self._inflight, *self._callback_posts]
         if pending:
             _, late = await asyncio.wait(pending, timeout=grace.total_seconds())
             for task in late:

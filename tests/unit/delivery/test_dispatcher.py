@@ -310,6 +310,33 @@ async def test_stop_lets_in_flight_sends_finish_and_releases_the_rest(world: Wor
     assert released.attempt_log == ()
 
 
+async def test_stop_waits_for_a_claim_under_way_and_releases_what_it_took(world: World) -> None:
+    # A SIGTERM while a tick was claiming left that claim leased (state sending) after
+    # the process had gone: its messages waited for the lease to run out.
+    nid = await world.post()
+    claiming, answer = asyncio.Event(), asyncio.Event()
+    claim_due = world.store.claim_due
+
+    async def slow_claim(*args: Any, **kwargs: Any) -> Any:
+        claiming.set()
+        await answer.wait()
+        return await claim_due(*args, **kwargs)
+
+    world.store.claim_due = slow_claim  # type: ignore[method-assign]
+    dispatcher = world.dispatcher()
+    ticking = asyncio.create_task(dispatcher.tick())
+    await claiming.wait()
+    stopping = asyncio.create_task(dispatcher.stop(timedelta(seconds=30)))
+    await asyncio.sleep(0.01)
+    answer.set()
+    await stopping
+
+    assert ticking.done(), "stop() returned while a tick was still claiming"
+    released = await world.view(nid)
+    assert (released.state, released.attempts) == (NotificationState.PENDING, 0)
+    assert world.email.sent == []
+
+
 async def test_a_send_cut_off_by_the_grace_retries_as_a_possible_duplicate(world: World) -> None:
     nid = await world.post()
     world.email.hang_next()
