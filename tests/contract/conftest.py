@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from tests.peers.postgres import postgresql_param, schema_url
+from tests.peers.sqlite import migrated_sqlite_url
 
 from groundcontrol.store import create_store
 from groundcontrol.store.contract import Store
@@ -20,7 +21,7 @@ async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
         yield "memory://"
         return
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'contract.db'}"
+        yield migrated_sqlite_url(tmp_path / "contract.db")
         return
     async with schema_url("gc_test") as url:
         yield url

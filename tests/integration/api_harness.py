@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
+from tests.peers.sqlite import migrated_sqlite_url
 
 from groundcontrol import keys
 from groundcontrol.api.problems import PROBLEM_JSON
@@ -59,7 +60,6 @@ def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
     """Settings for one test: its own database and outbox, a token source (crm), a
     Standard Webhooks source (erp) and an admin token."""
     sections: dict[str, Any] = {
-        "store": StoreSettings(url=f"sqlite:///{tmp_path / 'groundcontrol.db'}"),
         "templates": TemplateSettings(dir=REPO / "templates"),
         "journeys": JourneySettings(file=REPO / "config" / "journeys.toml"),
         "admin": AdminSettings(token=SecretStr(ADMIN_TOKEN)),
@@ -70,6 +70,8 @@ def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
         "delivery": DeliverySettings(outbox_dir=tmp_path / "outbox"),
     }
     sections.update(overrides)
+    if "store" not in sections:
+        sections["store"] = StoreSettings(url=migrated_sqlite_url(tmp_path / "groundcontrol.db"))
     return Settings(**sections)
 
 

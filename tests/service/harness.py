@@ -29,6 +29,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from pydantic import SecretStr
 from tests.peers.chat_sink import ChatSink
+from tests.peers.sqlite import migrated_sqlite_url
 from tests.peers.twilio_peer import TwilioPeer
 
 from groundcontrol import keys
@@ -226,7 +227,6 @@ def service_settings(
     journeys_file.write_text(textwrap.dedent(journeys), encoding="utf-8")
     values: dict[str, Any] = {
         "server": ServerSettings(public_url=f"http://127.0.0.1:{port}", shutdown_grace="2s"),
-        "store": StoreSettings(url=f"sqlite:///{tmp_path / 'groundcontrol.db'}"),
         "templates": TemplateSettings(dir=REPO / "templates"),
         "journeys": JourneySettings(file=journeys_file),
         "admin": AdminSettings(token=SecretStr(ADMIN_TOKEN)),
@@ -246,6 +246,8 @@ def service_settings(
         "limits": LimitSettings(),
     }
     values.update(sections)
+    if "store" not in values:
+        values["store"] = StoreSettings(url=migrated_sqlite_url(tmp_path / "groundcontrol.db"))
     return Settings(**values)
 
 
