@@ -5,8 +5,11 @@ as exactly one event each, and every bad one in the dead letter with its problem
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import sqlite3
+import threading
+import warnings
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -15,10 +18,13 @@ from typing import Any
 
 import pytest
 from tests.integration.api_harness import Api, event, serve, settings_for
-from tests.peers.brokers import TRANSPORTS, BrokerPeer, peer_for
+from tests.peers.brokers import AMQP_PORT, TRANSPORTS, BrokerPeer, peer_for
 from tests.peers.tcp_proxy import TcpProxy
 
 from groundcontrol import keys
+from groundcontrol.settings.subscriptions import AmqpSubscription
+from groundcontrol.subscriptions.amqp import AmqpTransport
+from groundcontrol.subscriptions.base import BrokerError
 
 NAME = "crm-broker"
 CE_JSON = "application/cloudevents+json"
@@ -306,3 +312,23 @@ async def test_readyz_lists_each_subscription_with_its_state_and_lag(
     }
     assert f'groundcontrol_subscription_connected{{subscription="{NAME}"}} 1.0' in metrics
     assert f'groundcontrol_subscription_lag{{subscription="{NAME}"}} 0.0' in metrics
+
+
+async def test_a_failed_amqp_connect_is_closed_not_left_to_the_collector() -> None:
+    # aio-pika drops a connection whose connect failed without closing it; its
+    # `__del__` then makes a `close()` coroutine that, when the collector runs in a
+    # thread with no loop (the writer's, the renderer's), is never awaited.
+    async with TcpProxy(AMQP_PORT) as proxy:
+        await proxy.cut()  # accepted, then reset: the handshake fails
+        url = f"amqp://guest:guest@127.0.0.1:{proxy.port}/"
+        settings = {"name": NAME, "source": "crm", "url": url, "queue": "q"}
+        transport = AmqpTransport(AmqpSubscription.model_validate(settings))
+        with pytest.raises(BrokerError):
+            await transport.connect()
+        await transport.close()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        collector = threading.Thread(target=gc.collect)
+        collector.start()
+        collector.join()
+    assert [str(w.message) for w in caught if "never awaited" in str(w.message)] == []

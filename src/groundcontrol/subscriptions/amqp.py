@@ -25,6 +25,7 @@ try:
         AbstractIncomingMessage,
         AbstractQueue,
     )
+    from aio_pika.connection import make_url
     from aio_pika.exceptions import AMQPError
 except ModuleNotFoundError as exc:  # pragma: no cover - depends on the installed extras
     raise MissingExtra("amqp", "aio-pika") from exc
@@ -55,9 +56,7 @@ class AmqpTransport:
         # Not connect_robust: the supervisor reconnects every transport the same way.
         self._inbox = asyncio.Queue()
         async with _translated():
-            self._connection = await aio_pika.connect(
-                self.settings.url.get_secret_value(), timeout=5
-            )
+            self._connection = await _connected(self.settings.url.get_secret_value())
             self._channel = await self._connection.channel(publisher_confirms=True)
             await self._channel.set_qos(prefetch_count=self.settings.prefetch)
             self._queue = await self._channel.declare_queue(self.settings.queue, durable=True)
@@ -117,6 +116,20 @@ class AmqpTransport:
         if connection is not None and not connection.is_closed:
             with suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(connection.close(), 5)
+
+
+async def _connected(url: str) -> AbstractConnection:
+    """`aio_pika.connect`, closing the connection when connecting fails. aio-pika drops
+    it unclosed, and its `__del__` then makes a `close()` coroutine; when the collector
+    runs in another thread (the writer's, the renderer's) there is no loop to run it,
+    and it is left never awaited (a warning, and a failed test under pytest)."""
+    connection = aio_pika.Connection(make_url(url))
+    try:
+        await connection.connect(timeout=5)
+    except BaseException:
+        await connection.close()
+        raise
+    return connection
 
 
 def _message(incoming: AbstractIncomingMessage) -> Message:
