@@ -113,13 +113,13 @@ def test_two_workers_report_exactly_what_one_does(capsys: pytest.CaptureFixture[
 def test_workers_print_nothing_but_the_report(capfd: pytest.CaptureFixture[str]) -> None:
     # Spawned workers write to the process's own stderr (fd 2), which capfd sees: a dead
     # letter there used to print one warning line per message.
-    argv = ["--synthetic", "120", "--days", "7", "--seed", "3", "--json"]
+    argv = ["--synthetic", "30", "--days", "7", "--seed", "3", "--json"]
 
     code = main(["simulate", *argv, "--channel-failure", "email=1", "--workers", "2"])
     out, err = capfd.readouterr()
 
     assert code == 0
-    assert json.loads(out)["overall"]["cases"] == 120
+    assert json.loads(out)["overall"]["cases"] == 30
     assert err == ""
 
 
